@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Install a real Home Assistant (core 2024.3.3, the newest that runs on Python 3.11) into
+# $REPO/.cache/ha-venv, together with the Python requirements of every integration the HA
+# test harness sets up, so HA can be started with --skip-pip and never needs the network.
+#
+# Idempotent: a marker file records a hash of everything that decides what gets installed;
+# when it matches, the script exits at once.
+#
+# Environment overrides (all optional):
+#   HA_PYTHON     python 3.11 interpreter to build the venv from
+#   HA_CACHE_DIR  cache root (default: $REPO/.cache)
+#   HA_VENV       venv location (default: $HA_CACHE_DIR/ha-venv)
+#   PIP_CACHE_DIR pip's download/wheel cache (default: $HA_CACHE_DIR/pip)
+#   HA_FORCE=1    reinstall even if the marker matches
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$SCRIPT_DIR/.." && pwd)"
+
+HA_VERSION="2024.3.3"
+# Bump when the install logic changes in a way that needs a rebuild.
+SPEC_REV="1"
+
+# Pins on top of homeassistant/package_constraints.txt (see docs/home-assistant-testing.md).
+PINS=(
+  "josepy<2"          # acme (via hass-nabucasa) breaks with josepy 2 on HA 2024.3
+  "paho-mqtt==1.6.1"  # HA 2024.3's mqtt integration needs the 1.x client API
+)
+
+# Integrations whose requirements get pre-installed: what the harness configures, the entity
+# platforms MQTT discovery can create, and the core ones HA always loads. Their dependencies
+# and after_dependencies are followed from the manifests inside the wheel.
+INTEGRATIONS=(
+  homeassistant persistent_notification logger system_log frontend
+  http api websocket_api config onboarding automation
+  mqtt mjpeg device_automation tag notify
+  alarm_control_panel binary_sensor button camera climate cover device_tracker event fan
+  humidifier image lawn_mower light lock number scene select sensor siren switch text update
+  vacuum valve water_heater
+)
+
+CACHE="${HA_CACHE_DIR:-$REPO/.cache}"
+VENV="${HA_VENV:-$CACHE/ha-venv}"
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$CACHE/pip}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_NO_INPUT=1
+MARKER="$VENV/.cam2mqtt-ha-installed"
+
+START=$(date +%s)
+log() { printf '[install-ha %3ss] %s\n' "$(( $(date +%s) - START ))" "$*"; }
+die() { printf '[install-ha] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# Find a Python 3.11 interpreter.
+py_ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' >/dev/null 2>&1; }
+find_python() {
+  local c
+  for c in "${HA_PYTHON:-}" python3.11 /root/.pyenv/shims/python3.11 /usr/bin/python3.11 \
+           /usr/local/bin/python3.11 python3; do
+    [ -n "$c" ] || continue
+    if command -v "$c" >/dev/null 2>&1 && py_ok "$c"; then command -v "$c"; return 0; fi
+  done
+  shopt -s nullglob
+  for c in "$HOME"/.pyenv/versions/3.11*/bin/python3.11; do
+    if py_ok "$c"; then echo "$c"; return 0; fi
+  done
+  return 1
+}
+
+PY="$(find_python || true)"
+if [ -z "$PY" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "no Python 3.11 found; installing python3.11 + python3.11-venv with apt-get"
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv >/dev/null \
+      || die "apt-get install python3.11 python3.11-venv failed"
+    PY="$(find_python || true)"
+  fi
+  [ -n "$PY" ] || die "Python 3.11 is required (Home Assistant $HA_VERSION); set HA_PYTHON"
+fi
+PY_VERSION="$("$PY" -c 'import sys; print(sys.version.split()[0])')"
+
+# ---------------------------------------------------------------------------------------------
+# Fast path: marker matches.
+SPEC="ha=$HA_VERSION rev=$SPEC_REV py=$PY_VERSION pins=${PINS[*]} integrations=${INTEGRATIONS[*]}"
+SPEC_HASH="$(printf '%s' "$SPEC" | sha256sum | cut -c1-16)"
+
+if [ "${HA_FORCE:-0}" != 1 ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$SPEC_HASH" ] \
+   && [ -x "$VENV/bin/hass" ]; then
+  log "Home Assistant $HA_VERSION already installed in $VENV (spec $SPEC_HASH)"
+  exit 0
+fi
+
+mkdir -p "$CACHE" "$PIP_CACHE_DIR"
+
+# Serialise concurrent installs (two test runs starting at once).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE/.ha-install.lock"
+  log "waiting for install lock" 
+  flock 9
+  if [ "${HA_FORCE:-0}" != 1 ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$SPEC_HASH" ] \
+     && [ -x "$VENV/bin/hass" ]; then
+    log "Home Assistant $HA_VERSION was installed by a concurrent run"
+    exit 0
+  fi
+fi
+
+log "installing Home Assistant $HA_VERSION with $PY (Python $PY_VERSION) into $VENV"
+log "spec $SPEC_HASH; pip cache $PIP_CACHE_DIR"
+rm -f "$MARKER"
+
+# (Re)create the venv when missing, broken or built from another Python.
+if [ -x "$VENV/bin/python" ] && [ "$("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)" = "$PY_VERSION" ]; then
+  log "reusing venv $VENV"
+else
+  log "creating venv $VENV"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV" || die "could not create venv with $PY (is the venv module installed?)"
+fi
+VPY="$VENV/bin/python"
+PIP=("$VPY" -m pip)
+export PIP_PROGRESS_BAR=off
+
+log "upgrading pip"
+"${PIP[@]}" install -q --upgrade "pip>=24,<25" || die "pip upgrade failed (is PyPI reachable?)"
+
+# Fetch the HA wheel first: it carries package_constraints.txt and the integration manifests.
+WHEELS="$CACHE/ha-wheels"
+mkdir -p "$WHEELS"
+WHEEL="$WHEELS/homeassistant-$HA_VERSION-py3-none-any.whl"
+if [ ! -f "$WHEEL" ]; then
+  log "downloading homeassistant==$HA_VERSION wheel"
+  "${PIP[@]}" download -q --no-deps --only-binary=:all: -d "$WHEELS" "homeassistant==$HA_VERSION" \
+    || die "could not download homeassistant==$HA_VERSION from PyPI"
+fi
+[ -f "$WHEEL" ] || die "expected $WHEEL after download"
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+printf '%s\n' "${PINS[@]}" | sed 's/[[:space:]]*#.*//' > "$WORK/pins.txt"
+
+log "reading constraints and manifests for: ${INTEGRATIONS[*]}"
+"$VPY" - "$WHEEL" "$WORK" "${INTEGRATIONS[@]}" <<'PYEOF' || die "could not read the HA wheel"
+import json, sys, zipfile
+wheel, work, *domains = sys.argv[1:]
+z = zipfile.ZipFile(wheel)
+names = set(z.namelist())
+open(f"{work}/constraints.txt", "wb").write(z.read("homeassistant/package_constraints.txt"))
+seen, todo = {}, list(domains)
+while todo:
+    d = todo.pop()
+    if d in seen:
+        continue
+    path = f"homeassistant/components/{d}/manifest.json"
+    if path not in names:
+        sys.exit(f"integration {d!r} not found in the wheel")
+    m = json.loads(z.read(path))
+    seen[d] = m
+    todo += m.get("dependencies", []) + m.get("after_dependencies", [])
+reqs = sorted({r for m in seen.values() for r in m.get("requirements", [])})
+open(f"{work}/requirements.txt", "w").write("".join(r + "\n" for r in reqs))
+print(f"  {len(seen)} integrations, requirements: {' '.join(reqs)}")
+PYEOF
+
+log "pip install homeassistant + integration requirements (first time: several minutes)"
+if ! "${PIP[@]}" install --prefer-binary \
+      -c "$WORK/constraints.txt" -c "$WORK/pins.txt" \
+      "$WHEEL" -r "$WORK/requirements.txt" > "$CACHE/ha-pip-install.log" 2>&1; then
+  tail -n 40 "$CACHE/ha-pip-install.log" >&2
+  die "pip install failed (full log: $CACHE/ha-pip-install.log)"
+fi
+grep -E '^Successfully installed' "$CACHE/ha-pip-install.log" | fold -w 160 | head -n 20 || true
+
+log "checking the install"
+"${PIP[@]}" check > "$WORK/check.txt" 2>&1 || { log "pip check reports (not fatal):"; sed 's/^/  /' "$WORK/check.txt"; }
+"$VPY" - <<'PYEOF' || die "import check failed: a required module is missing"
+import importlib
+mods = ["homeassistant", "hass_frontend", "paho.mqtt.client", "aiohttp_cors", "aiohttp_fast_url_dispatcher",
+        "aiohttp_zlib_ng", "janus", "PIL", "turbojpeg", "sqlalchemy", "hass_nabucasa", "josepy", "acme"]
+for m in mods:
+    importlib.import_module(m)
+import homeassistant.const as c
+print(f"  imports ok; homeassistant {c.__version__}")
+PYEOF
+"$VENV/bin/hass" --version >/dev/null || die "$VENV/bin/hass does not run"
+
+echo "$SPEC_HASH" > "$MARKER"
+log "done: Home Assistant $HA_VERSION ready in $VENV"

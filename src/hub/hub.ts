@@ -1,0 +1,265 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../logging.js';
+import { Camera, type CameraLink, type CameraMeta, type LogEntry, type MotionRegion, type Protocol } from './camera.js';
+import { CommandError, type Command, type CommandResult } from './controls.js';
+import type { Frame } from './frame.js';
+
+export interface HubOptions {
+  logger: Logger;
+  /** Known camera ids with their per-camera settings (from cameras:). */
+  configured: Record<string, { name?: string; token?: string }>;
+  allowUnknown: boolean;
+  maxCameras: number;
+  cameraTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+export interface MotionEvent {
+  camera: Camera;
+  state: 'start' | 'end';
+  eventId: string;
+  /** Camera time of the event, Unix ms. */
+  cameraTime: number;
+  /** Sequence of the frame that belongs to the event (the latest frame at start), if any. */
+  frameSeq: number | undefined;
+  region: MotionRegion | undefined;
+}
+
+export interface Admission {
+  ok: boolean;
+  code?: number;
+  reason?: string;
+}
+
+/** Close codes shared by the camera sources (see docs/protocol.md). */
+export const CLOSE = {
+  GOING_AWAY: 1001,
+  TOO_BIG: 1009,
+  TRY_LATER: 1013,
+  PROTOCOL: 4000,
+  UNAUTHORIZED: 4001,
+  UNKNOWN_CAMERA: 4003,
+  REPLACED: 4004,
+  TIMEOUT: 4008,
+  VERSION: 4009,
+} as const;
+
+/** Events: camera (added), online, offline, removed, updated (meta/name), info (camera, patch), motion (MotionEvent), log (camera, entry), stats. */
+export class CameraHub extends EventEmitter {
+  private readonly cameras = new Map<string, Camera>();
+  private statsTimer: NodeJS.Timeout | undefined;
+  private lastStatsAt = Date.now();
+  private readonly log: Logger;
+
+  constructor(private readonly opts: HubOptions) {
+    super();
+    this.setMaxListeners(100);
+    this.log = opts.logger.child({ mod: 'hub' });
+    for (const [id, c] of Object.entries(opts.configured)) {
+      const cam = this.create(id, c.name);
+      cam.configured = true;
+    }
+  }
+
+  start(): void {
+    this.statsTimer = setInterval(() => this.tick(), 1000);
+    this.statsTimer.unref();
+  }
+
+  stop(): void {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+  }
+
+  get(id: string): Camera | undefined {
+    return this.cameras.get(id);
+  }
+
+  list(): Camera[] {
+    return [...this.cameras.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  get commandTimeoutMs(): number {
+    return this.opts.commandTimeoutMs;
+  }
+
+  /** May this camera connect? Token is checked only for cameras that have one configured. */
+  admit(id: string, token: string | undefined): Admission {
+    const conf = this.opts.configured[id];
+    if (conf?.token !== undefined && conf.token !== token) {
+      return { ok: false, code: CLOSE.UNAUTHORIZED, reason: token === undefined ? 'token required' : 'wrong token' };
+    }
+    if (!conf && !this.opts.allowUnknown && !this.cameras.get(id)?.configured) {
+      return { ok: false, code: CLOSE.UNKNOWN_CAMERA, reason: `unknown camera "${id}" (allow_unknown_cameras is false)` };
+    }
+    if (!this.cameras.has(id) && this.cameras.size >= this.opts.maxCameras) {
+      return { ok: false, code: CLOSE.TRY_LATER, reason: `camera limit reached (limits.max_cameras = ${this.opts.maxCameras})` };
+    }
+    return { ok: true };
+  }
+
+  requiresToken(id: string): boolean {
+    return this.opts.configured[id]?.token !== undefined;
+  }
+
+  private create(id: string, name?: string): Camera {
+    const cam = new Camera(id, name);
+    cam.onDemandChange = (watching) => cam.link?.setDemand?.(watching);
+    this.cameras.set(id, cam);
+    this.emit('camera', cam);
+    return cam;
+  }
+
+  /**
+   * A source has a live connection for `id`. Newest wins: an existing connection for the same id is
+   * closed with CLOSE.REPLACED (a rebooted camera reconnects before its old socket times out).
+   */
+  attach(id: string, protocol: Protocol, link: CameraLink, meta: CameraMeta = {}): Camera {
+    let cam = this.cameras.get(id);
+    if (!cam) {
+      cam = this.create(id, meta.name);
+      this.log.info(`new camera ${id} registered (${protocol}, ${link.remote})`);
+    }
+    const old = cam.link;
+    if (old && old !== link) {
+      this.log.warn(`camera ${id}: new connection from ${link.remote} replaces the one from ${old.remote}`);
+      cam.link = undefined;
+      old.close(CLOSE.REPLACED, 'replaced by a newer connection with the same camera id');
+    }
+    if (meta.name && !cam.configured) cam.name = meta.name;
+    cam.protocol = protocol;
+    cam.model = meta.model ?? cam.model;
+    cam.firmware = meta.firmware ?? cam.firmware;
+    if (meta.capabilities) cam.capabilities = new Set(meta.capabilities);
+    cam.link = link;
+    cam.remote = link.remote;
+    cam.connectedAt = Date.now();
+    cam.lastSeen = cam.connectedAt;
+    const wasOnline = cam.online;
+    cam.online = true;
+    this.emit('updated', cam);
+    if (!wasOnline) {
+      this.log.info(`camera ${id} online (${protocol}, ${link.remote})`);
+      this.emit('online', cam);
+    }
+    link.setDemand?.(cam.watchers > 0);
+    return cam;
+  }
+
+  /** The source's connection ended. Ignored if the camera has already moved to a newer link. */
+  detach(cam: Camera, link: CameraLink, reason: string): void {
+    if (cam.link !== link) return;
+    cam.link = undefined;
+    cam.online = false;
+    this.log.info(`camera ${cam.id} offline: ${reason}`);
+    if (cam.motion) this.setMotion(cam, false, Date.now());
+    this.emit('offline', cam);
+  }
+
+  /** Hot path: one call per received frame. */
+  pushFrame(cam: Camera, frame: Frame): void {
+    cam.latest = frame;
+    cam.lastSeen = frame.receivedAt;
+    cam.frames++;
+    cam.bytes += frame.data.length;
+    cam.deliver(frame);
+  }
+
+  touch(cam: Camera): void {
+    cam.lastSeen = Date.now();
+  }
+
+  updateInfo(cam: Camera, patch: Record<string, unknown>): void {
+    let changed = false;
+    for (const [k, v] of Object.entries(patch)) {
+      if (cam.info[k] !== v) {
+        cam.info[k] = v;
+        changed = true;
+      }
+    }
+    if (changed) this.emit('info', cam, patch);
+  }
+
+  setMeta(cam: Camera, meta: CameraMeta): void {
+    if (meta.name && !cam.configured) cam.name = meta.name;
+    if (meta.model) cam.model = meta.model;
+    if (meta.firmware) cam.firmware = meta.firmware;
+    if (meta.capabilities) cam.capabilities = new Set(meta.capabilities);
+    this.emit('updated', cam);
+  }
+
+  rename(id: string, name: string): Camera {
+    const cam = this.cameras.get(id);
+    if (!cam) throw new CommandError('unknown_camera', `unknown camera "${id}"`);
+    cam.name = name;
+    this.emit('updated', cam);
+    return cam;
+  }
+
+  /** Forget a camera: closes its connection and tells the sinks (MQTT clears its topics). */
+  remove(id: string): boolean {
+    const cam = this.cameras.get(id);
+    if (!cam) return false;
+    const link = cam.link;
+    cam.link = undefined;
+    cam.online = false;
+    link?.close(CLOSE.GOING_AWAY, 'camera removed from the bridge');
+    this.cameras.delete(id);
+    this.emit('removed', cam);
+    this.log.info(`camera ${id} removed`);
+    return true;
+  }
+
+  setMotion(cam: Camera, on: boolean, cameraTime: number, region?: MotionRegion): void {
+    if (on) cam.motionRegion = region ?? cam.motionRegion;
+    if (cam.motion === on) {
+      if (on && region) this.emit('updated', cam);
+      return;
+    }
+    cam.motion = on;
+    if (on) cam.motionEventId = `${cam.id}-${cameraTime}`;
+    const event: MotionEvent = {
+      camera: cam,
+      state: on ? 'start' : 'end',
+      eventId: cam.motionEventId ?? `${cam.id}-${cameraTime}`,
+      cameraTime,
+      frameSeq: cam.latest?.seq,
+      region: on ? cam.motionRegion : undefined,
+    };
+    if (!on) cam.motionRegion = undefined;
+    this.log.info(`camera ${cam.id} motion ${on ? 'started' : 'ended'}`);
+    this.emit('motion', event);
+  }
+
+  addLog(cam: Camera, dir: LogEntry['dir'], text: string): void {
+    const entry: LogEntry = { t: Date.now(), dir, text: text.length > 500 ? `${text.slice(0, 497)}...` : text };
+    cam.log.push(entry);
+    this.emit('log', cam, entry);
+  }
+
+  /** Send a validated command to a camera through whatever protocol it speaks. */
+  async command(id: string, cmd: Command, timeoutMs = this.opts.commandTimeoutMs): Promise<CommandResult> {
+    const cam = this.cameras.get(id);
+    if (!cam) throw new CommandError('unknown_camera', `unknown camera "${id}"`);
+    if (!cam.online || !cam.link) throw new CommandError('offline', `camera ${id} is offline`);
+    return cam.link.send(cmd, timeoutMs);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const dt = (now - this.lastStatsAt) / 1000;
+    this.lastStatsAt = now;
+    for (const cam of this.cameras.values()) {
+      cam.fps = dt > 0 ? (cam.frames - cam.statFrames) / dt : 0;
+      cam.bitrate = dt > 0 ? ((cam.bytes - cam.statBytes) * 8) / dt : 0;
+      cam.statFrames = cam.frames;
+      cam.statBytes = cam.bytes;
+      if (cam.online && cam.link && cam.lastSeen !== undefined && now - cam.lastSeen > this.opts.cameraTimeoutMs) {
+        const link = cam.link;
+        this.log.warn(`camera ${cam.id}: nothing received for ${Math.round((now - cam.lastSeen) / 1000)} s, closing its connection`);
+        this.detach(cam, link, 'timeout');
+        link.close(CLOSE.TIMEOUT, 'no data received within camera_timeout');
+      }
+    }
+    this.emit('stats');
+  }
+}
