@@ -3,8 +3,8 @@
 # $REPO/.cache/ha-venv, together with the Python requirements of every integration the HA
 # test harness sets up, so HA can be started with --skip-pip and never needs the network.
 #
-# Idempotent: a marker file records a hash of everything that decides what gets installed;
-# when it matches, the script exits at once.
+# Idempotent: a marker file in the venv records a hash of this script (HA version, pins,
+# integration list) and the Python version; when it matches, the script exits at once.
 #
 # Environment overrides (all optional):
 #   HA_PYTHON     python 3.11 interpreter to build the venv from
@@ -18,8 +18,6 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SCRIPT_DIR/.." && pwd)"
 
 HA_VERSION="2024.3.3"
-# Bump when the install logic changes in a way that needs a rebuild.
-SPEC_REV="1"
 
 # Pins on top of homeassistant/package_constraints.txt (see docs/home-assistant-testing.md).
 PINS=(
@@ -27,8 +25,9 @@ PINS=(
   "paho-mqtt==1.6.1"  # HA 2024.3's mqtt integration needs the 1.x client API
 )
 
-# Integrations whose requirements get pre-installed: what the harness configures, the entity
-# platforms MQTT discovery can create, and the core ones HA always loads. Their dependencies
+# Integrations whose requirements get pre-installed: what the harness configures and the entity
+# platforms MQTT discovery can create. The ones HA always loads (CORE_INTEGRATIONS and
+# DEFAULT_INTEGRATIONS in homeassistant/bootstrap.py) are added automatically, and dependencies
 # and after_dependencies are followed from the manifests inside the wheel.
 INTEGRATIONS=(
   homeassistant persistent_notification logger system_log frontend
@@ -82,8 +81,9 @@ PY_VERSION="$("$PY" -c 'import sys; print(sys.version.split()[0])')"
 
 # ---------------------------------------------------------------------------------------------
 # Fast path: marker matches.
-SPEC="ha=$HA_VERSION rev=$SPEC_REV py=$PY_VERSION pins=${PINS[*]} integrations=${INTEGRATIONS[*]}"
-SPEC_HASH="$(printf '%s' "$SPEC" | sha256sum | cut -c1-16)"
+# The hash covers this script itself (HA version, pins, integration list, install logic) and
+# the interpreter version: any change re-runs pip over the existing venv.
+SPEC_HASH="$( { cat "${BASH_SOURCE[0]}"; echo "py=$PY_VERSION"; } | sha256sum | cut -c1-16)"
 
 if [ "${HA_FORCE:-0}" != 1 ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$SPEC_HASH" ] \
    && [ -x "$VENV/bin/hass" ]; then
@@ -146,7 +146,18 @@ wheel, work, *domains = sys.argv[1:]
 z = zipfile.ZipFile(wheel)
 names = set(z.namelist())
 open(f"{work}/constraints.txt", "wb").write(z.read("homeassistant/package_constraints.txt"))
-seen, todo = {}, list(domains)
+# Integrations HA sets up whatever the configuration says (bootstrap.py).
+import ast
+tree = ast.parse(z.read("homeassistant/bootstrap.py"))
+always = set()
+for node in tree.body:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+            and node.targets[0].id in ("CORE_INTEGRATIONS", "DEFAULT_INTEGRATIONS", "FRONTEND_INTEGRATIONS"):
+        always |= set(ast.literal_eval(node.value))
+if not always:
+    sys.exit("could not find DEFAULT_INTEGRATIONS in homeassistant/bootstrap.py")
+print(f"  always set up by HA: {' '.join(sorted(always))}")
+seen, todo = {}, sorted(set(domains) | always)
 while todo:
     d = todo.pop()
     if d in seen:
