@@ -4,7 +4,8 @@ import { z } from 'zod';
 // every key is documented in config/configuration.example.yaml. Objects are strict so that a
 // typo ("htpp:") is reported instead of silently ignored.
 
-const port = z.number().int().min(1).max(65535);
+// 0 = any free port (tests; the log then shows the one chosen).
+const port = z.number().int().min(0).max(65535);
 const seconds = z.number().min(0);
 const cameraId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,47}$/, 'expected 1-48 chars of a-z, 0-9, _ or - (starting with a letter or digit)');
 
@@ -59,7 +60,7 @@ export const configSchema = z.strictObject({
     camera_timeout: seconds.default(20),
     command_timeout: seconds.default(5),
     // Bytes a viewer may have queued before it gets only the newest frame (latest frame wins).
-    viewer_queue_bytes: z.number().int().min(16 * 1024).default(1024 * 1024),
+    viewer_queue_bytes: z.number().int().min(16 * 1024).default(128 * 1024),
     // A viewer that accepts no bytes for this long is disconnected.
     viewer_stall_timeout: seconds.default(30),
     // While a camera sends nothing, repeat its last frame this often so browsers keep painting.

@@ -15,6 +15,8 @@ export interface CameraLink {
   close(code: number, reason: string): void;
   /** Tell the camera whether anyone watches (native cameras lower their rate when nobody does). */
   setDemand?(watching: boolean): void;
+  /** Ask the camera for a fresh full-resolution frame (cameras with the `snapshot` capability). */
+  snapshot?(timeoutMs: number): Promise<Frame>;
 }
 
 export interface CameraMeta {
@@ -59,6 +61,8 @@ export class Camera {
   lastSeen: number | undefined;
 
   latest: Frame | undefined;
+  /** Last frame published as a snapshot (motion start, request, interval). */
+  snapshot: Frame | undefined;
   info: Record<string, unknown> = {};
   motion = false;
   motionRegion: MotionRegion | undefined;

@@ -44,7 +44,12 @@ export const CLOSE = {
   VERSION: 4009,
 } as const;
 
-/** Events: camera (added), online, offline, removed, updated (meta/name), info (camera, patch), motion (MotionEvent), log (camera, entry), stats. */
+export type SnapshotReason = 'motion' | 'request' | 'interval' | 'camera';
+
+/**
+ * Events: camera (added), online, offline, removed, updated (meta/name), info (camera, patch),
+ * motion (MotionEvent), snapshot (camera, frame, reason), log (camera, entry), stats.
+ */
 export class CameraHub extends EventEmitter {
   private readonly cameras = new Map<string, Camera>();
   private statsTimer: NodeJS.Timeout | undefined;
@@ -227,6 +232,12 @@ export class CameraHub extends EventEmitter {
     };
     if (!on) cam.motionRegion = undefined;
     this.log.info(`camera ${cam.id} motion ${on ? 'started' : 'ended'}`);
+    // The frame at the start of motion becomes the snapshot, before the event, so an automation that
+    // reacts to the event finds the matching image already published.
+    if (on && cam.latest) {
+      cam.snapshot = cam.latest;
+      this.emit('snapshot', cam, cam.latest, 'motion');
+    }
     this.emit('motion', event);
   }
 
@@ -240,8 +251,35 @@ export class CameraHub extends EventEmitter {
   async command(id: string, cmd: Command, timeoutMs = this.opts.commandTimeoutMs): Promise<CommandResult> {
     const cam = this.cameras.get(id);
     if (!cam) throw new CommandError('unknown_camera', `unknown camera "${id}"`);
+    if (cmd.name === 'snapshot') {
+      const f = await this.takeSnapshot(cam, 'request', timeoutMs);
+      return { answer: { seq: f.seq, bytes: f.data.length, camera_time: f.cameraTime } };
+    }
     if (!cam.online || !cam.link) throw new CommandError('offline', `camera ${id} is offline`);
     return cam.link.send(cmd, timeoutMs);
+  }
+
+  /**
+   * Publish a snapshot: a fresh full-resolution frame from cameras that can take one, else the
+   * latest frame (kept even while the camera is offline).
+   */
+  async takeSnapshot(cam: Camera, reason: SnapshotReason, timeoutMs = this.opts.commandTimeoutMs): Promise<Frame> {
+    let frame: Frame | undefined;
+    if (reason === 'request' && cam.online && cam.link?.snapshot && cam.capabilities.has('snapshot')) {
+      frame = await cam.link.snapshot(timeoutMs);
+    } else {
+      frame = cam.latest;
+    }
+    if (!frame) throw new CommandError('offline', `camera ${cam.id} has sent no frame yet`);
+    cam.snapshot = frame;
+    this.emit('snapshot', cam, frame, reason);
+    return frame;
+  }
+
+  /** A snapshot the camera sent on its own (native frame with the snapshot flag). */
+  pushSnapshot(cam: Camera, frame: Frame): void {
+    cam.snapshot = frame;
+    this.emit('snapshot', cam, frame, 'camera');
   }
 
   private tick(): void {

@@ -1,0 +1,135 @@
+import type { Config } from './config/schema.js';
+import { CameraHub } from './hub/hub.js';
+import { HttpServer } from './http/server.js';
+import type { Logger } from './logging.js';
+import { ApiSink } from './sinks/api/api-sink.js';
+import { MjpegSink } from './sinks/mjpeg/mjpeg-sink.js';
+import { LegacySource } from './sources/legacy/legacy-source.js';
+import { NativeSource } from './sources/native/native-source.js';
+import type { PendingCounter, SourceContext, UpgradeSource } from './sources/types.js';
+import { lanAddress } from './util/net.js';
+import { VERSION } from './util/version.js';
+
+export interface BridgeOptions {
+  config: Config;
+  dataDir: string;
+  logger: Logger;
+}
+
+/** What every feature module gets: the hub (the event bus), the HTTP port, settings and a logger. */
+export interface BridgeContext {
+  bridge: Bridge;
+  hub: CameraHub;
+  http: HttpServer;
+  config: Config;
+  dataDir: string;
+  logger: Logger;
+}
+
+/** A feature plugged into the bridge (MQTT, the page, pulled cameras...): started after the HTTP port is up. */
+export interface Extension {
+  readonly name: string;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+  /** Shown in /healthz and on the page's status strip. */
+  status?(): Record<string, unknown>;
+}
+
+export type ExtensionFactory = (ctx: BridgeContext) => Extension | undefined;
+
+/**
+ * The controller: builds the hub, the HTTP port with its sources and sinks, then the extensions.
+ * Sources feed the hub; sinks and extensions only listen to it, so each can be added on its own.
+ */
+export class Bridge {
+  readonly hub: CameraHub;
+  readonly http: HttpServer;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly version = VERSION;
+  private readonly sources: UpgradeSource[];
+  private readonly mjpeg: MjpegSink;
+  private readonly extensions: Extension[] = [];
+  private started = false;
+
+  constructor(readonly opts: BridgeOptions, extensions: ExtensionFactory[] = []) {
+    const { config, logger } = opts;
+    this.config = config;
+    this.log = logger.child({ mod: 'bridge' });
+    const limits = config.limits;
+    this.hub = new CameraHub({
+      logger,
+      configured: config.cameras,
+      allowUnknown: config.allow_unknown_cameras,
+      maxCameras: limits.max_cameras,
+      cameraTimeoutMs: limits.camera_timeout * 1000,
+      commandTimeoutMs: limits.command_timeout * 1000,
+    });
+    this.http = new HttpServer(logger);
+    const pending: PendingCounter = { count: 0, max: limits.max_pending_connections };
+    const sctx: SourceContext = { hub: this.hub, logger, config, pending };
+    this.sources = [new NativeSource(sctx), new LegacySource(sctx)];
+    // Cameras authenticate with their own tokens, not the page's credentials.
+    for (const s of this.sources) this.http.upgrade(s.path, (req, socket, head) => s.handleUpgrade(req, socket, head), { public: true });
+    this.mjpeg = new MjpegSink(this.hub, this.http, logger, {
+      queueBytes: limits.viewer_queue_bytes,
+      stallTimeoutMs: limits.viewer_stall_timeout * 1000,
+      idleRepeatMs: limits.idle_repeat_interval * 1000,
+    });
+    new ApiSink(this.hub, this.http, logger, () => this.status());
+    const ctx: BridgeContext = { bridge: this, hub: this.hub, http: this.http, config, dataDir: opts.dataDir, logger };
+    for (const make of extensions) {
+      const ext = make(ctx);
+      if (ext) this.extensions.push(ext);
+    }
+  }
+
+  get viewerCount(): number {
+    return this.mjpeg.viewerCount;
+  }
+
+  status(): Record<string, unknown> {
+    const out: Record<string, unknown> = { version: this.version, viewers: this.viewerCount };
+    for (const e of this.extensions) if (e.status) out[e.name] = e.status();
+    return out;
+  }
+
+  /** Base URL for people and Home Assistant. */
+  get publicUrl(): string {
+    if (this.config.http.public_url) return this.config.http.public_url.replace(/\/$/, '');
+    return `http://${lanAddress(this.config.http.host)}:${this.http.port}`;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = this.config.http;
+    try {
+      await this.http.listen(port, host);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EADDRINUSE') throw new Error(`http.port ${port} on ${host} is already in use (set http.port, CAM2MQTT_HTTP_PORT or --http-port)`);
+      if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new Error(`http.host ${host} is not an address of this machine`);
+      throw err;
+    }
+    this.started = true;
+    this.hub.start();
+    this.mjpeg.start();
+    for (const e of this.extensions) await e.start();
+    if (!this.config.http.auth) this.log.warn('http.auth is not set: the page, the API and the streams are open to anyone on the network');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const e of [...this.extensions].reverse()) {
+      try {
+        await e.stop();
+      } catch (err) {
+        this.log.warn(`stopping ${e.name} failed: ${(err as Error).message}`);
+      }
+    }
+    await Promise.all(this.sources.map((s) => s.close()));
+    this.mjpeg.close();
+    this.hub.stop();
+    await this.http.close();
+  }
+}

@@ -1,0 +1,7 @@
+import type { ExtensionFactory } from './bridge.js';
+
+/**
+ * The features plugged into the bridge, in start order. Each lives in its own folder under sinks/ or
+ * sources/ and only talks to the hub and the HTTP port.
+ */
+export const defaultExtensions: ExtensionFactory[] = [];

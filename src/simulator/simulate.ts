@@ -1,0 +1,38 @@
+import type { SimulatedCamera } from './camera.js';
+import { parseSize } from './frames.js';
+import { SimulatedLegacyCamera } from './legacy-camera.js';
+import { SimulatedNativeCamera } from './native-camera.js';
+
+export interface SimulateOptions {
+  url: string;
+  cameras: number;
+  fps: number;
+  size: string;
+  protocol: 'native' | 'legacy';
+  motionEvery?: number;
+  idPrefix?: string;
+  token?: string;
+}
+
+/** Start N simulated cameras; ids are <prefix>-1..N (legacy: hostNames ESP-CAM-SIM-1..N). */
+export function startSimulatedCameras(o: SimulateOptions): SimulatedCamera[] {
+  const { width, height } = parseSize(o.size);
+  const cams: SimulatedCamera[] = [];
+  for (let i = 1; i <= o.cameras; i++) {
+    const hue = (i * 67) % 360;
+    const base = { url: o.url, fps: o.fps, width, height, hue, ...(o.motionEvery ? { motionEvery: o.motionEvery } : {}), ...(o.token ? { token: o.token } : {}) };
+    cams.push(o.protocol === 'legacy'
+      ? new SimulatedLegacyCamera({ ...base, id: `${(o.idPrefix ?? 'ESP-CAM-SIM').toUpperCase()}-${i}` })
+      : new SimulatedNativeCamera({ ...base, id: `${o.idPrefix ?? 'sim'}-${i}`, name: `Simulated ${i}` }));
+  }
+  for (const c of cams) c.start();
+  return cams;
+}
+
+/** Turn an http(s) base URL into the camera endpoint for a protocol. */
+export function cameraUrl(base: string, protocol: 'native' | 'legacy'): string {
+  const u = new URL(base);
+  u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
+  u.pathname = protocol === 'legacy' ? '/ws' : '/api/camera';
+  return u.toString();
+}

@@ -1,0 +1,74 @@
+import type { ServerResponse } from 'node:http';
+import { CommandError, parseCommandBody, type CommandErrorCode } from '../../hub/controls.js';
+import type { CameraHub } from '../../hub/hub.js';
+import { readJson, sendError, sendJson, type HttpServer } from '../../http/server.js';
+import type { Logger } from '../../logging.js';
+
+const STATUS: Record<CommandErrorCode, number> = {
+  invalid: 400,
+  unsupported: 422,
+  unknown_camera: 404,
+  offline: 409,
+  rejected: 502,
+  timeout: 504,
+};
+
+export function commandErrorStatus(err: CommandError): number {
+  return STATUS[err.code];
+}
+
+/** REST: camera list and details, commands, snapshots, health. */
+export class ApiSink {
+  constructor(hub: CameraHub, http: HttpServer, logger: Logger, private readonly extra: () => Record<string, unknown>) {
+    const log = logger.child({ mod: 'api' });
+    http.route('GET', '/healthz', (_req, res) => {
+      const cams = hub.list();
+      sendJson(res, 200, { status: 'ok', uptime: Math.round(process.uptime()), cameras: cams.length, online: cams.filter((c) => c.online).length, ...this.extra() });
+    }, { public: true });
+    http.route('GET', '/api/cameras', (_req, res) => sendJson(res, 200, hub.list().map((c) => c.toJSON())));
+    http.route('GET', '/api/cameras/:id', (_req, res, p) => {
+      const cam = hub.get(p.id!);
+      if (!cam) return sendError(res, 404, `unknown camera "${p.id}"`);
+      sendJson(res, 200, cam.toJSON());
+    });
+    http.route('GET', '/api/cameras/:id/log', (_req, res, p) => {
+      const cam = hub.get(p.id!);
+      if (!cam) return sendError(res, 404, `unknown camera "${p.id}"`);
+      sendJson(res, 200, cam.log.toArray());
+    });
+    http.route('GET', '/api/cameras/:id/snapshot.jpg', (req, res, p) => {
+      const cam = hub.get(p.id!);
+      if (!cam) return sendError(res, 404, `unknown camera "${p.id}"`);
+      const f = cam.latest;
+      if (!f) return sendError(res, 503, `camera ${cam.id} has not sent a frame yet`);
+      res.writeHead(200, {
+        'Content-Type': 'image/jpeg',
+        'Content-Length': f.data.length,
+        'Cache-Control': 'no-cache, no-store, must-revalidate',
+        'X-Frame-Seq': String(f.seq),
+        'X-Frame-Time': String(f.cameraTime),
+        'Last-Modified': new Date(f.receivedAt).toUTCString(),
+      });
+      res.end(req.method === 'HEAD' ? undefined : f.data);
+    });
+    http.route('POST', '/api/cameras/:id/command', async (req, res, p) => {
+      const id = p.id!;
+      try {
+        const body = await readJson(req);
+        const cmd = parseCommandBody(body);
+        const result = await hub.command(id, cmd);
+        sendJson(res, 200, { ok: true, camera: id, command: cmd, answer: result.answer ?? null });
+      } catch (err) {
+        if (err instanceof CommandError) {
+          log.warn(`command for ${id} refused: ${err.message}`);
+          return reply(res, commandErrorStatus(err), err);
+        }
+        throw err;
+      }
+    });
+  }
+}
+
+function reply(res: ServerResponse, status: number, err: CommandError): void {
+  sendJson(res, status, { ok: false, error: err.message, code: err.code });
+}

@@ -1,0 +1,230 @@
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import type { Camera, CameraLink } from '../../hub/camera.js';
+import { CommandError, legacyFramesizeTable, type Command, type CommandResult } from '../../hub/controls.js';
+import type { Frame } from '../../hub/frame.js';
+import { CLOSE } from '../../hub/hub.js';
+import { slugify } from '../../util/slug.js';
+import { ThrottledLog } from '../../util/throttle-log.js';
+import type { SourceContext } from '../types.js';
+import { WsCameraServer } from '../ws-camera-server.js';
+import { classify, encodeCommand, parseBinary, parseText } from './codec.js';
+import { normalizeLegacyInfo } from './info.js';
+
+/** Pause between two commands: the camera holds a single pending command and drops any other. */
+const COMMAND_GAP_MS = 150;
+
+interface Queued {
+  text: string;
+  name: string;
+  /** Which reply completes this command; undefined = none expected (reset). */
+  expect: ((p: ReturnType<typeof classify>) => boolean) | undefined;
+  timeoutMs: number;
+  resolve: (r: CommandResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** ESP32-CAM_MJPEG2SD websocket cameras, unmodified, on /ws. */
+export class LegacySource extends WsCameraServer {
+  constructor(ctx: SourceContext) {
+    super('/ws', ctx, 'legacy');
+  }
+
+  protected accept(ws: WebSocket, _req: IncomingMessage, remote: string, identified: () => void): void {
+    new LegacyConnection(ws, remote, this.ctx, this.log, identified);
+  }
+}
+
+class LegacyConnection implements CameraLink {
+  readonly protocol = 'legacy' as const;
+  private cam: Camera | undefined;
+  /** Frames arrive before the hello (it waits for NTP): keep only the newest until we know the camera. */
+  private early: Frame | undefined;
+  private seq = 0;
+  private fw: string | undefined;
+  private readonly queue: Queued[] = [];
+  private current: (Queued & { timer?: NodeJS.Timeout }) | undefined;
+  private readonly badLog: ThrottledLog;
+
+  constructor(private readonly ws: WebSocket, readonly remote: string, private readonly ctx: SourceContext, private readonly log: SourceContext['logger'], private readonly identified: () => void) {
+    this.badLog = new ThrottledLog(log);
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('ping', () => this.cam && ctx.hub.touch(this.cam));
+    ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
+  }
+
+  private onMessage(buf: Buffer, isBinary: boolean): void {
+    if (isBinary) return this.onFrame(buf);
+    const { epoch, payload } = parseText(buf.toString('utf8'));
+    const msg = classify(payload);
+    const cam = this.cam;
+    if (!cam) {
+      if (msg.kind === 'json' && typeof msg.data.hostName === 'string') this.onHello(msg.data, epoch);
+      else this.log.debug(`camera at ${this.remote} sent ${JSON.stringify(payload.slice(0, 60))} before its hello; ignored`);
+      return;
+    }
+    const hub = this.ctx.hub;
+    hub.touch(cam);
+    if (msg.kind !== 'paused') hub.addLog(cam, '<', payload);
+    switch (msg.kind) {
+      case 'motion':
+        hub.setMotion(cam, msg.on, epoch !== undefined ? epoch * 1000 : Date.now());
+        break;
+      case 'paused':
+        if (cam.info.paused !== true) hub.updateInfo(cam, { paused: true });
+        break;
+      case 'json':
+        if (typeof msg.data.fw_version === 'string') this.fw = msg.data.fw_version;
+        hub.updateInfo(cam, normalizeLegacyInfo(msg.data, this.fw));
+        break;
+      case 'setting':
+        hub.updateInfo(cam, normalizeLegacyInfo({ [msg.key]: msg.value }, this.fw));
+        break;
+      case 'other':
+        break;
+    }
+    const cur = this.current;
+    if (cur?.expect?.(msg)) this.finish({ answer: msg.kind === 'json' ? msg.data : payload });
+  }
+
+  private onFrame(buf: Buffer): void {
+    const parsed = parseBinary(buf);
+    const cam = this.cam;
+    if (!parsed) {
+      if (cam) cam.badMessages++;
+      this.badLog.warn(`camera ${cam?.id ?? `at ${this.remote}`}: refused a binary message of ${buf.length} bytes that is not a JPEG`);
+      return;
+    }
+    const now = Date.now();
+    const frame: Frame = {
+      data: parsed.jpegLength === buf.length ? buf : buf.subarray(0, parsed.jpegLength),
+      seq: ++this.seq,
+      cameraTime: parsed.epoch !== undefined ? parsed.epoch * 1000 : now,
+      receivedAt: now,
+    };
+    if (!cam) {
+      this.early = frame;
+      return;
+    }
+    if (cam.info.paused === true) this.ctx.hub.updateInfo(cam, { paused: false });
+    this.ctx.hub.pushFrame(cam, frame);
+  }
+
+  private onHello(data: Record<string, string | number | boolean>, _epoch: number | undefined): void {
+    const host = String(data.hostName);
+    const id = slugify(host);
+    const refuse = (code: number, reason: string) => {
+      this.log.warn(`refused camera connection from ${this.remote}: ${reason}`);
+      this.ws.close(code, reason);
+    };
+    if (!id) return refuse(CLOSE.PROTOCOL, `hostName ${JSON.stringify(host)} has no usable characters`);
+    if (this.ctx.hub.requiresToken(id)) return refuse(CLOSE.UNAUTHORIZED, `camera ${id} has a token configured, but MJPEG2SD cameras cannot send one (use the native protocol)`);
+    const verdict = this.ctx.hub.admit(id, undefined);
+    if (!verdict.ok) return refuse(verdict.code!, `camera ${id}: ${verdict.reason}`);
+    this.identified();
+    this.fw = typeof data.fw_version === 'string' ? data.fw_version : undefined;
+    const meta = {
+      name: host,
+      ...(typeof data.camModel === 'string' ? { model: data.camModel } : {}),
+      ...(this.fw ? { firmware: this.fw } : {}),
+      capabilities: ['lamp', 'framesize', 'quality', 'fps', 'flip', 'motion', 'restart', 'pause', ...(data.camPan !== undefined ? ['servo'] : [])],
+    };
+    const cam = this.ctx.hub.attach(id, 'legacy', this, meta);
+    this.cam = cam;
+    this.ctx.hub.addLog(cam, '<', JSON.stringify(data));
+    this.ctx.hub.updateInfo(cam, normalizeLegacyInfo(data, this.fw));
+    if (this.early) {
+      const f = this.early;
+      this.early = undefined;
+      this.ctx.hub.pushFrame(cam, f);
+    }
+  }
+
+  private onClose(code: number, reason: string): void {
+    const err = new CommandError('offline', `camera ${this.cam?.id ?? this.remote} disconnected`);
+    if (this.current) {
+      clearTimeout(this.current.timer);
+      this.current.reject(err);
+      this.current = undefined;
+    }
+    for (const q of this.queue.splice(0)) q.reject(err);
+    if (this.cam) this.ctx.hub.detach(this.cam, this, `connection closed (${code}${reason ? ` ${reason}` : ''})`);
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  /** Translate a bridge command into MJPEG2SD's `key=value` language. */
+  private translate(cmd: Command): { text: string; expect: Queued['expect'] } {
+    const setting = (key: string, value: string | number) => ({
+      text: `${key}=${value}`,
+      expect: (p: ReturnType<typeof classify>) => p.kind === 'setting' && p.key === key,
+    });
+    const v = cmd.value;
+    switch (cmd.name) {
+      case 'lamp': return setting('lampLevel', Math.round(((v as number) / 100) * 15));
+      case 'framesize': {
+        const table = legacyFramesizeTable(this.fw);
+        const idx = table.indexOf(v as (typeof table)[number]);
+        if (idx < 0) throw new CommandError('unsupported', `framesize ${String(v)} does not exist on MJPEG2SD ${this.fw ?? '(unknown version)'} (sizes: ${table.join(', ')})`);
+        return setting('framesize', idx);
+      }
+      case 'quality': return setting('quality', v as number);
+      case 'fps': return setting('socketFps', v as number);
+      case 'brightness': return setting('brightness', v as number);
+      case 'contrast': return setting('contrast', v as number);
+      case 'vflip': return setting('vflip', v ? 1 : 0);
+      case 'hmirror': return setting('hmirror', v ? 1 : 0);
+      case 'pause': return setting('pause', v ? 1 : 0);
+      case 'motion_detection': return setting('enableMotion', v ? 1 : 0);
+      case 'pan': return setting('camPan', v as number);
+      case 'tilt': return setting('camTilt', v as number);
+      case 'restart': return { text: 'reset=1', expect: undefined };
+      case 'status': return { text: 'status?q', expect: (p) => p.kind === 'json' };
+      case 'raw': return { text: encodeCommand([String(v)]), expect: () => true };
+      case 'snapshot': throw new CommandError('unsupported', 'snapshot is served from the latest frame');
+    }
+  }
+
+  send(cmd: Command, timeoutMs: number): Promise<CommandResult> {
+    let t: { text: string; expect: Queued['expect'] };
+    try {
+      t = this.translate(cmd);
+    } catch (err) {
+      return Promise.reject(err instanceof RangeError ? new CommandError('invalid', err.message) : err);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...t, name: cmd.name, timeoutMs, resolve, reject });
+      if (!this.current) this.next();
+    });
+  }
+
+  private next(): void {
+    const q = this.queue.shift();
+    if (!q || this.ws.readyState !== this.ws.OPEN) return;
+    const cam = this.cam!;
+    this.current = q;
+    this.ctx.hub.addLog(cam, '>', q.text);
+    this.ws.send(q.text);
+    if (!q.expect) {
+      // reset=1 reboots the camera: there is no answer to wait for.
+      this.finish({ answer: null });
+      return;
+    }
+    this.current.timer = setTimeout(() => {
+      this.current = undefined;
+      q.reject(new CommandError('timeout', `camera ${cam.id} did not answer "${q.text}" within ${q.timeoutMs / 1000} s`));
+      setTimeout(() => this.next(), COMMAND_GAP_MS).unref();
+    }, q.timeoutMs);
+  }
+
+  private finish(result: CommandResult): void {
+    const q = this.current;
+    if (!q) return;
+    clearTimeout(q.timer);
+    this.current = undefined;
+    q.resolve(result);
+    setTimeout(() => this.next(), COMMAND_GAP_MS).unref();
+  }
+}

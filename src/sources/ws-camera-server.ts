@@ -1,0 +1,86 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../logging.js';
+import { CLOSE } from '../hub/hub.js';
+import { ThrottledLog } from '../util/throttle-log.js';
+import { refuseUpgrade, remoteOf, type SourceContext, type UpgradeSource } from './types.js';
+
+/**
+ * What both WebSocket camera protocols share: the upgrade, the flood guard on connections that have
+ * not said hello yet, the hello timeout, and closing every camera on shutdown. A protocol supplies
+ * `accept`, which owns the socket from then on and calls `identified()` once the camera is known.
+ */
+export abstract class WsCameraServer implements UpgradeSource {
+  protected readonly wss: WebSocketServer;
+  protected readonly log: Logger;
+  private readonly floodLog: ThrottledLog;
+  private readonly sockets = new Set<WebSocket>();
+
+  constructor(readonly path: string, protected readonly ctx: SourceContext, mod: string) {
+    this.log = ctx.logger.child({ mod });
+    this.floodLog = new ThrottledLog(this.log);
+    // perMessageDeflate off: JPEGs do not compress and inflating costs CPU on the hot path.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.limits.max_message_bytes, perMessageDeflate: false, clientTracking: false });
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const remote = remoteOf(req);
+    const { pending } = this.ctx;
+    if (pending.count >= pending.max) {
+      this.floodLog.warn(`refusing camera connection from ${remote}: ${pending.count} connections are still waiting for their hello (limits.max_pending_connections = ${pending.max})`);
+      refuseUpgrade(socket, 503, 'too many pending camera connections, try again later');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      pending.count++;
+      let counted = true;
+      const identified = () => {
+        if (counted) {
+          counted = false;
+          pending.count--;
+        }
+      };
+      this.sockets.add(ws);
+      const helloMs = this.ctx.config.limits.hello_timeout * 1000;
+      const timer = setTimeout(() => {
+        if (!counted) return;
+        this.log.warn(`camera connection from ${remote} sent no hello within ${this.ctx.config.limits.hello_timeout} s, closing it`);
+        ws.close(CLOSE.TIMEOUT, 'no hello received in time');
+      }, helloMs);
+      timer.unref();
+      ws.on('close', () => {
+        clearTimeout(timer);
+        identified();
+        this.sockets.delete(ws);
+      });
+      ws.on('error', (err) => {
+        // ws reports oversize messages here before closing with 1009.
+        this.log.warn(`camera connection from ${remote}: ${err.message}`);
+      });
+      this.accept(ws, req, remote, () => {
+        clearTimeout(timer);
+        identified();
+      });
+    });
+  }
+
+  protected abstract accept(ws: WebSocket, req: IncomingMessage, remote: string, identified: () => void): void;
+
+  /** Called before the socket closes on shutdown, to say goodbye in the protocol's own words. */
+  protected goodbye(_ws: WebSocket): void {}
+
+  async close(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const ws of this.sockets) {
+      waits.push(new Promise((resolve) => {
+        ws.once('close', () => resolve());
+        this.goodbye(ws);
+        ws.close(CLOSE.GOING_AWAY, 'bridge shutting down');
+        setTimeout(() => { ws.terminate(); resolve(); }, 1000).unref();
+      }));
+    }
+    await Promise.all(waits);
+    this.wss.close();
+  }
+}
