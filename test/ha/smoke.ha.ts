@@ -1,0 +1,220 @@
+// Smoke test of the real-Home-Assistant harness: mosquitto + HA 2024.3.3, MQTT discovery of a
+// binary_sensor and a camera, states and camera image checked through HA's own APIs.
+// Run via .ci/run-ha.sh (needs .ci/install-ha.sh). Not a *.test.ts: the unit suite skips it.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import jpeg from 'jpeg-js';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Connection } from 'home-assistant-js-websocket';
+import {
+  connectWs,
+  createMqttEntry,
+  getState,
+  haFetch,
+  haInstalled,
+  listDevices,
+  listEntities,
+  startHomeAssistant,
+  startMosquitto,
+  waitFor,
+  type HomeAssistant,
+  type Mosquitto,
+} from './hass.js';
+
+const REQUIRED = process.env.CI === 'true' || process.env.HA_REQUIRED === '1';
+const skip = !haInstalled() && !REQUIRED ? 'Home Assistant not installed (run .ci/install-ha.sh)' : false;
+
+const NODE = 'cam2mqtt_smoke';
+const BRIDGE_STATUS = 'cam2mqtt/smoke/status';
+const CAMERA_STATUS = 'cam2mqtt/smoke/cam1/status';
+const MOTION_TOPIC = 'cam2mqtt/smoke/cam1/motion';
+const SNAPSHOT_TOPIC = 'cam2mqtt/smoke/cam1/snapshot';
+
+const device = {
+  identifiers: ['cam2mqtt_smoke_cam1'],
+  name: 'Smoke Cam',
+  manufacturer: 'cam2mqtt',
+  model: 'test camera',
+  sw_version: '0.0.0-test',
+  configuration_url: 'http://127.0.0.1:1/',
+};
+const origin = { name: 'cam2mqtt', sw_version: '0.0.0-test', support_url: 'https://example.invalid/cam2mqtt' };
+const availability = [
+  { topic: BRIDGE_STATUS, payload_available: 'online', payload_not_available: 'offline' },
+  { topic: CAMERA_STATUS, payload_available: 'online', payload_not_available: 'offline' },
+];
+
+function makeJpeg(width: number, height: number, seed: number): Buffer {
+  const data = Buffer.alloc(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      data[i] = (x * 8 + seed) & 0xff;
+      data[i + 1] = (y * 8 + seed * 3) & 0xff;
+      data[i + 2] = (x ^ y) * 4 + seed;
+      data[i + 3] = 0xff;
+    }
+  }
+  return Buffer.from(jpeg.encode({ data, width, height }, 80).data);
+}
+
+describe('Home Assistant harness smoke test', { skip, timeout: 600_000 }, () => {
+  let broker: Mosquitto | undefined;
+  let ha: HomeAssistant | undefined;
+  let client: MqttClient | undefined;
+  let conn: Connection | undefined;
+  const births: string[] = [];
+  let motion: string | undefined;
+
+  before(async () => {
+    broker = await startMosquitto();
+    const t0 = Date.now();
+    ha = await startHomeAssistant();
+    console.log(`# Home Assistant up on ${ha.url} in ${Date.now() - t0} ms`);
+    conn = await connectWs(ha.url, ha.token);
+    client = await mqtt.connectAsync(broker.url, { clientId: `smoke-${process.pid}`, reconnectPeriod: 200 });
+    // Like cam2mqtt must: on HA's birth message, re-publish current (non-retained) states.
+    client.on('message', (topic, payload) => {
+      if (topic !== 'homeassistant/status') return;
+      births.push(payload.toString());
+      if (payload.toString() === 'online' && motion !== undefined) void client!.publishAsync(MOTION_TOPIC, motion, { qos: 1 });
+    });
+    await client.subscribeAsync('homeassistant/status', { qos: 1 });
+  });
+
+  after(async () => {
+    conn?.close();
+    await client?.endAsync(true).catch(() => undefined);
+    if (ha !== undefined && process.env.HA_VERBOSE === '1') console.log(ha.logs());
+    const t0 = Date.now();
+    await ha?.stop();
+    console.log(`# Home Assistant stopped in ${Date.now() - t0} ms`);
+    await broker?.stop();
+  });
+
+  it('adds the MQTT integration through the config flow', async () => {
+    const entryId = await createMqttEntry(ha!, { broker: broker!.host, port: broker!.port });
+    assert.match(entryId, /^[0-9a-f]+$/i);
+    // HA's birth message shows its MQTT client is connected to our broker.
+    await waitFor(() => births.includes('online'), 20_000, 'birth message on homeassistant/status');
+  });
+
+  it('discovers a binary_sensor whose state follows MQTT', async () => {
+    await client!.publishAsync(BRIDGE_STATUS, 'online', { retain: true, qos: 1 });
+    await client!.publishAsync(CAMERA_STATUS, 'online', { retain: true, qos: 1 });
+    const config = {
+      name: 'Motion',
+      unique_id: 'cam2mqtt_smoke_cam1_motion',
+      object_id: 'smoke_cam1_motion',
+      default_entity_id: 'binary_sensor.smoke_cam1_motion',
+      state_topic: MOTION_TOPIC,
+      payload_on: 'ON',
+      payload_off: 'OFF',
+      device_class: 'motion',
+      availability,
+      availability_mode: 'all',
+      device,
+      origin,
+    };
+    await client!.publishAsync(`homeassistant/binary_sensor/${NODE}/cam1_motion/config`, JSON.stringify(config), {
+      retain: true,
+      qos: 1,
+    });
+
+    const entity = await waitFor(
+      async () => (await listEntities(conn!)).find((e) => e.unique_id === config.unique_id),
+      30_000,
+      'binary_sensor in the entity registry',
+    );
+    assert.equal(entity.entity_id, 'binary_sensor.smoke_cam1_motion');
+    assert.equal(entity.platform, 'mqtt');
+    assert.ok(entity.device_id, 'entity is attached to a device');
+
+    const dev = (await listDevices(conn!)).find((d) => d.id === entity.device_id);
+    assert.ok(dev, 'device in the device registry');
+    assert.equal(dev.name, 'Smoke Cam');
+    assert.equal(dev.manufacturer, 'cam2mqtt');
+    assert.deepEqual(dev.identifiers, [['mqtt', 'cam2mqtt_smoke_cam1']]);
+
+    for (const [payload, want] of [
+      ['ON', 'on'],
+      ['OFF', 'off'],
+      ['ON', 'on'],
+    ] as const) {
+      motion = payload;
+      // Re-publish while polling: HA subscribes to the state topic a moment after the entity
+      // shows up in the registry, and a non-retained message sent before that is lost.
+      await waitFor(
+        async () => {
+          await client!.publishAsync(MOTION_TOPIC, payload, { qos: 1 });
+          return (await getState(ha!, entity.entity_id))?.state === want;
+        },
+        15_000,
+        `${entity.entity_id} == ${want}`,
+        500,
+      );
+    }
+
+    // availability_mode: all -> one source offline makes the entity unavailable.
+    await client!.publishAsync(CAMERA_STATUS, 'offline', { retain: true, qos: 1 });
+    await waitFor(async () => (await getState(ha!, entity.entity_id))?.state === 'unavailable', 15_000, 'unavailable');
+    await client!.publishAsync(CAMERA_STATUS, 'online', { retain: true, qos: 1 });
+    await waitFor(async () => (await getState(ha!, entity.entity_id))?.state === 'on', 15_000, 'available again');
+  });
+
+  it('discovers a camera and serves the published JPEG through camera_proxy', async () => {
+    const config = {
+      name: 'Snapshot',
+      unique_id: 'cam2mqtt_smoke_cam1_snapshot',
+      object_id: 'smoke_cam1_snapshot',
+      default_entity_id: 'camera.smoke_cam1_snapshot',
+      topic: SNAPSHOT_TOPIC,
+      availability,
+      availability_mode: 'all',
+      device,
+      origin,
+    };
+    await client!.publishAsync(`homeassistant/camera/${NODE}/cam1_snapshot/config`, JSON.stringify(config), {
+      retain: true,
+      qos: 1,
+    });
+    const entity = await waitFor(
+      async () => (await listEntities(conn!)).find((e) => e.unique_id === config.unique_id),
+      30_000,
+      'camera in the entity registry',
+    );
+    assert.equal(entity.entity_id, 'camera.smoke_cam1_snapshot');
+    await waitFor(async () => (await getState(ha!, entity.entity_id))?.state === 'idle', 15_000, 'camera idle');
+
+    for (const seed of [1, 2]) {
+      const image = makeJpeg(64, 48, seed);
+      await client!.publishAsync(SNAPSHOT_TOPIC, image, { qos: 1 });
+      const got = await waitFor(
+        async () => {
+          const r = await haFetch(ha!.url, ha!.token, `/api/camera_proxy/${entity.entity_id}`);
+          const body = Buffer.from(await r.arrayBuffer());
+          return r.ok && body.equals(image) ? { body, type: r.headers.get('content-type') } : undefined;
+        },
+        15_000,
+        `camera_proxy to return image ${seed}`,
+      );
+      assert.equal(got.type, 'image/jpeg');
+      assert.equal(got.body.length, image.length);
+    }
+  });
+
+  it('keeps working across restart() with the same token', async () => {
+    const t0 = Date.now();
+    await ha!.restart();
+    console.log(`# Home Assistant restarted in ${Date.now() - t0} ms`);
+    // Retained discovery comes back from the broker; the state via the birth-message re-publish.
+    await waitFor(
+      async () => (await getState(ha!, 'binary_sensor.smoke_cam1_motion'))?.state === 'on',
+      60_000,
+      'binary_sensor back after restart',
+    );
+    // The websocket connection reconnects by itself.
+    const ents = await waitFor(async () => listEntities(conn!), 30_000, 'websocket after restart');
+    assert.ok(ents.some((e) => e.entity_id === 'camera.smoke_cam1_snapshot'));
+  });
+});
