@@ -123,8 +123,12 @@ function describeIssues(error: z.ZodError, raw: unknown): string {
       const where = keys.length ? `${keys.join('.')}.` : '';
       return `unknown key ${issue.keys.map((k) => `"${where}${k}"`).join(', ')} (see config/configuration.example.yaml)`;
     }
+    if (issue.code === 'invalid_key') {
+      const inner = (issue as unknown as { issues?: { message: string }[] }).issues?.[0]?.message ?? issue.message;
+      return `${keys.slice(0, -1).join('.')}: ${show(keys[keys.length - 1])} is not a valid id: ${inner}`;
+    }
     const key = keys.length ? keys.join('.') : '(root)';
-    const value = issue.code === 'invalid_key' ? keys[keys.length - 1] : getPath(raw, keys);
+    const value = getPath(raw, keys);
     return `${key} = ${show(value)}: ${issue.message.replace(/^Invalid input: /, '')}`;
   }).join('; ');
 }
