@@ -17,7 +17,15 @@ export interface CameraLink {
   setDemand?(watching: boolean): void;
   /** Ask the camera for a fresh full-resolution frame (cameras with the `snapshot` capability). */
   snapshot?(timeoutMs: number): Promise<Frame>;
+  /**
+   * Move the servos one step (D-pad, HA buttons) for cameras whose servos move by relative steps
+   * (securityCam's servo_url); resolves with the new {pan, tilt} as answer. `step` in degrees, default per camera.
+   */
+  move?(direction: PtzDirection, step: number | undefined, timeoutMs: number): Promise<CommandResult>;
 }
+
+/** Relative servo moves; 'home' returns to the start position. */
+export type PtzDirection = 'left' | 'right' | 'up' | 'down' | 'home';
 
 export interface CameraMeta {
   name?: string;
