@@ -2,6 +2,7 @@
 # Install a real Home Assistant (core 2024.3.3, the newest that runs on Python 3.11) into
 # $REPO/.cache/ha-venv, together with the Python requirements of every integration the HA
 # test harness sets up, so HA can be started with --skip-pip and never needs the network.
+# Also makes sure the mosquitto broker (Debian package) is there for the HA tests.
 #
 # Idempotent: a marker file in the venv records a hash of this script (HA version, pins,
 # integration list) and the Python version; when it matches, the script exits at once.
@@ -12,6 +13,8 @@
 #   HA_VENV       venv location (default: $HA_CACHE_DIR/ha-venv)
 #   PIP_CACHE_DIR pip's download/wheel cache (default: $HA_CACHE_DIR/pip)
 #   HA_FORCE=1    reinstall even if the marker matches
+#   HA_NO_LOCK=1  ignore the LOCK list (resolve the newest allowed versions)
+#   HA_SKIP_MOSQUITTO=1  do not check for / apt-get install the mosquitto broker
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +26,101 @@ HA_VERSION="2024.3.3"
 PINS=(
   "josepy<2"          # acme (via hass-nabucasa) breaks with josepy 2 on HA 2024.3
   "paho-mqtt==1.6.1"  # HA 2024.3's mqtt integration needs the 1.x client API
+)
+
+# Every package of a known-good install (pip freeze of HA $HA_VERSION + the integrations below,
+# Python 3.11, made with `bash .ci/install-ha.sh --print-lock`), used as constraints so a later
+# release of some unpinned transitive dependency cannot break the install. Set HA_NO_LOCK=1 to
+# resolve without it (e.g. to refresh it).
+LOCK=(
+  "acme==2.8.0"
+  "aiohttp==3.9.3"
+  "aiohttp-cors==0.7.0"
+  "aiohttp-fast-url-dispatcher==0.3.0"
+  "aiohttp-zlib-ng==0.3.1"
+  "aiooui==0.1.11"
+  "aiosignal==1.4.0"
+  "anyio==4.1.0"
+  "astral==2.2"
+  "async-interrupt==1.1.1"
+  "async-timeout==5.0.1"
+  "atomicwrites-homeassistant==1.4.1"
+  "attrs==23.2.0"
+  "awesomeversion==24.2.0"
+  "bcrypt==4.1.2"
+  "bleak==0.21.1"
+  "bleak-retry-connector==3.4.0"
+  "bluetooth-adapters==0.18.0"
+  "bluetooth-auto-recovery==1.3.0"
+  "bluetooth-data-tools==1.19.0"
+  "boto3==1.44.5"
+  "botocore==1.44.5"
+  "btsocket==0.3.0"
+  "certifi==2026.10.18"
+  "cffi==2.1.1"
+  "charset-normalizer==3.2.0"
+  "ciso8601==2.3.1"
+  "cryptography==42.0.5"
+  "dbus-fast==2.21.1"
+  "ecdsa==0.19.2"
+  "envs==1.4"
+  "fnv-hash-fast==0.5.0"
+  "fnvhash==0.1.0"
+  "frozenlist==1.8.0"
+  "greenlet==3.5.6"
+  "h11==0.14.0"
+  "habluetooth==2.4.2"
+  "hass-nabucasa==0.78.0"
+  "home-assistant-bluetooth==1.12.0"
+  "home-assistant-frontend==20240307.0"
+  "httpcore==1.0.4"
+  "httpx==0.27.0"
+  "idna==3.20"
+  "ifaddr==0.2.0"
+  "janus==1.0.0"
+  "Jinja2==3.1.3"
+  "jmespath==1.1.0"
+  "josepy==1.15.0"
+  "lru-dict==1.3.0"
+  "MarkupSafe==3.0.4"
+  "multidict==6.9.1"
+  "numpy==1.26.0"
+  "orjson==3.9.15"
+  "packaging==26.3"
+  "paho-mqtt==1.6.1"
+  "pillow==10.2.0"
+  "psutil==7.2.2"
+  "psutil-home-assistant==0.0.1"
+  "pyasn1==0.6.5"
+  "pycognito==2023.5.0"
+  "pycparser==3.12"
+  "PyJWT==2.8.0"
+  "pyOpenSSL==24.0.0"
+  "pyRFC3339==2.1.1"
+  "PyRIC==0.1.6.3"
+  "python-dateutil==2.9.0.post0"
+  "python-jose==3.5.0"
+  "python-slugify==8.0.4"
+  "PyTurboJPEG==1.7.1"
+  "pytz==2026.6"
+  "PyYAML==6.0.1"
+  "requests==2.31.0"
+  "rsa==4.9.1"
+  "s3transfer==0.19.3"
+  "securetar==2024.2.1"
+  "six==1.17.0"
+  "sniffio==1.3.1"
+  "snitun==0.36.2"
+  "SQLAlchemy==2.0.27"
+  "text-unidecode==1.3"
+  "typing_extensions==4.16.0"
+  "ulid-transform==0.9.0"
+  "urllib3==1.26.20"
+  "usb-devices==0.5.1"
+  "voluptuous==0.13.1"
+  "voluptuous-serialize==2.6.0"
+  "yarl==1.9.4"
+  "zlib-ng==1.1.0"
 )
 
 # Integrations whose requirements get pre-installed: what the harness configures and the entity
@@ -44,6 +142,12 @@ export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$CACHE/pip}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export PIP_NO_INPUT=1
 MARKER="$VENV/.cam2mqtt-ha-installed"
+
+if [ "${1:-}" = "--print-lock" ]; then
+  # Prints the LOCK list for the current venv (paste it into LOCK above).
+  "$VENV/bin/python" -m pip freeze --exclude-editable | grep -v '^homeassistant @' | sed 's/^/  "/; s/$/"/'
+  exit 0
+fi
 
 START=$(date +%s)
 log() { printf '[install-ha %3ss] %s\n' "$(( $(date +%s) - START ))" "$*"; }
@@ -80,10 +184,25 @@ fi
 PY_VERSION="$("$PY" -c 'import sys; print(sys.version.split()[0])')"
 
 # ---------------------------------------------------------------------------------------------
+# mosquitto (Debian package) for the HA tests' MQTT broker. Cheap check, done on every run.
+have_mosquitto() { command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; }
+if [ "${HA_SKIP_MOSQUITTO:-0}" != 1 ] && ! have_mosquitto; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing mosquitto with apt-get"
+    apt-get update -qq >/dev/null || die "apt-get update failed (needed to install mosquitto)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mosquitto >/dev/null \
+      || die "apt-get install mosquitto failed"
+    have_mosquitto || die "mosquitto still not found after apt-get install"
+  else
+    die "mosquitto is not installed and cannot be installed here (need root + apt-get): apt-get install mosquitto"
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
 # Fast path: marker matches.
 # The hash covers this script itself (HA version, pins, integration list, install logic) and
 # the interpreter version: any change re-runs pip over the existing venv.
-SPEC_HASH="$( { cat "${BASH_SOURCE[0]}"; echo "py=$PY_VERSION"; } | sha256sum | cut -c1-16)"
+SPEC_HASH="$( { cat "${BASH_SOURCE[0]}"; echo "py=$PY_VERSION nolock=${HA_NO_LOCK:-0}"; } | sha256sum | cut -c1-16)"
 
 if [ "${HA_FORCE:-0}" != 1 ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$SPEC_HASH" ] \
    && [ -x "$VENV/bin/hass" ]; then
@@ -138,6 +257,12 @@ fi
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 printf '%s\n' "${PINS[@]}" | sed 's/[[:space:]]*#.*//' > "$WORK/pins.txt"
+if [ "${HA_NO_LOCK:-0}" = 1 ]; then
+  log "HA_NO_LOCK=1: resolving without the lock list"
+  : > "$WORK/lock.txt"
+else
+  printf '%s\n' "${LOCK[@]}" > "$WORK/lock.txt"
+fi
 
 log "reading constraints and manifests for: ${INTEGRATIONS[*]}"
 "$VPY" - "$WHEEL" "$WORK" "${INTEGRATIONS[@]}" <<'PYEOF' || die "could not read the HA wheel"
@@ -175,7 +300,7 @@ PYEOF
 
 log "pip install homeassistant + integration requirements (first time: several minutes)"
 if ! "${PIP[@]}" install --prefer-binary \
-      -c "$WORK/constraints.txt" -c "$WORK/pins.txt" \
+      -c "$WORK/constraints.txt" -c "$WORK/pins.txt" -c "$WORK/lock.txt" \
       "$WHEEL" -r "$WORK/requirements.txt" > "$CACHE/ha-pip-install.log" 2>&1; then
   tail -n 40 "$CACHE/ha-pip-install.log" >&2
   die "pip install failed (full log: $CACHE/ha-pip-install.log)"
@@ -187,7 +312,8 @@ log "checking the install"
 "$VPY" - <<'PYEOF' || die "import check failed: a required module is missing"
 import importlib
 mods = ["homeassistant", "hass_frontend", "paho.mqtt.client", "aiohttp_cors", "aiohttp_fast_url_dispatcher",
-        "aiohttp_zlib_ng", "janus", "PIL", "turbojpeg", "sqlalchemy", "hass_nabucasa", "josepy", "acme"]
+        "aiohttp_zlib_ng", "janus", "PIL", "turbojpeg", "sqlalchemy", "securetar", "hass_nabucasa", "josepy",
+        "acme"]
 for m in mods:
     importlib.import_module(m)
 import homeassistant.const as c

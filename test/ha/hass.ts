@@ -711,8 +711,9 @@ export async function startMosquitto(opts: { port?: number; users?: Record<strin
   } else {
     conf.push('allow_anonymous true');
   }
-  // Running as root, mosquitto drops to user "mosquitto": let it read its files.
-  spawnSync('chmod', ['-R', 'a+rX', dir]);
+  // As root, mosquitto would switch to user "mosquitto", which also clears the kernel's
+  // parent-death signal: keep it as root so it dies with this process.
+  if (process.getuid?.() === 0) conf.push('user root');
   writeFileSync(path.join(dir, 'mosquitto.conf'), conf.join('\n') + '\n', { mode: 0o644 });
   const log = new LogBuffer(1024 * 1024);
   const p = spawnManaged([bin, '-c', path.join(dir, 'mosquitto.conf')], { cwd: dir, log });
