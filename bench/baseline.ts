@@ -2,11 +2,11 @@
 // sockets, with no logic at all (no hub, no backpressure policy, no counters, no validation).
 // node dist/bench/baseline.js <port>
 import { createServer } from 'node:http';
-import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 
 const port = Number(process.argv[2]);
-const viewers = new Map<string, Set<ServerResponse>>();
+const viewers = new Map<string, Set<Socket>>();
 const B = 'cam2mqtt-frame';
 
 const server = createServer((req, res) => {
@@ -15,12 +15,14 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace; boundary=${B}`, Connection: 'close' });
-  res.write(`--${B}\r\n`);
+  // Straight to the socket: no HTTP layer, no chunking, no bookkeeping.
+  const socket = res.socket!;
+  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=${B}\r\nConnection: close\r\n\r\n--${B}\r\n`);
   let set = viewers.get(id);
   if (!set) viewers.set(id, (set = new Set()));
-  set.add(res);
-  res.on('close', () => set!.delete(res));
+  set.add(socket);
+  socket.on('close', () => set!.delete(socket));
+  socket.on('error', () => {});
 });
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 8 * 1024 * 1024 });
 server.on('upgrade', (req, socket, head) => {
@@ -52,7 +54,7 @@ server.on('upgrade', (req, socket, head) => {
       const set = viewers.get(id);
       if (!set || set.size === 0) return;
       const part = Buffer.concat([Buffer.from(`Content-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\nX-Frame-Seq: ${seq}\r\nX-Frame-Time: ${time}\r\n\r\n`), jpeg, Buffer.from(`\r\n--${B}\r\n`)]);
-      for (const res of set) res.write(part);
+      for (const socket of set) socket.write(part);
     });
   });
 });

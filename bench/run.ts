@@ -48,8 +48,8 @@ async function freePort(): Promise<number> {
 
 interface Child { proc: ChildProcess; lines: unknown[]; ready: Promise<void>; done: Promise<void> }
 
-function child(script: string, args: string[], env: Record<string, string> = {}): Child {
-  const proc = spawn(process.execPath, [path.join(DIST, script), ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+function child(script: string, args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Child {
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(DIST, script), ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: unknown[] = [];
   let buf = '';
   let readyResolve!: () => void;
@@ -96,7 +96,7 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
     dataDir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-bench-'));
     const cams = Array.from({ length: s.cameras }, (_, i) => `  bench-${i}:\n    snapshot_interval: ${s.snapshotInterval ?? 0}`).join('\n');
     writeFileSync(path.join(dataDir, 'configuration.yaml'), `http:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: ${await freePort()}\nlimits:\n  max_cameras: 1024\n  max_pending_connections: 1024\ncameras:\n${cams}\n`);
-    server = child('src/cli.js', ['--data-dir', dataDir]);
+    server = child('src/cli.js', ['--data-dir', dataDir], {}, profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
     await waitHttp(port);
   } else {
     server = child('bench/baseline.js', [String(port)]);
@@ -195,8 +195,10 @@ const program = new Command()
   .option('--duration <s>', 'measured seconds per run', '20')
   .option('--out <file>', 'JSON results', path.join(ROOT, 'bench/results/latest.json'))
   .option('--quick', 'one short scenario (smoke test)')
+  .option('--profile <dir>', 'write a V8 CPU profile of the cam2mqtt process (open in Chrome DevTools or speedscope)')
   .parse();
-const opts = program.opts<{ scenario: string; duration: string; out: string; quick?: boolean }>();
+const opts = program.opts<{ scenario: string; duration: string; out: string; quick?: boolean; profile?: string }>();
+const profileDir = opts.profile ? path.resolve(opts.profile) : undefined;
 let chosen = opts.scenario === 'all' ? SCENARIOS : SCENARIOS.filter((s) => opts.scenario.split(',').map(Number).includes(s.id));
 let durationMs = Number(opts.duration) * 1000;
 if (opts.quick) {

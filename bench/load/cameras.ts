@@ -50,6 +50,5 @@ const timers = sockets.map((ws, i) => setTimeout(function tick() {
 
 await new Promise((r) => setTimeout(r, o.durationMs + 200));
 for (const t of timers) clearTimeout(t);
-process.stdout.write(`${JSON.stringify({ sent, bytes, perCamera: seqs, sendTimes: o.protocol === 'legacy' ? sendTimes : undefined })}\n`);
 for (const ws of sockets) ws.terminate();
-process.exit(0);
+process.stdout.write(`${JSON.stringify({ sent, bytes, perCamera: seqs, sendTimes: o.protocol === 'legacy' ? sendTimes : undefined })}\n`, () => process.exit(0));

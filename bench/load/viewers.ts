@@ -72,5 +72,5 @@ measuring = true;
 await new Promise((r) => setTimeout(r, o.durationMs + 1500));
 measuring = false;
 const out = viewers.map((v) => ({ cam: v.cam, slow: v.slow, frames: v.frames, bytes: v.bytes, gaps: v.gaps, outOfOrder: v.outOfOrder, samples: v.samples }));
-process.stdout.write(`${JSON.stringify({ viewers: out })}\n`);
-process.exit(0);
+// Exit only once the (large) line is flushed: process.exit would cut a pipe write short.
+process.stdout.write(`${JSON.stringify({ viewers: out })}\n`, () => process.exit(0));

@@ -70,6 +70,9 @@ export class MjpegSink {
     const cam = this.hub.get(id);
     if (!cam) return sendError(res, 404, `unknown camera "${id}"`);
     const remote = remoteOf(req);
+    // A raw body until the connection closes, like every MJPEG server: chunked encoding would wrap
+    // each part in a chunk header and CRLF (three buffers per write, per viewer).
+    res.useChunkedEncodingByDefault = false;
     res.writeHead(200, {
       'Content-Type': CONTENT_TYPE,
       'Cache-Control': 'no-cache, no-store, must-revalidate',
