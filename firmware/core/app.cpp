@@ -114,6 +114,13 @@ uint32_t App::loop() {
   return ready_ ? std::min<uint32_t>(rate_.msUntilCapture(env_.clock.millis(), 20), 20) : 20;
 }
 
+void App::shutdown() {
+  stopping_ = true;
+  const uint64_t start = env_.clock.millis();
+  ws_.close(1001, "camera shutting down", start);
+  while (ws_.state() != WsClient::State::Closed && env_.clock.millis() - start < 1000) ws_.poll(env_.clock.millis(), *this);
+}
+
 void App::connect(uint64_t now) {
   log(LogLevel::Info, "connecting to " + std::string(url_.tls ? "wss://" : "ws://") + url_.host + ":" +
                           std::to_string(url_.port) + url_.path + " (attempt " + std::to_string(backoff_.attempt() + 1) + ")");
@@ -188,6 +195,7 @@ void App::onWsBinary(const uint8_t* data, size_t len) {
 void App::onWsClose(uint16_t code, const std::string& reason) {
   const uint64_t now = env_.clock.millis();
   ready_ = false;
+  if (stopping_) return;
   lastCloseCode_ = code;
   rate_.setMotion(false);
   const uint32_t delay = backoff_.nextDelay(now, code, env_.random.next());

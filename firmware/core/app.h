@@ -52,6 +52,8 @@ class App : public WsHandler {
   void begin();
   /** One loop iteration. Returns how long the caller may sleep before the next one (ms). */
   uint32_t loop();
+  /** Close the connection properly (1001) before power-off or exit; waits up to 1 s for the bridge. */
+  void shutdown();
 
   // What the status shows; also handy for tests.
   bool ready() const { return ready_; }
@@ -97,6 +99,7 @@ class App : public WsHandler {
 
   // Connection state.
   bool ready_ = false;  // welcomed
+  bool stopping_ = false;
   uint64_t nextAttempt_ = 0;
   uint64_t helloAt_ = 0;
   uint64_t lastPing_ = 0;
