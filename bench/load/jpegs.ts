@@ -5,9 +5,9 @@ import { jpegCycle } from '../../src/simulator/frames.js';
  * costs nothing during a run. Sizes follow the OV2640 table in shared/reference/streaming-and-peers.md.
  */
 export const PROFILES = {
-  VGA: { width: 640, height: 480, noise: 24, quality: 80 },     // ~25 KB
-  SVGA: { width: 800, height: 600, noise: 26, quality: 82 },    // ~40 KB
-  UXGA: { width: 1600, height: 1200, noise: 40, quality: 90 },  // ~300 KB
+  VGA: { width: 640, height: 480, noise: 8, quality: 65 },      // ~25 KB
+  SVGA: { width: 800, height: 600, noise: 8, quality: 67 },     // ~40 KB
+  UXGA: { width: 1600, height: 1200, noise: 12, quality: 80 },  // ~310 KB
 } as const;
 export type Profile = keyof typeof PROFILES;
 
