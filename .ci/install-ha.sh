@@ -215,7 +215,7 @@ mkdir -p "$CACHE" "$PIP_CACHE_DIR"
 # Serialise concurrent installs (two test runs starting at once).
 if command -v flock >/dev/null 2>&1; then
   exec 9>"$CACHE/.ha-install.lock"
-  log "waiting for install lock" 
+  log "waiting for install lock"
   flock 9
   if [ "${HA_FORCE:-0}" != 1 ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$SPEC_HASH" ] \
      && [ -x "$VENV/bin/hass" ]; then
@@ -299,13 +299,24 @@ print(f"  {len(seen)} integrations, requirements: {' '.join(reqs)}")
 PYEOF
 
 log "pip install homeassistant + integration requirements (first time: several minutes)"
-if ! "${PIP[@]}" install --prefer-binary \
-      -c "$WORK/constraints.txt" -c "$WORK/pins.txt" -c "$WORK/lock.txt" \
-      "$WHEEL" -r "$WORK/requirements.txt" > "$CACHE/ha-pip-install.log" 2>&1; then
-  tail -n 40 "$CACHE/ha-pip-install.log" >&2
-  die "pip install failed (full log: $CACHE/ha-pip-install.log)"
+PIPLOG="$CACHE/ha-pip-install.log"
+"${PIP[@]}" install --prefer-binary \
+  -c "$WORK/constraints.txt" -c "$WORK/pins.txt" -c "$WORK/lock.txt" \
+  "$WHEEL" -r "$WORK/requirements.txt" > "$PIPLOG" 2>&1 &
+PIP_PID=$!
+# Heartbeat: pip's own output goes to the log; show where it is every 15 s.
+while kill -0 "$PIP_PID" 2>/dev/null; do
+  for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+    sleep 1
+    kill -0 "$PIP_PID" 2>/dev/null || break 2
+  done
+  log "  pip: $(grep -cE '^(Collecting|Requirement already satisfied)' "$PIPLOG") packages resolved; $(grep -E '^(Collecting|Downloading|Installing|Building)' "$PIPLOG" | tail -n 1 | cut -c1-100)"
+done
+if ! wait "$PIP_PID"; then
+  tail -n 40 "$PIPLOG" >&2
+  die "pip install failed (full log: $PIPLOG)"
 fi
-grep -E '^Successfully installed' "$CACHE/ha-pip-install.log" | fold -w 160 | head -n 20 || true
+grep -E '^Successfully installed' "$PIPLOG" | fold -w 160 | head -n 20 || true
 
 log "checking the install"
 "${PIP[@]}" check > "$WORK/check.txt" 2>&1 || { log "pip check reports (not fatal):"; sed 's/^/  /' "$WORK/check.txt"; }
