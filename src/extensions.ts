@@ -1,7 +1,8 @@
 import type { ExtensionFactory } from './bridge.js';
+import { httpCamerasExtension } from './sources/http/pull-extension.js';
 
 /**
  * The features plugged into the bridge, in start order. Each lives in its own folder under sinks/ or
  * sources/ and only talks to the hub and the HTTP port.
  */
-export const defaultExtensions: ExtensionFactory[] = [];
+export const defaultExtensions: ExtensionFactory[] = [httpCamerasExtension];

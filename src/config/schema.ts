@@ -27,13 +27,64 @@ export const cameraSchema = z.strictObject({
   token: z.string().min(1).optional(),
   // Seconds between periodic MQTT snapshots; 0 = off.
   snapshot_interval: seconds.default(0),
-  // Pulled cameras (MJPEG over HTTP): see docs/configuration.md.
-  mjpeg_url: z.url().optional(),
-  snapshot_url: z.url().optional(),
-  control_url: z.string().optional(),
-  servo_url: z.string().optional(),
+  // Pulled cameras (the camera serves HTTP, cam2mqtt connects to it): see docs/cameras-http.md.
+  // MJPEG stream URL (multipart/x-mixed-replace). cam2mqtt keeps exactly one connection to it.
+  // Credentials in the URL (http://user:pass@host/) work like `auth`.
+  mjpeg_url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+  // Still-image URL (/capture, /control?still=1, /snapshot.jpg): polled when there is no mjpeg_url,
+  // else used for full-resolution snapshots.
+  snapshot_url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+  // Settings URL template with {key} and {value} (e.g. http://cam/control?var={key}&val={value});
+  // without placeholders "?key=value" is appended (MJPEG2SD's /control).
+  control_url: z.string().regex(/^https?:\/\//, 'expected a URL template starting with http:// or https://').optional(),
+  // Which firmware's keys and value scales control_url speaks.
+  control_keys: z.enum(['camerawebserver', 'mjpeg2sd', 'mjpeg2sd_v8']).default('camerawebserver'),
+  // Servo URL: securityCam's http://cam:81/control_servo (relative tr/el steps are appended), or a
+  // template with {pan}/{tilt} (absolute) or {dpan}/{dtilt} (relative steps).
+  servo_url: z.string().regex(/^https?:\/\//, 'expected a URL (template) starting with http:// or https://').optional(),
+  // Degrees per D-pad / HA button press.
+  servo_step: z.number().int().min(1).max(90).default(5),
+  // Where the servos are when the camera starts (securityCam: 90/90); cam2mqtt tracks moves from there.
+  servo_home: z.strictObject({
+    pan: z.number().int().min(0).max(180).default(90),
+    tilt: z.number().int().min(0).max(180).default(90),
+  }).prefault({}),
+  // Connect to mjpeg_url only while someone watches (single-client ESP32 cameras run cooler); the
+  // last frame stays available for snapshots.
   on_demand: z.boolean().default(false),
+  // HTTP authentication towards the camera (all its URLs). auto answers whatever the camera asks for.
+  auth: z.strictObject({
+    username: z.string().min(1),
+    password: z.string(),
+    type: z.enum(['auto', 'basic', 'digest']).default('auto'),
+  }).optional(),
+  // Largest JPEG accepted from the camera; bigger frames are refused with a log line.
+  max_frame_bytes: z.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+  // Seconds between two stills when polling snapshot_url.
+  snapshot_poll_interval: z.number().min(0.05).max(3600).default(1),
+  // Nothing received from the camera for this long: drop the connection and reconnect.
+  read_timeout: z.number().min(1).default(10),
+  // Wait before reconnecting to a camera that went away: doubles from min_delay up to max_delay.
+  reconnect: z.strictObject({
+    min_delay: z.number().min(0.05).default(1),
+    max_delay: z.number().min(0.05).default(30),
+  }).prefault({}),
+  // Server-side motion detection on this camera's frames (pulled cameras, or dial-in cameras without it).
   motion_detection: z.boolean().default(false),
+  motion: z.strictObject({
+    // 1-100: higher notices smaller brightness changes.
+    sensitivity: z.number().min(1).max(100).default(50),
+    // Percent of the picture that must change for a frame to count as motion.
+    min_area: z.number().min(0.01).max(100).default(1),
+    // Consecutive changed frames (analysed ones) before motion starts.
+    start_frames: z.number().int().min(1).max(100).default(3),
+    // Quiet seconds before motion ends.
+    end_seconds: z.number().min(0).max(3600).default(5),
+    // Frames analysed per second at most (CPU cap); the others are skipped.
+    max_fps: z.number().min(0.1).max(30).default(5),
+    // Width the frame is decoded at for analysis (pixels; height keeps the aspect ratio).
+    width: z.number().int().min(32).max(640).default(160),
+  }).prefault({}),
 });
 
 export const configSchema = z.strictObject({
@@ -43,6 +94,8 @@ export const configSchema = z.strictObject({
     // The URL users and Home Assistant reach cam2mqtt at; default derived from host/port.
     public_url: z.url().optional(),
     auth: httpAuth.optional(),
+    // How long a login on the control page lasts (seconds; default 7 days).
+    session_ttl: z.number().min(60).default(7 * 24 * 3600),
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(logLevels).default('info'),
@@ -87,6 +140,12 @@ export const configSchema = z.strictObject({
     })).default([]),
     max_packet_bytes: z.number().int().min(1024).default(2 * 1024 * 1024),
     base_topic: z.string().regex(/^[^#+]+$/, 'expected a topic without # or +').default('cam2mqtt'),
+    // External broker: seconds between keepalive pings.
+    keepalive: z.number().int().min(5).max(3600).default(60),
+    // Snapshots bigger than this are not published (one log line).
+    snapshot_max_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    // At most one snapshot per camera per this many seconds; more are held back, most important wins.
+    snapshot_min_interval: seconds.default(1),
   }).prefault({}),
   homeassistant: z.strictObject({
     discovery: z.boolean().default(true),

@@ -1,0 +1,215 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from '../../logging.js';
+import { ThrottledLog } from '../../util/throttle-log.js';
+import type { HttpAuth } from './http-auth.js';
+import { describeError, httpGet, readBody } from './http-client.js';
+import { boundaryFromContentType, MultipartParser, type PartHeaders } from './multipart-parser.js';
+
+export interface Backoff {
+  minMs: number;
+  maxMs: number;
+}
+
+/** Next wait after `failures` consecutive failures: doubling from min to max, +-20 % jitter. */
+export function backoffDelay(b: Backoff, failures: number): number {
+  const base = Math.min(b.maxMs, b.minMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+export interface MjpegStreamOptions {
+  url: URL;
+  auth: HttpAuth | undefined;
+  maxFrameBytes: number;
+  readTimeoutMs: number;
+  backoff: Backoff;
+  log: Logger;
+  /** A complete JPEG. Runs on the socket's data event: keep it cheap. */
+  onFrame(jpeg: Buffer, headers: PartHeaders): void;
+  /** The connection is gone (error, end, stall); a reconnect is scheduled if the stream still runs. */
+  onDown(reason: string): void;
+  /** Refused data worth counting against the camera (oversize frames, non-JPEG parts). */
+  onBad?(): void;
+}
+
+/**
+ * One MJPEG upstream connection, kept alive: reconnects with backoff while `running`. Never more than
+ * one request to the camera exists at a time, whatever happens (restarts, stops, stalls).
+ */
+export class MjpegStream {
+  running = false;
+  /** Requests made and frames received, for status and tests. */
+  connects = 0;
+  frames = 0;
+  oversize = 0;
+  connected = false;
+  lastError: string | undefined;
+
+  private ac: AbortController | undefined;
+  private res: IncomingMessage | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private lastData = 0;
+  private readonly displayUrl: string;
+  private readonly warn: ThrottledLog;
+  private readonly oversizeLog: ThrottledLog;
+  private singleJpegWarned = false;
+
+  constructor(private readonly opts: MjpegStreamOptions) {
+    const u = opts.url;
+    this.displayUrl = `${u.origin}${u.pathname}${u.search}`;
+    this.warn = new ThrottledLog(opts.log, 60_000);
+    this.oversizeLog = new ThrottledLog(opts.log, 10_000);
+  }
+
+  get url(): string {
+    return this.displayUrl;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.failures = 0;
+    if (!this.ac && !this.retryTimer) void this.connect();
+  }
+
+  stop(): void {
+    this.running = false;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.drop();
+  }
+
+  /** Drop the current connection and connect again at once (the hub timed the camera out, ...). */
+  restart(): void {
+    if (!this.running) return;
+    this.drop();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.schedule(this.opts.backoff.minMs);
+  }
+
+  private drop(): void {
+    const ac = this.ac;
+    this.ac = undefined;
+    clearInterval(this.stallTimer);
+    this.stallTimer = undefined;
+    if (this.res) {
+      this.res.removeAllListeners('data');
+      this.res.destroy();
+      this.res = undefined;
+    }
+    ac?.abort();
+    this.connected = false;
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.running && !this.ac) void this.connect();
+    }, ms);
+    this.retryTimer.unref();
+  }
+
+  /** The connection ended for `reason`: tell the owner, wait, try again. */
+  private fail(ac: AbortController, reason: string): void {
+    if (this.ac !== ac) return; // already dropped on purpose
+    this.drop();
+    this.lastError = reason;
+    this.failures++;
+    this.opts.onDown(reason);
+    const delay = backoffDelay(this.opts.backoff, this.failures);
+    this.warn.warn(`${this.displayUrl}: ${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    this.schedule(delay);
+  }
+
+  private async connect(): Promise<void> {
+    const ac = new AbortController();
+    this.ac = ac;
+    this.connects++;
+    let res: IncomingMessage;
+    try {
+      res = await httpGet(this.opts.url, { auth: this.opts.auth, timeoutMs: this.opts.readTimeoutMs, signal: ac.signal, headers: { Accept: 'multipart/x-mixed-replace, image/jpeg' } });
+    } catch (err) {
+      if (this.ac === ac) this.fail(ac, describeError(err));
+      return;
+    }
+    if (this.ac !== ac) {
+      res.destroy();
+      return;
+    }
+    this.res = res;
+    res.on('error', () => {});
+    const status = res.statusCode ?? 0;
+    if (status !== 200) {
+      res.resume();
+      const hint = status === 401 ? (this.opts.auth ? ' (wrong username or password?)' : ' (the camera wants a password: set auth)') : status === 404 ? ' (wrong path in mjpeg_url?)' : '';
+      this.fail(ac, `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${hint}`);
+      return;
+    }
+    const ct = String(res.headers['content-type'] ?? '');
+    if (/^image\/jpe?g/i.test(ct)) {
+      // Not a stream: one picture per request. Keep asking (like a snapshot URL), without backoff.
+      if (!this.singleJpegWarned) {
+        this.singleJpegWarned = true;
+        this.opts.log.warn(`${this.displayUrl} answers with single JPEG pictures, not an MJPEG stream: polling it (snapshot_url is the better key for this URL)`);
+      }
+      try {
+        const jpeg = await readBody(res, this.opts.maxFrameBytes);
+        if (this.ac !== ac) return;
+        this.connected = true;
+        this.failures = 0;
+        this.deliver(jpeg, {});
+        this.drop();
+        this.schedule(100);
+      } catch (err) {
+        this.fail(ac, describeError(err));
+      }
+      return;
+    }
+    const boundary = boundaryFromContentType(ct);
+    if (!/multipart/i.test(ct)) this.opts.log.debug(`${this.displayUrl}: Content-Type ${JSON.stringify(ct)} is not multipart; looking for a boundary in the body`);
+    const parser = new MultipartParser({ boundary, maxFrameBytes: this.opts.maxFrameBytes }, {
+      onPart: (body, headers) => this.deliver(body, headers),
+      onOversize: (size, limit) => {
+        this.oversize++;
+        this.opts.onBad?.();
+        this.oversizeLog.warn(`${this.displayUrl}: refused a frame of ${size ?? 'unknown'} bytes, larger than max_frame_bytes (${limit}); raise max_frame_bytes or lower the camera's frame size/quality`);
+      },
+      onGarbage: (n) => this.opts.log.trace(`${this.displayUrl}: skipped ${n} bytes between parts`),
+      onEnd: () => res.destroy(),
+    });
+    this.connected = true;
+    this.lastData = Date.now();
+    this.stallTimer = setInterval(() => {
+      if (Date.now() - this.lastData > this.opts.readTimeoutMs) this.fail(ac, `nothing received for ${Math.round(this.opts.readTimeoutMs / 1000)} s`);
+    }, Math.min(1000, this.opts.readTimeoutMs / 2));
+    this.stallTimer.unref();
+    res.on('data', (chunk: Buffer) => {
+      this.lastData = Date.now();
+      try {
+        parser.push(chunk);
+      } catch (err) {
+        this.opts.log.error(`${this.displayUrl}: frame handling failed: ${(err as Error).stack ?? String(err)}`);
+        this.fail(ac, 'internal error while parsing the stream');
+      }
+    });
+    res.on('end', () => {
+      parser.finish();
+      this.fail(ac, 'the camera ended the stream');
+    });
+    res.on('close', () => this.fail(ac, 'connection closed by the camera'));
+  }
+
+  private deliver(jpeg: Buffer, headers: PartHeaders): void {
+    if (jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) {
+      this.opts.onBad?.();
+      this.warn.warn(`${this.displayUrl}: refused a part of ${jpeg.length} bytes that is not a JPEG (Content-Type ${headers['content-type'] ?? 'none'})`);
+      return;
+    }
+    this.frames++;
+    this.failures = 0;
+    this.opts.onFrame(jpeg, headers);
+  }
+}

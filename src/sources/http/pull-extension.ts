@@ -1,0 +1,62 @@
+import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
+import type { Logger } from '../../logging.js';
+import { MotionService } from '../../motion/service.js';
+import { PulledCamera } from './pulled-camera.js';
+
+/**
+ * Cameras that serve HTTP (cameras.<id>.mjpeg_url / snapshot_url), pulled by cam2mqtt and fed to the
+ * hub like cameras that dial in, plus server-side motion detection (cameras.<id>.motion_detection).
+ */
+class HttpCamerasExtension implements Extension {
+  readonly name = 'http_cameras';
+  readonly cameras = new Map<string, PulledCamera>();
+  readonly motion: MotionService;
+  private readonly log: Logger;
+
+  constructor(ctx: BridgeContext) {
+    const { hub, config, logger } = ctx;
+    this.log = logger.child({ mod: 'http-cameras' });
+    for (const [id, c] of Object.entries(config.cameras)) {
+      if (!c.mjpeg_url && !c.snapshot_url) {
+        const extra = ['control_url', 'servo_url', 'auth', 'on_demand'].filter((k) => k === 'on_demand' ? c.on_demand : (c as Record<string, unknown>)[k] !== undefined);
+        if (extra.length) this.log.warn(`camera ${id}: ${extra.join(', ')} ignored: they apply to cameras pulled over HTTP (set mjpeg_url or snapshot_url)`);
+        continue;
+      }
+      const cam = hub.get(id);
+      if (!cam) continue;
+      this.cameras.set(id, new PulledCamera(cam, c, {
+        hub,
+        logger,
+        commandTimeoutMs: config.limits.command_timeout * 1000,
+        cameraTimeoutMs: config.limits.camera_timeout * 1000,
+      }));
+    }
+    this.motion = new MotionService(hub, logger, config.cameras);
+  }
+
+  get active(): boolean {
+    return this.cameras.size > 0 || this.motion.enabled.length > 0;
+  }
+
+  async start(): Promise<void> {
+    // Motion first: its subscription is demand, so on-demand cameras it watches connect straight away.
+    await this.motion.start();
+    for (const c of this.cameras.values()) c.start();
+  }
+
+  stop(): void {
+    this.motion.stop();
+    for (const c of this.cameras.values()) c.stop();
+  }
+
+  status(): Record<string, unknown> {
+    const cameras: Record<string, unknown> = {};
+    for (const [id, c] of this.cameras) cameras[id] = c.statusJSON();
+    return { cameras, motion: this.motion.status() };
+  }
+}
+
+export const httpCamerasExtension: ExtensionFactory = (ctx) => {
+  const ext = new HttpCamerasExtension(ctx);
+  return ext.active ? ext : undefined;
+};
