@@ -345,6 +345,9 @@ export async function startHomeAssistant(opts: StartOptions = {}): Promise<HomeA
   delete env.HTTPS_PROXY;
   delete env.http_proxy;
   delete env.https_proxy;
+  delete env.ALL_PROXY;
+  delete env.all_proxy;
+  env.NO_PROXY = env.no_proxy = '127.0.0.1,localhost';
 
   const fail = (msg: string): Error => {
     const tail = log.text().split('\n').slice(-80).join('\n');
@@ -665,6 +668,41 @@ export async function createMjpegEntry(ha: { url: string; token: string }, o: Mj
   const id = await createConfigEntry(ha, 'mjpeg', data);
   if (waitLoaded !== false) await waitEntryLoaded(ha, id, 60_000);
   return id;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Automations (written to automations.yaml by HA's config API, which reloads them)
+
+export interface AutomationConfig {
+  alias: string;
+  description?: string;
+  /** HA 2024.3 syntax: [{ platform: 'state', entity_id: 'binary_sensor.x', to: 'on' }] */
+  trigger: Record<string, unknown>[];
+  condition?: Record<string, unknown>[];
+  /** e.g. [{ event: 'my_event', event_data: { a: 1 } }] or [{ service: 'mqtt.publish', data: {...} }] */
+  action: Record<string, unknown>[];
+  mode?: 'single' | 'restart' | 'queued' | 'parallel';
+}
+
+/**
+ * Creates (or replaces) an automation; resolves with its entity id once HA has loaded it.
+ * Observe its effect e.g. with conn.subscribeEvents(cb, 'my_event').
+ */
+export async function createAutomation(
+  ha: { url: string; token: string },
+  id: string,
+  config: AutomationConfig,
+  timeoutMs = 30_000,
+): Promise<string> {
+  await haJson(ha, 'POST', `/api/config/automation/config/${encodeURIComponent(id)}`, { id, mode: 'single', ...config });
+  const states = async (): Promise<{ entity_id: string; attributes: { id?: string } }[]> =>
+    haJson(ha, 'GET', '/api/states');
+  const st = await waitFor(
+    async () => (await states()).find((s) => s.entity_id.startsWith('automation.') && s.attributes.id === id),
+    timeoutMs,
+    `automation ${id} to be loaded`,
+  );
+  return st.entity_id;
 }
 
 // ------------------------------------------------------------------------------------------------

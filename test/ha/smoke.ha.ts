@@ -2,12 +2,16 @@
 // binary_sensor and a camera, states and camera image checked through HA's own APIs.
 // Run via .ci/run-ha.sh (needs .ci/install-ha.sh). Not a *.test.ts: the unit suite skips it.
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Connection } from 'home-assistant-js-websocket';
 import {
   connectWs,
+  createAutomation,
+  createMjpegEntry,
   createMqttEntry,
   getState,
   haFetch,
@@ -162,6 +166,32 @@ describe('Home Assistant harness smoke test', { skip, timeout: 600_000 }, () => 
     await waitFor(async () => (await getState(ha!, entity.entity_id))?.state === 'on', 15_000, 'available again');
   });
 
+  it('runs an automation triggered by the MQTT binary_sensor', async () => {
+    const entityId = await createAutomation(ha!, 'cam2mqtt_smoke_motion', {
+      alias: 'Smoke motion',
+      trigger: [{ platform: 'state', entity_id: 'binary_sensor.smoke_cam1_motion', to: 'on' }],
+      action: [{ event: 'cam2mqtt_smoke_event', event_data: { source: 'smoke' } }],
+    });
+    assert.equal(entityId, 'automation.smoke_motion');
+    const fired: unknown[] = [];
+    const unsub = await conn!.subscribeEvents((ev: { data: unknown }) => fired.push(ev.data), 'cam2mqtt_smoke_event');
+    try {
+      for (const payload of ['OFF', 'ON']) {
+        motion = payload;
+        await client!.publishAsync(MOTION_TOPIC, payload, { qos: 1 });
+        await waitFor(
+          async () => (await getState(ha!, 'binary_sensor.smoke_cam1_motion'))?.state === payload.toLowerCase(),
+          15_000,
+          `motion ${payload}`,
+        );
+      }
+      await waitFor(() => fired.length > 0, 15_000, 'cam2mqtt_smoke_event');
+      assert.deepEqual(fired[0], { source: 'smoke' });
+    } finally {
+      await unsub();
+    }
+  });
+
   it('discovers a camera and serves the published JPEG through camera_proxy', async () => {
     const config = {
       name: 'Snapshot',
@@ -200,6 +230,68 @@ describe('Home Assistant harness smoke test', { skip, timeout: 600_000 }, () => 
       );
       assert.equal(got.type, 'image/jpeg');
       assert.equal(got.body.length, image.length);
+    }
+  });
+
+  it('adds an mjpeg camera whose still and stream come through HA', async () => {
+    const frames = [makeJpeg(32, 24, 7), makeJpeg(32, 24, 8)];
+    const still = makeJpeg(32, 24, 9);
+    const server: Server = createServer((req, res) => {
+      if (req.url === '/still.jpg') {
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': still.length });
+        res.end(still);
+        return;
+      }
+      if (req.url !== '/stream') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace; boundary=frame' });
+      let n = 0;
+      const send = (): void => {
+        const f = frames[n++ % frames.length]!;
+        res.write(`--frame\r\nContent-Type: image/jpeg\r\nContent-Length: ${f.length}\r\n\r\n`);
+        res.write(f);
+        res.write('\r\n');
+      };
+      send();
+      const iv = setInterval(send, 100);
+      res.on('close', () => clearInterval(iv));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const entryId = await createMjpegEntry(ha!, {
+        name: 'Smoke MJPEG',
+        mjpeg_url: `${base}/stream`,
+        still_image_url: `${base}/still.jpg`,
+      });
+      const entity = await waitFor(
+        async () => (await listEntities(conn!)).find((e) => e.config_entry_id === entryId && e.entity_id.startsWith('camera.')),
+        30_000,
+        'mjpeg camera in the entity registry',
+      );
+      const r = await haFetch(ha!.url, ha!.token, `/api/camera_proxy/${entity.entity_id}`);
+      assert.equal(r.status, 200);
+      assert.ok(Buffer.from(await r.arrayBuffer()).equals(still), 'camera_proxy returns the still image');
+
+      // camera_proxy_stream relays the MJPEG stream: read until a whole first frame is there.
+      const ac = new AbortController();
+      const s = await haFetch(ha!.url, ha!.token, `/api/camera_proxy_stream/${entity.entity_id}`, { signal: ac.signal });
+      assert.equal(s.status, 200);
+      assert.match(s.headers.get('content-type') ?? '', /^multipart\/x-mixed-replace/);
+      let buf = Buffer.alloc(0);
+      const reader = s.body!.getReader();
+      while (buf.indexOf(frames[0]!) < 0 && buf.length < 1_000_000) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf = Buffer.concat([buf, Buffer.from(value)]);
+      }
+      ac.abort();
+      assert.ok(buf.indexOf(frames[0]!) >= 0, 'first MJPEG frame relayed byte for byte');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 
