@@ -34,7 +34,11 @@ void App::log(LogLevel level, const std::string& msg) { env_.logger.write(level,
 
 void App::report(LogLevel level, const std::string& msg) {
   log(level, msg);
-  if (ready_) sendText(encode(LogMsg{logLevelName(level), msg}));
+  if (!ready_) return;
+  LogMsg m;
+  m.level = logLevelName(level);
+  m.msg = msg;
+  sendText(encode(m));
 }
 
 void App::begin() {
@@ -152,8 +156,8 @@ void App::onWsText(const char* data, size_t len) {
       const uint32_t attempts = backoff_.attempt();
       ready_ = true;
       backoff_.connected(now);
-      uint64_t unix;
-      if (!env_.clock.unixMs(unix)) {
+      uint64_t unixNow;
+      if (!env_.clock.unixMs(unixNow)) {
         haveBridgeTime_ = true;
         welcomeUnix_ = m.welcome.time;
         welcomeMono_ = now;
@@ -210,10 +214,10 @@ void App::onWsClose(uint16_t code, const std::string& reason) {
 // ---- frames and motion --------------------------------------------------------------------------
 
 uint64_t App::wireTime(uint64_t monoMs, uint8_t& flags) {
-  uint64_t unix;
-  if (env_.clock.unixMs(unix)) {
+  uint64_t unixNow;
+  if (env_.clock.unixMs(unixNow)) {
     flags |= kFlagTimeSynced;
-    return unix - (env_.clock.millis() - monoMs);
+    return unixNow - (env_.clock.millis() - monoMs);
   }
   if (haveBridgeTime_) {
     flags |= kFlagTimeSynced;

@@ -108,8 +108,8 @@ Region MotionDetector::changedRegion(int w, int h) const {
           y1 = std::max(y1, y + 1);
         }
   }
-  if (x1 < 0) return Region{0, 0, 0, 0};
   Region r;
+  if (x1 < 0) return r;
   r.x = x0 * 1000 / w;
   r.y = y0 * 1000 / h;
   r.w = std::min(1000 - r.x, (x1 - x0) * 1000 / w);

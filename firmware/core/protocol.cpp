@@ -186,7 +186,10 @@ bool decodeBridgeText(const char* data, size_t len, BridgeMessage& out, std::str
       if (!isStr(id)) return bad(err, "welcome: \"id\" must be a string");
       if (!isInt(t) || t->asInt() < 0) return bad(err, "welcome: \"time\" must be a non-negative integer (Unix ms)");
       if (!isBool(w)) return bad(err, "welcome: \"watching\" must be true or false");
-      out.welcome = Welcome{v->asInt(), id->asString(), static_cast<uint64_t>(t->asInt()), w->asBool()};
+      out.welcome.v = v->asInt();
+      out.welcome.id = id->asString();
+      out.welcome.time = static_cast<uint64_t>(t->asInt());
+      out.welcome.watching = w->asBool();
       return true;
     }
     case MsgType::Demand: {
@@ -273,7 +276,8 @@ bool decodeCameraText(const char* data, size_t len, CameraMessage& out, std::str
         }
         if (!ok) return bad(err, "motion: \"region\" must be {x,y,w,h} integers 0..1000 (per mille of the frame)");
         out.motion.hasRegion = true;
-        out.motion.region = Region{vals[0], vals[1], vals[2], vals[3]};
+        Region& r = out.motion.region;
+        r.x = vals[0], r.y = vals[1], r.w = vals[2], r.h = vals[3];
       }
       return true;
     }
@@ -292,7 +296,8 @@ bool decodeCameraText(const char* data, size_t len, CameraMessage& out, std::str
       }
       if (!levelOk) return bad(err, "log: \"level\" must be debug, info, warn or error");
       if (!isStr(msg)) return bad(err, "log: \"msg\" must be a string");
-      out.log = LogMsg{level->asString(), msg->asString()};
+      out.log.level = level->asString();
+      out.log.msg = msg->asString();
       return true;
     }
     case MsgType::Ack: {

@@ -1,0 +1,10 @@
+// STUB for the host-side compile check of hal/esp32 (CMake targets esp32_stub_check_v2/_v3).
+// Declares only what hal/esp32 uses, with the signatures of arduino-esp32 2.x / 3.x (STUBVER) and
+// esp32-camera. It catches hal/esp32 breaking against core/ and plain C++ mistakes; it proves
+// nothing about the real APIs, which were checked by reading their headers.
+#pragma once
+#include "WiFi.h"
+#include <functional>
+enum HTTPMethod { HTTP_GET, HTTP_POST };
+struct WebServer { WebServer(int); void on(const String&, HTTPMethod, std::function<void()>); void onNotFound(std::function<void()>); void begin(); void handleClient();
+  String arg(const String&); void send(int, const char*, const String&); void sendHeader(const String&, const String&, bool = false); };
