@@ -6,7 +6,7 @@
 // bridge is killed and restarted.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -142,6 +142,21 @@ describe('firmware (host build of the ESP32 sketch)', () => {
     assert.match(out, /\[ +PASSED +\] \d+ tests?/);
     for (const name of ['Vectors.BinaryFramesDecodeAndEncodeByteExactly', 'Vectors.TextMessagesDecodeAndEncodeByteExactly', 'Vectors.InvalidMessagesAreRefusedWithTheBridgesReason'])
       assert.match(out, new RegExp(`\\[ +OK \\] ${name.replace('.', '\\.')}`), `${name} ran`);
+  });
+
+  it('the Arduino IDE sketch assembles into one self-contained folder', () => {
+    const out = path.join(tmp('c2m-fw-sketch-'), 'cam2mqtt');
+    const r = spawnSync('sh', [path.join(FIRMWARE, 'tools', 'make-arduino-sketch.sh'), out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    const files = new Set(readdirSync(path.join(out, 'src')));
+    assert.ok(existsSync(path.join(out, 'cam2mqtt.ino')));
+    // The IDE compiles only what is inside the folder: every quoted include must be found there.
+    for (const f of [...files].map((n) => path.join(out, 'src', n)).concat(path.join(out, 'cam2mqtt.ino'))) {
+      for (const m of readFileSync(f, 'utf8').matchAll(/^#include "([^"]+)"/gm)) {
+        const target = m[1]!.replace(/^src\//, '');
+        assert.ok(files.has(target), `${path.basename(f)} includes "${m[1]}", which is not in the sketch`);
+      }
+    }
   });
 
   it('cam2mqtt-host is a camera of a real bridge: frames, commands, motion to MQTT, reconnect with backoff', { timeout: 90_000 }, async (t) => {

@@ -123,12 +123,15 @@ class SerialLogger : public Logger {
  */
 class SetupPortal {
  public:
-  void begin(Config& cfg, ConfigStore& store, Logger& log);
+  /** timeoutMs: restart after this long without a client (0 = stay until saved). */
+  void begin(Config& cfg, ConfigStore& store, Logger& log, uint32_t timeoutMs);
   void poll();
   bool active() const { return active_; }
 
  private:
   bool active_ = false;
+  uint32_t timeoutMs_ = 0;
+  uint32_t startedAt_ = 0;
 };
 
 }  // namespace c2m::esp32

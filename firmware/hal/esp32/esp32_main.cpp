@@ -27,6 +27,8 @@ std::string serialLine;
 
 /** If WiFi never comes up after boot, open the portal (settings may be wrong) after this long. */
 constexpr uint64_t kPortalAfterMs = 60000;
+/** ...and restarts to try again after this long, unless someone is connected to it. */
+constexpr uint32_t kPortalTimeoutMs = 5 * 60 * 1000;
 
 Config buildDefaults() {
   Config c;
@@ -38,10 +40,11 @@ Config buildDefaults() {
   c.name = C2M_CAMERA_NAME;
   c.camera.vflip = C2M_DEFAULT_VFLIP;
   if (c.id.empty()) {
-    uint8_t mac[6];
-    WiFi.macAddress(mac);
+    // The efuse MAC works before WiFi is started; byte 0 is the lowest (the MAC's first octet).
+    const uint64_t mac = ESP.getEfuseMac();
     char id[24];
-    snprintf(id, sizeof id, "esp32cam-%02x%02x%02x", mac[3], mac[4], mac[5]);
+    snprintf(id, sizeof id, "esp32cam-%02x%02x%02x", static_cast<unsigned>((mac >> 24) & 0xFF),
+             static_cast<unsigned>((mac >> 32) & 0xFF), static_cast<unsigned>((mac >> 40) & 0xFF));
     c.id = id;
   }
   return c;
@@ -90,16 +93,19 @@ void setup() {
   std::string problem = configProblem(cfg, true);
   if (!problem.empty()) {
     logger.write(LogLevel::Warn, "not configured (" + problem + "): starting the setup portal");
-    portal.begin(cfg, store, logger);
+    portal.begin(cfg, store, logger, 0);
     return;
   }
   network.begin(cfg.wifiSsid, cfg.wifiPassword, cfg.id);
   configTime(0, 0, C2M_NTP_SERVER);  // UTC; frames carry Unix ms
 #ifdef C2M_OTA_PASSWORD
-  board.beginOta(cfg.id, C2M_OTA_PASSWORD);
+  const std::string otaPassword = C2M_OTA_PASSWORD;
 #else
-  board.beginOta(cfg.id, cfg.token);
+  const std::string otaPassword = cfg.token;
 #endif
+  // Network uploads from the IDE only with a password: otherwise anyone on the LAN could flash it.
+  if (!otaPassword.empty()) board.beginOta(cfg.id, otaPassword);
+  else logger.write(LogLevel::Info, "ArduinoOTA off (no C2M_OTA_PASSWORD and no token); raw command ota=<url> still works");
   app = new App(AppEnv{clockHal, randomHal, socketHal, network, camera, board, store, logger}, cfg);
   app->begin();
 }
@@ -114,7 +120,8 @@ void loop() {
   if (!app) return;
   if (!network.everConnected() && clockHal.millis() > kPortalAfterMs) {
     logger.write(LogLevel::Warn, "WiFi \"" + cfg.wifiSsid + "\" did not connect: starting the setup portal");
-    portal.begin(cfg, store, logger);
+    // Not forever: after a power cut the router may simply boot slower than the cameras.
+    portal.begin(cfg, store, logger, kPortalTimeoutMs);
     return;
   }
   uint32_t sleepMs = app->loop();

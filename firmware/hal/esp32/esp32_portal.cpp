@@ -75,7 +75,9 @@ void save() {
 
 }  // namespace
 
-void SetupPortal::begin(Config& cfg, ConfigStore& store, Logger& log) {
+void SetupPortal::begin(Config& cfg, ConfigStore& store, Logger& log, uint32_t timeoutMs) {
+  timeoutMs_ = timeoutMs;
+  startedAt_ = millis();
   gCfg = &cfg;
   gStore = &store;
   gLog = &log;
@@ -104,6 +106,12 @@ void SetupPortal::poll() {
   dns.processNextRequest();
   server.handleClient();
   if (restartAt && millis() > restartAt) ESP.restart();
+  if (timeoutMs_) {
+    // Opened because the saved WiFi did not come up: if it comes back, or nobody uses the portal for
+    // a while, restart and carry on with the saved settings.
+    const bool idle = WiFi.softAPgetStationNum() == 0 && millis() - startedAt_ > timeoutMs_;
+    if (WiFi.status() == WL_CONNECTED || idle) ESP.restart();
+  }
 }
 
 }  // namespace c2m::esp32

@@ -52,6 +52,6 @@ uint32_t ledcSetup(uint8_t channel, uint32_t freq, uint8_t resolution_bits);
 void ledcAttachPin(uint8_t pin, uint8_t channel);
 void ledcWrite(uint8_t channel, uint32_t duty);
 #endif
-struct EspClass { uint32_t getFreeHeap(); uint32_t getMinFreeHeap(); uint32_t getFreePsram(); const char* getChipModel(); void restart(); };
+struct EspClass { uint64_t getEfuseMac(); uint32_t getFreeHeap(); uint32_t getMinFreeHeap(); uint32_t getFreePsram(); const char* getChipModel(); void restart(); };
 extern EspClass ESP;
 void configTime(long gmtOffset_sec, int daylightOffset_sec, const char* server1, const char* server2 = nullptr, const char* server3 = nullptr);

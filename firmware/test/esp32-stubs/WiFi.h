@@ -12,6 +12,6 @@ class WiFiClient : public Client { public: int connect(const char*, uint16_t, in
 struct WiFiClass {
   bool mode(wifi_mode_t); bool setHostname(const char*); bool setSleep(bool); bool setAutoReconnect(bool);
   wl_status_t begin(const char*, const char*); wl_status_t status(); int8_t RSSI(); IPAddress localIP(); bool disconnect(bool = false);
-  int16_t scanNetworks(); String SSID(uint8_t); uint8_t* macAddress(uint8_t*); bool softAP(const char*); IPAddress softAPIP();
+  int16_t scanNetworks(); String SSID(uint8_t); uint8_t* macAddress(uint8_t*); bool softAP(const char*); IPAddress softAPIP(); uint8_t softAPgetStationNum();
 };
 extern WiFiClass WiFi;
