@@ -183,7 +183,7 @@ bool WsClient::writeFrame(uint8_t opcode, const uint8_t* a, size_t alen, const u
   if (state_ != State::Open) return false;
   // Masking needs a writable copy; a small buffer reused chunk by chunk keeps a 100 kB JPEG from
   // being duplicated in RAM.
-  uint8_t buf[1024];
+  uint8_t* buf = tx_;
   size_t n = 0;
   const uint64_t len = static_cast<uint64_t>(alen) + blen;
   buf[n++] = static_cast<uint8_t>(0x80 | opcode);  // FIN: we never fragment what we send
@@ -208,7 +208,7 @@ bool WsClient::writeFrame(uint8_t opcode, const uint8_t* a, size_t alen, const u
   for (int part = 0; part < 2; ++part) {
     for (size_t i = 0; i < lens[part]; ++i, ++k) {
       buf[n++] = parts[part][i] ^ mask[k & 3];
-      if (n == sizeof buf) {
+      if (n == sizeof tx_) {
         if (!sock_.write(buf, n)) {
           abort("write failed");
           return false;

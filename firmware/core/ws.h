@@ -79,6 +79,9 @@ class WsClient {
 
   Socket& sock_;
   Random& rnd_;
+  // Send buffer: two TCP segments' worth (with TCP_NODELAY every write may become a segment), and a
+  // member rather than a stack array because the ESP32's loop task has only 8 kB of stack.
+  uint8_t tx_[2920];
   State state_ = State::Closed;
   std::string expectedAccept_;
   std::vector<uint8_t> rx_;
