@@ -1,0 +1,101 @@
+import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
+import { CommandError } from '../../hub/controls.js';
+import { HttpError, readJson, sendError, sendJson } from '../../http/server.js';
+import type { Logger } from '../../logging.js';
+import { commandErrorStatus } from '../api/api-sink.js';
+import { PtzController } from './commands.js';
+import { PageSocketServer } from './page-socket.js';
+import { parsePresets, PresetError, PresetStore } from './presets.js';
+import { findPublicDir, StaticFiles } from './static.js';
+
+/** A page socket carries every visible tile, so it may buffer more than one MJPEG viewer. */
+const MIN_PAGE_QUEUE_BYTES = 256 * 1024;
+
+/**
+ * The control page: static files at /, the page socket at /api/ws, command presets at /api/presets and
+ * relative pan/tilt at /api/cameras/:id/ptz.
+ */
+class PageExtension implements Extension {
+  readonly name = 'page';
+  readonly socket: PageSocketServer;
+  readonly presets: PresetStore;
+  readonly ptz: PtzController;
+  private readonly log: Logger;
+
+  constructor(ctx: BridgeContext) {
+    const { hub, http, config, logger } = ctx;
+    this.log = logger.child({ mod: 'page' });
+    this.presets = new PresetStore(ctx.dataDir, this.log);
+    this.ptz = new PtzController(hub);
+    const files = new StaticFiles(findPublicDir());
+    const limits = config.limits;
+    this.socket = new PageSocketServer(hub, this.ptz, logger, {
+      queueBytes: Math.max(limits.viewer_queue_bytes, MIN_PAGE_QUEUE_BYTES),
+      stallTimeoutMs: limits.viewer_stall_timeout * 1000,
+      maxMessageBytes: 64 * 1024,
+      maxClients: 200,
+      publicUrl: config.http.public_url,
+      version: ctx.bridge.version,
+      presets: () => this.presets.list(),
+      status: () => ctx.bridge.status(),
+      helloExtra: () => ({
+        auth: config.http.auth !== undefined,
+        // Lets the page offer a stream URL that VLC or HA can open without a session cookie.
+        stream_token: config.http.auth?.token ?? null,
+        public_url: ctx.bridge.publicUrl,
+      }),
+    });
+    http.upgrade('/api/ws', (req, socket, head) => this.socket.handleUpgrade(req, socket, head));
+
+    http.route('GET', '/', (req, res) => { files.serve(req, res, 'index.html'); });
+    http.route('GET', '/assets/:file', (req, res, p) => {
+      if (!files.serve(req, res, p.file!)) sendError(res, 404, `no such file: ${p.file}`);
+    });
+
+    http.route('GET', '/api/presets', (_req, res) => sendJson(res, 200, this.presets.list()));
+    http.route('PUT', '/api/presets', async (req, res) => {
+      const body = await readJson(req);
+      let list;
+      try {
+        list = parsePresets(body);
+      } catch (err) {
+        if (err instanceof PresetError) throw new HttpError(400, err.message);
+        throw err;
+      }
+      this.presets.save(list);
+      this.socket.broadcast({ t: 'presets', presets: list });
+      sendJson(res, 200, list);
+    });
+
+    // Relative pan/tilt for the D-pad and for automations: {"direction": "left", "step": 10}.
+    http.route('POST', '/api/cameras/:id/ptz', async (req, res, p) => {
+      const id = p.id!;
+      const body = (await readJson(req)) as Record<string, unknown> | null;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'expected {"direction": "up|down|left|right|home", "step": 10}');
+      try {
+        const pos = await this.ptz.move(id, body.direction, body.step ?? 10);
+        sendJson(res, 200, { ok: true, camera: id, ...pos });
+      } catch (err) {
+        if (!(err instanceof CommandError)) throw err;
+        this.log.warn(`ptz for ${id} refused: ${err.message}`);
+        sendJson(res, commandErrorStatus(err), { ok: false, error: err.message, code: err.code });
+      }
+    });
+
+    http.route('GET', '/api/page/clients', (_req, res) => sendJson(res, 200, this.socket.clientsJSON()));
+  }
+
+  start(): void {
+    this.socket.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.socket.close();
+  }
+
+  status(): Record<string, unknown> {
+    return { clients: this.socket.clientCount, tiles: this.socket.tileCount };
+  }
+}
+
+export const pageExtension: ExtensionFactory = (ctx) => new PageExtension(ctx);

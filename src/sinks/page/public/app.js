@@ -1,0 +1,363 @@
+// cam2mqtt control page: every camera on one wall over one WebSocket.
+// Tiles on screen (IntersectionObserver) in a visible tab (visibilitychange) are the only ones the
+// bridge sends frames for; frames are drawn into canvases by the page, never re-encoded by the server.
+
+import { decodeFrame, PageSocket } from './socket.js';
+import { Tile } from './tile.js';
+import { copyText, h, ICONS, prefs, session } from './ui.js';
+
+const $ = (sel) => document.querySelector(sel);
+
+class App {
+  constructor() {
+    this.tiles = new Map();
+    this.byIdx = new Map();
+    this.presets = [];
+    this.framesizes = ['QVGA', 'CIF', 'HVGA', 'VGA', 'SVGA', 'XGA', 'HD', 'SXGA', 'UXGA'];
+    this.streamToken = null;
+    this.serverOffset = 0;
+    this.solo = null;
+    this.status = {};
+    this.watchSent = null;
+    this.wall = $('#wall');
+    this.sortBy = prefs.get('sort', 'name');
+    this.filter = '';
+    this.socket = new PageSocket(`${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/api/ws`);
+    this.socket.addEventListener('message', (e) => this.onMessage(e.detail));
+    this.socket.addEventListener('frame', (e) => this.onFrame(e.detail));
+    this.socket.addEventListener('state', (e) => this.onSocketState(e.detail));
+    this.observer = new IntersectionObserver((entries) => {
+      for (const en of entries) {
+        const tile = this.tiles.get(en.target.closest('.tile')?.dataset.id);
+        if (tile) tile.visible = en.isIntersecting;
+      }
+      this.scheduleWatch();
+    }, { rootMargin: '120px' });
+    document.addEventListener('visibilitychange', () => this.scheduleWatch());
+    for (const el of document.querySelectorAll('.here')) el.textContent = location.host;
+    this.bindToolbar();
+    this.setDensity(prefs.get('density', 'm'));
+    setInterval(() => { for (const t of this.tiles.values()) t.tick(); }, 1000);
+    this.socket.connect();
+  }
+
+  serverNow() {
+    return Date.now() + this.serverOffset;
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  onMessage(m) {
+    switch (m.t) {
+      case 'hello': return this.onHello(m);
+      case 'cam': return this.upsert(m.cam);
+      case 'removed': return this.remove(m.id);
+      case 'info': return this.tiles.get(m.id)?.applyInfo(m.patch);
+      case 'log': return this.tiles.get(m.id)?.addLog(m.entry);
+      case 'motion': return this.onMotion(m);
+      case 'stats': return this.onStats(m);
+      case 'presets': return this.setPresets(m.presets);
+      case 'error': return console.warn('cam2mqtt refused a message:', m.error);
+      default: return undefined;
+    }
+  }
+
+  onHello(m) {
+    this.serverOffset = m.server_time - Date.now();
+    this.streamToken = m.stream_token ?? null;
+    this.framesizes = m.framesizes ?? this.framesizes;
+    $('#logout').hidden = !m.auth;
+    $('#version').textContent = `v${m.version}`;
+    const ids = new Set(m.cameras.map((c) => c.id));
+    for (const id of [...this.tiles.keys()]) if (!ids.has(id)) this.remove(id);
+    for (const c of m.cameras) {
+      // A reconnect starts fresh: the tile keeps its picture, but takes the bridge's log and state.
+      const t = this.tiles.get(c.id);
+      if (t) {
+        t.info = { ...c.info };
+        t.update(c);
+        t.setMotion(c.motion, c.motion_region);
+        this.byIdx.set(c.idx, t);
+      } else {
+        this.upsert(c);
+      }
+    }
+    this.setPresets(m.presets ?? []);
+    this.status = m.status ?? {};
+    this.renderStatus();
+    this.watchSent = null;
+    this.scheduleWatch();
+    const hash = new URLSearchParams(location.hash.slice(1)).get('cam');
+    if (hash && this.tiles.has(hash)) this.setSolo(hash);
+  }
+
+  upsert(cam) {
+    let t = this.tiles.get(cam.id);
+    if (t) {
+      t.update(cam);
+    } else {
+      t = new Tile(this, cam);
+      this.tiles.set(cam.id, t);
+      this.observer.observe(t.view);
+      this.layout();
+    }
+    if (cam.idx !== undefined) this.byIdx.set(cam.idx, t);
+    this.renderStatus();
+  }
+
+  remove(id) {
+    const t = this.tiles.get(id);
+    if (!t) return;
+    this.observer.unobserve(t.view);
+    this.byIdx.delete(t.cam.idx);
+    this.tiles.delete(id);
+    t.destroy();
+    if (this.solo === id) this.setSolo(null);
+    this.layout();
+    this.renderStatus();
+  }
+
+  onMotion(m) {
+    const t = this.tiles.get(m.id);
+    if (!t) return;
+    t.setMotion(m.state === 'start', m.region);
+    if (this.sortBy === 'motion') this.layout();
+  }
+
+  onStats(m) {
+    this.serverOffset = m.server_time - Date.now();
+    this.status = m.status ?? this.status;
+    for (const c of m.cams) this.tiles.get(c.id)?.update(c);
+    this.renderStatus();
+  }
+
+  onFrame(buf) {
+    const f = decodeFrame(buf);
+    const t = this.byIdx.get(f.idx);
+    // Not ours (any more): still return the credit.
+    if (!t || f.kind !== 1) return this.socket.ack(f.idx);
+    t.receive(f);
+  }
+
+  onSocketState({ state }) {
+    const el = $('#link');
+    el.className = `chip link ${state}`;
+    el.textContent = state === 'open' ? 'live' : state === 'connecting' ? 'connecting…' : 'reconnecting…';
+    el.title = state === 'open' ? 'Connected to cam2mqtt' : 'Connection to cam2mqtt lost; retrying';
+    document.body.classList.toggle('disconnected', state !== 'open');
+  }
+
+  // ---------------------------------------------------------------- which tiles get frames
+
+  scheduleWatch() {
+    if (this.watchTimer) return;
+    this.watchTimer = setTimeout(() => {
+      this.watchTimer = 0;
+      const ids = document.hidden ? [] : [...this.tiles.values()].filter((t) => t.visible && !t.el.hidden).map((t) => t.id).sort();
+      const key = ids.join('\n');
+      if (key === this.watchSent || !this.socket.open) return;
+      this.watchSent = key;
+      this.socket.send({ t: 'watch', ids });
+    }, 30);
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  command(id, text) {
+    return this.socket.request({ t: 'cmd', id, text });
+  }
+
+  history() {
+    return session.get('history', []);
+  }
+
+  remember(text) {
+    const hist = this.history().filter((x) => x !== text);
+    hist.push(text);
+    session.set('history', hist.slice(-50));
+  }
+
+  async queryAll(text) {
+    const out = $('#all-result');
+    out.className = 'all-result busy';
+    out.textContent = `sending “${text}”…`;
+    const r = await this.socket.request({ t: 'cmd', all: true, text });
+    if (!r.results) {
+      out.className = 'all-result bad';
+      out.textContent = r.error;
+      return r;
+    }
+    const ok = r.results.filter((x) => x.ok).length;
+    out.className = `all-result ${ok === r.results.length ? 'good' : 'bad'}`;
+    out.textContent = r.results.length ? `“${text}”: ${ok}/${r.results.length} cameras answered` : 'no camera is online';
+    out.title = r.results.map((x) => `${x.id}: ${x.ok ? 'ok' : x.error}`).join('\n');
+    return r;
+  }
+
+  setPresets(list) {
+    this.presets = list;
+    const bar = $('#presets');
+    bar.replaceChildren(...list.map((p) => h('button.preset', { type: 'button', title: `Send “${p.command}” to every online camera`, onclick: () => this.queryAll(p.command) }, p.label)));
+    for (const t of this.tiles.values()) t.renderPresets();
+  }
+
+  async savePresets(text) {
+    const list = [];
+    for (const [n, raw] of text.split('\n').entries()) {
+      const line = raw.trim();
+      if (!line || line.startsWith('#')) continue;
+      const i = line.indexOf('|');
+      if (i < 1) throw new Error(`line ${n + 1}: expected Label|command`);
+      list.push({ label: line.slice(0, i).trim(), command: line.slice(i + 1).trim() });
+    }
+    const r = await fetch('/api/presets', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(list) });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(body.error ?? `HTTP ${r.status}`);
+    this.setPresets(body);
+  }
+
+  copy(text, input) {
+    return copyText(text, input);
+  }
+
+  flash(text) {
+    const el = $('#flash');
+    el.textContent = text;
+    el.classList.add('show');
+    clearTimeout(this.flashTimer);
+    this.flashTimer = setTimeout(() => el.classList.remove('show'), 2200);
+  }
+
+  // ---------------------------------------------------------------- layout
+
+  layout() {
+    const tiles = [...this.tiles.values()].sort((a, b) => a.compare(b, this.sortBy));
+    let shown = 0;
+    for (const t of tiles) {
+      t.el.hidden = !t.matches(this.filter);
+      if (!t.el.hidden) shown++;
+    }
+    // Only move what is out of place: re-appending every tile would restart their CSS and focus.
+    tiles.forEach((t, i) => {
+      if (this.wall.children[i] !== t.el) this.wall.insertBefore(t.el, this.wall.children[i] ?? null);
+    });
+    $('#empty').hidden = this.tiles.size > 0;
+    $('#nomatch').hidden = !(this.tiles.size > 0 && shown === 0);
+    this.scheduleWatch();
+  }
+
+  setSolo(id) {
+    const prev = this.solo;
+    this.solo = id && this.tiles.has(id) ? id : null;
+    if (prev) this.tiles.get(prev)?.el.classList.remove('solo');
+    document.body.classList.toggle('solo-mode', Boolean(this.solo));
+    const t = this.solo ? this.tiles.get(this.solo) : null;
+    if (t) {
+      t.el.classList.add('solo');
+      t.soloBtn.innerHTML = ICONS.shrink;
+      t.el.focus({ preventScroll: true });
+      history.replaceState(null, '', `#cam=${encodeURIComponent(t.id)}`);
+    } else {
+      if (prev) {
+        const p = this.tiles.get(prev);
+        if (p) {
+          p.soloBtn.innerHTML = ICONS.expand;
+          p.el.scrollIntoView({ block: 'nearest' });
+        }
+      }
+      if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+    }
+    this.scheduleWatch();
+  }
+
+  setDensity(d) {
+    this.density = ['s', 'm', 'l'].includes(d) ? d : 'm';
+    document.documentElement.dataset.density = this.density;
+    for (const b of document.querySelectorAll('#density button')) b.setAttribute('aria-pressed', String(b.dataset.d === this.density));
+    prefs.set('density', this.density);
+  }
+
+  renderStatus() {
+    const s = this.status ?? {};
+    const chips = [];
+    const chip = (label, value, tone, title) => chips.push(h(`span.chip.${tone}`, { title: title ?? `${label}: ${value}` }, h('b', {}, label), ` ${value}`));
+    const mqtt = s.mqtt;
+    if (mqtt && typeof mqtt === 'object') {
+      const state = String(mqtt.state ?? (mqtt.connected === true ? 'connected' : mqtt.connected === false ? 'disconnected' : 'unknown'));
+      const mode = mqtt.mode ?? (mqtt.embedded === true ? 'embedded' : mqtt.embedded === false ? 'external' : undefined);
+      const good = /^(connected|online|up|running|ok)$/i.test(state);
+      chip('MQTT', `${mode ? `${mode} · ` : ''}${state}`, good ? 'good' : 'bad', mqtt.url ?? mqtt.server ?? undefined);
+      const ha = mqtt.homeassistant ?? mqtt.ha ?? s.homeassistant ?? s.ha;
+      if (ha !== undefined) chip('HA', haText(ha), /online|connected|up|ok/i.test(haText(ha)) ? 'good' : 'warn');
+    } else {
+      chip('MQTT', 'off', 'dim', 'MQTT is not enabled in this bridge');
+      const ha = s.homeassistant ?? s.ha;
+      if (ha !== undefined) chip('HA', haText(ha), /online|connected|ok/i.test(haText(ha)) ? 'good' : 'warn');
+    }
+    const cams = [...this.tiles.values()];
+    const online = cams.filter((t) => t.cam.online).length;
+    chip('Cameras', `${online}/${cams.length} online`, online === cams.length ? 'good' : 'warn');
+    const pages = s.page?.clients ?? 0;
+    const mjpeg = s.viewers ?? 0;
+    chip('Viewers', `${pages} page${pages === 1 ? '' : 's'} · ${mjpeg} MJPEG`, 'dim', 'Control pages open and MJPEG stream viewers (VLC, Home Assistant, …)');
+    $('#status').replaceChildren(...chips);
+  }
+
+  // ---------------------------------------------------------------- toolbar, keyboard
+
+  bindToolbar() {
+    const filter = $('#filter');
+    filter.addEventListener('input', () => { this.filter = filter.value.trim(); this.layout(); });
+    const sort = $('#sort');
+    sort.value = this.sortBy;
+    sort.addEventListener('change', () => { this.sortBy = sort.value; prefs.set('sort', this.sortBy); this.layout(); });
+    for (const b of document.querySelectorAll('#density button')) b.addEventListener('click', () => this.setDensity(b.dataset.d));
+    const all = $('#query-all');
+    all.addEventListener('keydown', (e) => {
+      if (e.key !== 'Enter') return;
+      const text = all.value.trim();
+      if (!text) return;
+      this.remember(text);
+      all.value = '';
+      this.queryAll(text);
+    });
+    const dialog = $('#presets-dialog');
+    const area = $('#presets-text');
+    $('#edit-presets').addEventListener('click', () => {
+      area.value = this.presets.map((p) => `${p.label}|${p.command}`).join('\n');
+      $('#presets-error').textContent = '';
+      dialog.showModal();
+      area.focus();
+    });
+    $('#presets-cancel').addEventListener('click', () => dialog.close());
+    $('#presets-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      try {
+        await this.savePresets(area.value);
+        dialog.close();
+        this.flash('Presets saved');
+      } catch (err) {
+        $('#presets-error').textContent = err.message;
+      }
+    });
+    document.addEventListener('keydown', (e) => {
+      const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement?.tagName ?? '');
+      if (e.key === 'Escape' && this.solo && !dialog.open) { this.setSolo(null); return; }
+      if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === '/') { e.preventDefault(); filter.focus(); }
+    });
+    window.addEventListener('hashchange', () => {
+      const id = new URLSearchParams(location.hash.slice(1)).get('cam');
+      if (id !== this.solo) this.setSolo(id);
+    });
+  }
+}
+
+function haText(ha) {
+  if (typeof ha === 'string' || typeof ha === 'boolean') return String(ha);
+  if (ha && typeof ha === 'object') return String(ha.state ?? ha.status ?? (ha.online === true ? 'online' : ha.online === false ? 'offline' : JSON.stringify(ha)));
+  return 'unknown';
+}
+
+// For tests and the curious: window.cam2mqtt.
+window.cam2mqtt = new App();

@@ -1,0 +1,455 @@
+// One camera tile: the picture (canvas), overlays drawn by the page (name, video clock, fps, motion box,
+// info messages, offline state), the hover info panel, the Remote query with its log, buttons, D-pad.
+
+import { collator, formatAgo, formatBitrate, formatBytes, formatClock, formatFullTime, formatRssi, formatUptime, h, ICONS, session } from './ui.js';
+
+const LOG_SHOWN = 30;
+const LOG_KEPT = 100;
+const MESSAGE_MS = 4000;
+
+/** Info keys worth a message on the tile when they change, and how to say it. */
+const ANNOUNCE = {
+  framesize: (v) => `Frame size ${v}`,
+  lamp: (v) => (Number(v) > 0 ? `Lamp ${v} %` : 'Lamp off'),
+  fps: (v) => `${v} fps`,
+  stream_fps: (v) => `Stream ${v} fps`,
+  quality: (v) => `Quality ${v}`,
+  vflip: (v) => `Vertical flip ${v ? 'on' : 'off'}`,
+  hmirror: (v) => `Mirror ${v ? 'on' : 'off'}`,
+  paused: (v) => (v ? 'Paused' : 'Resumed'),
+  pause: (v) => (v ? 'Paused' : 'Resumed'),
+  motion_detection: (v) => `Motion detection ${v ? 'on' : 'off'}`,
+  brightness: (v) => `Brightness ${v}`,
+  contrast: (v) => `Contrast ${v}`,
+  pan: (v) => `Pan ${v}°`,
+  tilt: (v) => `Tilt ${v}°`,
+  night: (v) => `Night: ${v}`,
+};
+
+/** Camera log lines that are messages for people (not JSON, settings echoes, acks or motion). */
+function isMessage(text) {
+  return !/^[{[]/.test(text) && !/^ack \d+/.test(text) && !/^motion (start|end)$/.test(text)
+    && !/^\w+=/.test(text) && !/^Motion(Start|End)$/.test(text);
+}
+
+export class Tile {
+  constructor(app, cam) {
+    this.app = app;
+    this.id = cam.id;
+    this.cam = cam;
+    this.info = { ...(cam.info ?? {}) };
+    this.log = (cam.log ?? []).slice(-LOG_KEPT);
+    this.notes = session.get(`notes.${cam.id}`, []);
+    this.visible = false;
+    this.decoding = false;
+    this.next = null;
+    this.drawn = [];
+    this.frames = 0;
+    this.lastFrame = null;
+    this.lastMotionAt = cam.motion ? Date.now() : 0;
+    this.width = 0;
+    this.height = 0;
+    this.build();
+    this.update(cam, true);
+    this.setMotion(cam.motion, cam.motion_region);
+    this.renderLog();
+  }
+
+  // ---------------------------------------------------------------- DOM
+
+  build() {
+    const id = this.id;
+    this.canvas = h('canvas', { width: 640, height: 480 });
+    this.ctx = this.canvas.getContext('2d', { alpha: false });
+    this.ctx.fillStyle = '#11161c';
+    this.ctx.fillRect(0, 0, 640, 480);
+    this.nameEl = h('span.name');
+    this.hostEl = h('span.host');
+    this.clockEl = h('span.clock', { title: 'Video clock: the camera\'s own time of the frame shown' }, '--:--:--');
+    this.fpsEl = h('span.fps', {}, '');
+    this.regionEl = h('div.region', { hidden: true });
+    this.messagesEl = h('div.messages', { 'aria-live': 'polite' });
+    this.offlineEl = h('div.offline-note');
+    this.waitingEl = h('div.waiting', {}, 'waiting for the first frame…');
+    this.infoEl = h('div.infopanel');
+    this.pausedEl = h('div.badge.paused-badge', {}, 'PAUSED');
+    this.motionEl = h('div.badge.motion-badge', {}, 'MOTION');
+    this.dpad = this.buildDpad();
+    this.view = h('div.view', {
+      ondblclick: () => this.app.setSolo(this.app.solo === id ? null : id),
+      onmouseenter: () => { this.hovering = true; this.renderInfo(); },
+      onmouseleave: () => { this.hovering = false; },
+    },
+    this.canvas, this.regionEl, this.waitingEl,
+    h('div.ov.top', {}, h('div.ident', {}, this.nameEl, this.hostEl), h('div.timing', {}, this.clockEl, this.fpsEl)),
+    this.motionEl, this.pausedEl, this.offlineEl, this.messagesEl, this.infoEl, this.dpad);
+
+    // Remote query with its log (shown on hover/focus, as the original page did).
+    this.logEl = h('ol.log');
+    this.queryInput = h('input.query-input', {
+      type: 'text', placeholder: 'Remote query: status?q, /lamp on…', spellcheck: false, autocomplete: 'off',
+      'aria-label': `Remote query to ${id}`,
+      onkeydown: (e) => this.onQueryKey(e),
+    });
+    const query = h('div.query', {}, this.queryInput, h('div.logpop', {}, h('div.logtitle', {}, 'Messages: > sent, < received, ! problems'), this.logEl));
+
+    this.pauseBtn = h('button.icon', { type: 'button', title: 'Pause / resume the stream', onclick: () => this.togglePause() });
+    this.lampBtn = h('button.icon', { type: 'button', title: 'Lamp on / off', html: ICONS.lamp, onclick: () => this.toggleLamp() });
+    this.snapLink = h('a.icon.button', { title: 'Snapshot (download the current picture)', html: ICONS.camera, href: `/api/cameras/${encodeURIComponent(id)}/snapshot.jpg`, download: `${id}.jpg`,
+      onclick: () => { this.snapLink.download = `${id}-${new Date().toISOString().replace(/[:.]/g, '-')}.jpg`; } });
+    this.sizeSel = h('select.framesize', { title: 'Frame size', 'aria-label': 'Frame size', onchange: () => this.send(`/framesize ${this.sizeSel.value}`) });
+    this.presetSel = h('select.presets', { title: 'Send a preset to this camera', 'aria-label': 'Presets',
+      onchange: () => { const v = this.presetSel.value; this.presetSel.value = ''; if (v) this.send(v); } });
+    this.soloBtn = h('button.icon', { type: 'button', title: 'Full view (f)', html: ICONS.expand, onclick: () => this.app.setSolo(this.app.solo === id ? null : id) });
+    this.infoBtn = h('button.icon', { type: 'button', title: 'Camera info', html: ICONS.info, onclick: () => { this.el.classList.toggle('pin-info'); this.renderInfo(); } });
+    this.urlInput = h('input.url', { readOnly: true, onfocus: () => this.urlInput.select() });
+    this.urlPop = h('div.urlpop', { hidden: true },
+      h('div.urltitle', {}, 'MJPEG stream for VLC, Home Assistant, browsers'),
+      h('div.urlrow', {}, this.urlInput, h('button.small', { type: 'button', onclick: async () => {
+        const ok = await this.app.copy(this.streamUrl(), this.urlInput);
+        this.app.flash(ok ? 'Stream URL copied' : 'Select the URL and copy it');
+      } }, 'Copy')));
+    this.urlBtn = h('button.icon', { type: 'button', title: 'Stream URL (MJPEG)', html: ICONS.link, onclick: () => {
+      this.urlPop.hidden = !this.urlPop.hidden;
+      this.urlInput.value = this.streamUrl();
+      if (!this.urlPop.hidden) this.urlInput.focus();
+    } });
+
+    this.el = h('article.tile', { tabIndex: 0, dataset: { id }, 'aria-label': `Camera ${id}`, onkeydown: (e) => this.onTileKey(e) },
+      this.view,
+      h('div.controls', {}, query,
+        h('div.buttons', {}, this.pauseBtn, this.snapLink, this.lampBtn, this.sizeSel, this.presetSel, this.urlBtn, this.infoBtn, this.soloBtn),
+        this.urlPop));
+  }
+
+  buildDpad() {
+    const btn = (dir, label) => h(`button.d-${dir}`, {
+      type: 'button', title: `${label} (arrow keys when the tile is focused; Shift = small step)`, 'aria-label': label, html: ICONS[dir],
+      onpointerdown: (e) => { e.preventDefault(); this.startRepeat(dir); },
+      onpointerup: () => this.stopRepeat(), onpointerleave: () => this.stopRepeat(), onpointercancel: () => this.stopRepeat(),
+      onclick: (e) => { if (e.detail === 0) this.ptz(dir); }, // keyboard activation
+    });
+    return h('div.dpad', { hidden: true }, btn('up', 'Tilt up'), btn('left', 'Pan left'), btn('home', 'Centre'), btn('right', 'Pan right'), btn('down', 'Tilt down'));
+  }
+
+  streamUrl() {
+    const base = `${location.origin}/api/cameras/${encodeURIComponent(this.id)}/stream.mjpeg`;
+    return this.app.streamToken ? `${base}?token=${encodeURIComponent(this.app.streamToken)}` : base;
+  }
+
+  // ---------------------------------------------------------------- state from the bridge
+
+  update(cam, initial = false) {
+    const wasOnline = this.cam.online;
+    this.cam = { ...this.cam, ...cam };
+    if (cam.info && !initial) this.applyInfo(cam.info, true);
+    if (cam.log) this.log = cam.log.slice(-LOG_KEPT);
+    const c = this.cam;
+    this.nameEl.textContent = c.name || c.id;
+    const host = this.info.hostname ?? (c.name !== c.id ? c.id : '');
+    this.hostEl.textContent = host && host !== c.name ? host : '';
+    this.el.classList.toggle('offline', !c.online);
+    this.el.dataset.online = String(c.online);
+    this.el.dataset.protocol = c.protocol ?? '';
+    if (!initial && wasOnline !== c.online) this.message(c.online ? 'Back online' : 'Went offline');
+    const caps = new Set(c.capabilities ?? []);
+    const any = caps.size === 0;
+    this.dpad.hidden = !caps.has('servo');
+    this.el.classList.toggle('has-servo', caps.has('servo'));
+    this.lampBtn.hidden = !(any || caps.has('lamp'));
+    this.sizeSel.hidden = !(any || caps.has('framesize'));
+    this.renderControls();
+    this.tick();
+    if (cam.log) this.renderLog();
+  }
+
+  /** Merge an info patch; announce the changes people care about at the bottom of the tile. */
+  applyInfo(patch, quiet = false) {
+    for (const [k, v] of Object.entries(patch)) {
+      const before = this.info[k];
+      this.info[k] = v;
+      if (!quiet && before !== v && ANNOUNCE[k] && before !== undefined) this.message(ANNOUNCE[k](v));
+    }
+    if (patch.hostname) this.update({});
+    this.renderControls();
+    if (this.hovering || this.el.classList.contains('pin-info')) this.renderInfo();
+  }
+
+  addLog(entry) {
+    this.log.push(entry);
+    if (this.log.length > LOG_KEPT) this.log.shift();
+    if (entry.dir === '<' && isMessage(entry.text)) this.message(entry.text.replace(/^\[info\] /, ''));
+    this.renderLog();
+  }
+
+  /** A local problem (bad command, bridge unreachable): kept for the tab's session, across reloads. */
+  note(text) {
+    this.notes.push({ t: Date.now(), dir: '!', text });
+    if (this.notes.length > LOG_SHOWN) this.notes.shift();
+    session.set(`notes.${this.id}`, this.notes);
+    this.renderLog();
+  }
+
+  setMotion(on, region) {
+    this.motion = Boolean(on);
+    if (on) this.lastMotionAt = Date.now();
+    this.el.classList.toggle('motion', this.motion);
+    this.el.dataset.motion = String(this.motion);
+    const r = on ? region : null;
+    this.regionEl.hidden = !r;
+    if (r) {
+      Object.assign(this.regionEl.style, { left: `${r.x * 100}%`, top: `${r.y * 100}%`, width: `${r.w * 100}%`, height: `${r.h * 100}%` });
+    }
+  }
+
+  message(text) {
+    const m = h('div.msg', {}, text);
+    this.messagesEl.append(m);
+    while (this.messagesEl.childElementCount > 3) this.messagesEl.firstElementChild.remove();
+    setTimeout(() => { m.classList.add('fade'); setTimeout(() => m.remove(), 400); }, MESSAGE_MS);
+  }
+
+  // ---------------------------------------------------------------- frames
+
+  /** A frame from the socket. Latest frame wins: while one decodes, only the newest waits. */
+  receive(f) {
+    if (this.decoding) {
+      if (this.next) this.app.socket.ack(this.cam.idx);
+      this.next = f;
+      return;
+    }
+    this.decode(f);
+  }
+
+  async decode(f) {
+    this.decoding = true;
+    try {
+      const bmp = await createImageBitmap(new Blob([f.jpeg], { type: 'image/jpeg' }));
+      this.draw(bmp, f);
+      bmp.close();
+    } catch {
+      // A broken JPEG: keep the previous picture.
+    }
+    this.app.socket.ack(f.idx);
+    this.decoding = false;
+    const n = this.next;
+    if (n) {
+      this.next = null;
+      this.decode(n);
+    }
+  }
+
+  draw(bmp, f) {
+    if (bmp.width !== this.width || bmp.height !== this.height) {
+      this.width = this.canvas.width = bmp.width;
+      this.height = this.canvas.height = bmp.height;
+      this.el.style.setProperty('--ar', String(bmp.width / bmp.height));
+    }
+    this.ctx.drawImage(bmp, 0, 0);
+    const now = performance.now();
+    this.drawn.push(now);
+    while (this.drawn.length && now - this.drawn[0] > 2000) this.drawn.shift();
+    this.frames++;
+    this.lastFrame = f;
+    this.waitingEl.hidden = true;
+    this.clockEl.textContent = formatClock(f.cameraTime);
+    this.clockEl.title = `Video clock (camera time): ${formatFullTime(f.cameraTime)}`;
+    const ds = this.el.dataset;
+    ds.seq = String(f.seq);
+    ds.cameraTime = String(f.cameraTime);
+    ds.frames = String(this.frames);
+  }
+
+  /** Frames drawn per second over the last two seconds. */
+  get fps() {
+    const d = this.drawn;
+    if (d.length < 2) return 0;
+    const span = performance.now() - d[0];
+    return span > 0 ? ((d.length - 1) * 1000) / Math.max(span, 1000) : 0;
+  }
+
+  /** Once a second: fps text, offline age. */
+  tick() {
+    const fps = this.fps;
+    this.fpsEl.textContent = this.lastFrame && this.cam.online ? `${fps.toFixed(fps < 10 ? 1 : 0)} fps` : '';
+    this.el.dataset.fps = fps.toFixed(2);
+    if (!this.cam.online) {
+      const seen = this.cam.last_seen_ms;
+      this.offlineEl.textContent = seen ? `Offline · last seen ${formatAgo(this.app.serverNow() - seen)}` : 'Offline · never seen';
+    }
+    if (this.hovering || this.el.classList.contains('pin-info')) this.renderInfo();
+  }
+
+  // ---------------------------------------------------------------- rendering
+
+  renderControls() {
+    const paused = this.info.paused === true || this.info.pause === true;
+    this.el.classList.toggle('paused', paused);
+    this.pauseBtn.innerHTML = paused ? ICONS.play : ICONS.pause;
+    this.pauseBtn.title = paused ? 'Resume the stream' : 'Pause the stream';
+    this.pauseBtn.setAttribute('aria-pressed', String(paused));
+    const lamp = Number(this.info.lamp) > 0;
+    this.lampBtn.classList.toggle('on', lamp);
+    this.lampBtn.setAttribute('aria-pressed', String(lamp));
+    const sizes = [...this.app.framesizes];
+    const cur = typeof this.info.framesize === 'string' ? this.info.framesize : '';
+    if (cur && !sizes.includes(cur)) sizes.unshift(cur);
+    const key = `${sizes.join()}|${cur}`;
+    if (this.sizeKey !== key) {
+      this.sizeKey = key;
+      this.sizeSel.replaceChildren(...(cur ? [] : [h('option', { value: '', disabled: true, selected: true }, 'Size')]), ...sizes.map((s) => h('option', { value: s, selected: s === cur }, s)));
+    }
+    this.renderPresets();
+  }
+
+  renderPresets() {
+    const key = JSON.stringify(this.app.presets);
+    if (this.presetKey === key) return;
+    this.presetKey = key;
+    this.presetSel.replaceChildren(h('option', { value: '' }, 'Presets'), ...this.app.presets.map((p) => h('option', { value: p.command, title: p.command }, p.label)));
+  }
+
+  renderLog() {
+    const entries = [...this.log, ...this.notes].sort((a, b) => a.t - b.t).slice(-LOG_SHOWN);
+    const time = (t) => new Date(t).toTimeString().slice(0, 8);
+    this.logEl.replaceChildren(...entries.map((e) => h(`li.dir-${e.dir === '>' ? 'out' : e.dir === '<' ? 'in' : 'note'}`, {}, h('time', {}, time(e.t)), h('b', {}, e.dir), h('span', {}, e.text))));
+    if (!entries.length) this.logEl.append(h('li.empty', {}, 'Nothing sent or received yet.'));
+    this.logEl.scrollTop = this.logEl.scrollHeight;
+  }
+
+  renderInfo() {
+    const c = this.cam;
+    const i = this.info;
+    const rows = [];
+    const add = (k, v) => { if (v !== undefined && v !== null && v !== '') rows.push([k, String(v)]); };
+    add('Camera', c.id);
+    add('Protocol', c.protocol === 'legacy' ? 'ESP32-CAM_MJPEG2SD (/ws)' : c.protocol === 'native' ? 'cam2mqtt native (/api/camera)' : c.protocol);
+    add('Model', c.model ?? i.camModel);
+    add('Firmware', c.firmware ?? i.fw_version);
+    add('Address', c.remote);
+    add('Frame size', [i.framesize, this.width ? `${this.width}×${this.height}` : ''].filter(Boolean).join(' · '));
+    add('fps', [this.lastFrame ? `${this.fps.toFixed(1)} shown` : '', c.fps !== undefined ? `${c.fps} received` : '', i.fps !== undefined ? `${i.fps} set` : ''].filter(Boolean).join(' · '));
+    if (c.bitrate) add('Bitrate', formatBitrate(c.bitrate));
+    if (i.rssi !== undefined) add('Wi-Fi', formatRssi(i.rssi));
+    if (i.uptime !== undefined) add('Uptime', formatUptime(i.uptime));
+    if (i.heap !== undefined) add('Free heap', formatBytes(i.heap));
+    if (i.psram !== undefined) add('Free PSRAM', formatBytes(i.psram));
+    if (i.temperature !== undefined) add('Temperature', `${i.temperature} °C`);
+    add('Quality', i.quality);
+    if (i.lamp !== undefined) add('Lamp', `${i.lamp} %`);
+    if (i.pan !== undefined || i.tilt !== undefined) add('Pan / tilt', `${i.pan ?? '?'}° / ${i.tilt ?? '?'}°`);
+    if (this.lastFrame) {
+      add('Video clock', formatFullTime(this.lastFrame.cameraTime));
+      const skew = (this.lastFrame.cameraTime - this.lastFrame.receivedAt) / 1000;
+      add('Camera clock', `${skew >= 0 ? '+' : ''}${skew.toFixed(1)} s vs bridge`);
+      add('Frame', `#${this.lastFrame.seq} (${this.frames} shown here)`);
+    }
+    add('Capabilities', (c.capabilities ?? []).join(', '));
+    add('Watchers', c.watchers);
+    this.infoEl.replaceChildren(h('dl', {}, rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  async send(text) {
+    this.el.classList.add('busy');
+    const r = await this.app.command(this.id, text);
+    this.el.classList.remove('busy');
+    if (!r.ok) {
+      // Camera errors are in the bridge's log already; the rest only this page knows about.
+      if (['invalid', 'refused', 'offline', 'timeout'].includes(r.code) || !this.cam.online) this.note(`${text}: ${r.error}`);
+      this.message(`✕ ${r.error}`);
+    }
+    return r;
+  }
+
+  togglePause() {
+    const paused = this.info.paused === true || this.info.pause === true;
+    this.send(`/pause ${paused ? 'off' : 'on'}`).then((r) => {
+      // MJPEG2SD says "paused" but not "resumed": record what we asked for.
+      if (r.ok) this.applyInfo(this.info.paused !== undefined ? { paused: !paused } : { pause: !paused });
+    });
+  }
+
+  toggleLamp() {
+    this.send(`/lamp ${Number(this.info.lamp) > 0 ? 'off' : 'on'}`);
+  }
+
+  onQueryKey(e) {
+    const input = this.queryInput;
+    if (e.key === 'Enter') {
+      const text = input.value.trim();
+      if (!text) return;
+      this.app.remember(text);
+      input.value = '';
+      this.historyPos = undefined;
+      this.send(text);
+    } else if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
+      const hist = this.app.history();
+      if (!hist.length) return;
+      e.preventDefault();
+      let pos = this.historyPos ?? hist.length;
+      pos = Math.max(0, Math.min(hist.length, pos + (e.key === 'ArrowUp' ? -1 : 1)));
+      this.historyPos = pos;
+      input.value = hist[pos] ?? '';
+    } else if (e.key === 'Escape') {
+      input.blur();
+    }
+    e.stopPropagation();
+  }
+
+  onTileKey(e) {
+    if (e.target !== this.el) return;
+    const dirs = { ArrowUp: 'up', ArrowDown: 'down', ArrowLeft: 'left', ArrowRight: 'right', Home: 'home' };
+    if (dirs[e.key] && this.cam.capabilities?.includes('servo')) {
+      e.preventDefault();
+      this.ptz(dirs[e.key], e.shiftKey ? 2 : 10);
+    } else if (e.key === 'f') {
+      this.app.setSolo(this.app.solo === this.id ? null : this.id);
+    } else if (e.key === 'Enter') {
+      e.preventDefault();
+      this.queryInput.focus();
+    }
+  }
+
+  async ptz(direction, step = 10) {
+    const r = await this.app.socket.request({ t: 'ptz', id: this.id, direction, step });
+    if (r.ok && r.answer) {
+      this.dpad.title = `Pan ${r.answer.pan}° · tilt ${r.answer.tilt}°`;
+    } else if (!r.ok) {
+      this.message(`✕ ${r.error}`);
+    }
+    return r;
+  }
+
+  startRepeat(dir) {
+    this.stopRepeat();
+    this.ptz(dir);
+    // Holding a D-pad button keeps stepping.
+    this.repeat = setInterval(() => this.ptz(dir), 350);
+  }
+
+  stopRepeat() {
+    if (this.repeat) clearInterval(this.repeat);
+    this.repeat = 0;
+  }
+
+  /** For sorting: name order, online first, recent motion. */
+  compare(other, by) {
+    if (by === 'online' && this.cam.online !== other.cam.online) return this.cam.online ? -1 : 1;
+    if (by === 'motion' && this.lastMotionAt !== other.lastMotionAt) return other.lastMotionAt - this.lastMotionAt;
+    return collator.compare(this.cam.name || this.id, other.cam.name || other.id) || collator.compare(this.id, other.id);
+  }
+
+  matches(filter) {
+    if (!filter) return true;
+    const c = this.cam;
+    const hay = [c.id, c.name, c.protocol, c.model, this.info.hostname, c.online ? 'online' : 'offline', this.motion ? 'motion' : ''].join(' ').toLowerCase();
+    return filter.toLowerCase().split(/\s+/).every((w) => hay.includes(w));
+  }
+
+  destroy() {
+    this.stopRepeat();
+    this.el.remove();
+  }
+}
