@@ -1,9 +1,10 @@
 import type { ExtensionFactory } from './bridge.js';
 import { httpCamerasExtension } from './sources/http/pull-extension.js';
+import { authExtension } from './sinks/auth/index.js';
 import { pageExtension } from './sinks/page/index.js';
 
 /**
  * The features plugged into the bridge, in start order. Each lives in its own folder under sinks/ or
  * sources/ and only talks to the hub and the HTTP port.
  */
-export const defaultExtensions: ExtensionFactory[] = [pageExtension, httpCamerasExtension];
+export const defaultExtensions: ExtensionFactory[] = [authExtension, pageExtension, httpCamerasExtension];

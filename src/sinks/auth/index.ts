@@ -1,0 +1,384 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
+import type { Config } from '../../config/schema.js';
+import { HttpError } from '../../http/server.js';
+import type { Logger } from '../../logging.js';
+import { ThrottledLog } from '../../util/throttle-log.js';
+import { LOGIN_CSP, loginPage } from './login-page.js';
+
+export const SESSION_COOKIE = 'cam2mqtt_session';
+/** Failures an address may make before it has to wait. */
+const FREE_FAILURES = 5;
+const FAILURE_MEMORY_MS = 15 * 60_000;
+const MAX_LOCK_MS = 15 * 60_000;
+const MAX_TRACKED_ADDRESSES = 10_000;
+
+type AuthConfig = NonNullable<Config['http']['auth']>;
+
+/** Compare secrets in constant time, whatever their lengths (hash first, then timingSafeEqual). */
+export function safeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/** Where a request comes from, for the failure counter: the peer address (a proxy counts as one). */
+function addressOf(req: IncomingMessage): string {
+  const a = req.socket.remoteAddress ?? '?';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+interface Failures {
+  count: number;
+  last: number;
+  lockedUntil: number;
+}
+
+/**
+ * Failed logins per address: five are free, then each further one locks the address for twice as
+ * long (30 s, 60 s, ... up to 15 min). Forgotten 15 min after the last failure; a success clears it.
+ */
+export class LoginLimiter {
+  private readonly byAddress = new Map<string, Failures>();
+
+  /** Milliseconds the address must still wait, or 0. */
+  lockedFor(addr: string, now = Date.now()): number {
+    const f = this.byAddress.get(addr);
+    if (!f) return 0;
+    if (now - f.last > FAILURE_MEMORY_MS && now >= f.lockedUntil) {
+      this.byAddress.delete(addr);
+      return 0;
+    }
+    return Math.max(0, f.lockedUntil - now);
+  }
+
+  fail(addr: string, now = Date.now()): Failures {
+    let f = this.byAddress.get(addr);
+    if (!f || (now - f.last > FAILURE_MEMORY_MS && now >= f.lockedUntil)) f = { count: 0, last: now, lockedUntil: 0 };
+    f.count++;
+    f.last = now;
+    if (f.count >= FREE_FAILURES) f.lockedUntil = now + Math.min(MAX_LOCK_MS, 30_000 * 2 ** (f.count - FREE_FAILURES));
+    this.byAddress.delete(addr);
+    this.byAddress.set(addr, f);
+    if (this.byAddress.size > MAX_TRACKED_ADDRESSES) {
+      // Oldest first (Map order); an address flood cannot grow memory without bound.
+      for (const k of this.byAddress.keys()) {
+        this.byAddress.delete(k);
+        if (this.byAddress.size <= MAX_TRACKED_ADDRESSES * 0.9) break;
+      }
+    }
+    return f;
+  }
+
+  succeed(addr: string): void {
+    this.byAddress.delete(addr);
+  }
+
+  get lockedCount(): number {
+    const now = Date.now();
+    let n = 0;
+    for (const f of this.byAddress.values()) if (f.lockedUntil > now) n++;
+    return n;
+  }
+}
+
+interface Session {
+  /** Random id, so one session can be logged out. */
+  sid: string;
+  user: string;
+  exp: number;
+}
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!header) return out;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i < 0) continue;
+    out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** Only same-site paths after login: no open redirect to another host. */
+function safeNext(next: unknown): string {
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') && !next.startsWith('/login') ? next : '/';
+}
+
+async function readForm(req: IncomingMessage, maxBytes = 8 * 1024): Promise<Record<string, string>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (String(req.headers['content-type'] ?? '').includes('application/json')) {
+    try {
+      const body = JSON.parse(text) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(body ?? {}).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    } catch {
+      throw new HttpError(400, 'request body is not valid JSON');
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+/**
+ * http.auth: the page, the REST API, /api/ws and the streams need a session cookie (people, through the
+ * login form), HTTP Basic (VLC, Home Assistant) or the token (`?token=`, `Authorization: Bearer`).
+ * Cameras keep their own endpoints and tokens, so /ws and /api/camera stay public.
+ *
+ * Sessions are signed cookies (HMAC with a key kept in the data dir), so they survive restarts; the
+ * key is mixed with the credentials, so changing the password or token signs everyone out.
+ */
+class AuthExtension implements Extension {
+  readonly name = 'auth';
+  private readonly log: Logger;
+  private readonly refusedLog: ThrottledLog;
+  private readonly limiter = new LoginLimiter();
+  private readonly revoked = new Map<string, number>();
+  private readonly key: Buffer;
+  private readonly ttlMs: number;
+
+  constructor(private readonly ctx: BridgeContext, private readonly auth: AuthConfig) {
+    this.log = ctx.logger.child({ mod: 'auth' });
+    this.refusedLog = new ThrottledLog(this.log);
+    this.ttlMs = ctx.config.http.session_ttl * 1000;
+    const secret = this.loadSecret();
+    this.key = createHmac('sha256', secret).update(`session|${auth.username ?? ''}|${auth.password ?? ''}|${auth.token ?? ''}`).digest();
+    const http = ctx.http;
+    // Set before the port listens: no request ever passes unguarded.
+    http.setGuard((req, res, url) => this.guard(req, res, url));
+    http.route('GET', '/login', (req, res, _p, url) => {
+      if (this.sessionOf(req)) return redirect(res, safeNext(url.searchParams.get('next')));
+      this.sendLogin(res, 200, safeNext(url.searchParams.get('next')));
+    }, { public: true });
+    http.route('POST', '/login', (req, res) => this.login(req, res), { public: true });
+    http.route('POST', '/logout', (req, res) => this.logout(req, res), { public: true });
+  }
+
+  private get tokenOnly(): boolean {
+    return this.auth.username === undefined;
+  }
+
+  /** A random signing secret in <dataDir>/session.key (0600), created on first use. */
+  private loadSecret(): Buffer {
+    const file = path.join(this.ctx.dataDir, 'session.key');
+    try {
+      if (existsSync(file)) {
+        const s = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
+        if (s.length >= 32) return s;
+      }
+      const s = randomBytes(32);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, `${s.toString('base64url')}\n`, { mode: 0o600 });
+      chmodSync(file, 0o600);
+      return s;
+    } catch (err) {
+      this.log.warn(`cannot keep the session key in ${file} (${(err as Error).message}): sessions will end when cam2mqtt restarts`);
+      return randomBytes(32);
+    }
+  }
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.key).update(payload).digest('base64url');
+  }
+
+  private issue(user: string): { value: string; session: Session } {
+    const session: Session = { sid: randomBytes(12).toString('base64url'), user, exp: Date.now() + this.ttlMs };
+    const payload = Buffer.from(JSON.stringify(session)).toString('base64url');
+    return { value: `${payload}.${this.sign(payload)}`, session };
+  }
+
+  sessionOf(req: IncomingMessage): Session | undefined {
+    const raw = parseCookies(req.headers.cookie)[SESSION_COOKIE];
+    if (!raw) return undefined;
+    const dot = raw.indexOf('.');
+    if (dot < 0) return undefined;
+    const payload = raw.slice(0, dot);
+    if (!safeEqual(raw.slice(dot + 1), this.sign(payload))) return undefined;
+    try {
+      const s = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Session;
+      if (typeof s.exp !== 'number' || s.exp < Date.now() || this.revoked.has(s.sid)) return undefined;
+      return s;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Check credentials a program presents; undefined = none presented. */
+  private checkPresented(req: IncomingMessage, url: URL): { ok: boolean; user: string; how: string } | undefined {
+    const authz = req.headers.authorization;
+    if (authz) {
+      const [scheme, value = ''] = authz.split(/\s+/, 2);
+      if (/^basic$/i.test(scheme ?? '')) {
+        const decoded = Buffer.from(value, 'base64').toString('utf8');
+        const i = decoded.indexOf(':');
+        const user = i < 0 ? decoded : decoded.slice(0, i);
+        const pass = i < 0 ? '' : decoded.slice(i + 1);
+        return { ok: this.checkPassword(user, pass), user, how: 'HTTP Basic' };
+      }
+      if (/^bearer$/i.test(scheme ?? '')) return { ok: this.checkToken(value), user: 'token', how: 'Bearer token' };
+    }
+    const token = url.searchParams.get('token');
+    if (token !== null) return { ok: this.checkToken(token), user: 'token', how: '?token=' };
+    return undefined;
+  }
+
+  private checkToken(token: string): boolean {
+    return this.auth.token !== undefined && safeEqual(token, this.auth.token);
+  }
+
+  /** Username + password, or the token as the password (any username), for clients that only do Basic. */
+  private checkPassword(user: string, pass: string): boolean {
+    // Evaluate both so the time taken does not tell which one matched.
+    const byPassword = this.auth.username !== undefined && this.auth.password !== undefined
+      && safeEqual(user, this.auth.username) && safeEqual(pass, this.auth.password);
+    const byToken = this.checkToken(pass);
+    return byPassword || byToken;
+  }
+
+  private guard(req: IncomingMessage, res: ServerResponse | undefined, url: URL): boolean {
+    if (this.sessionOf(req)) return true;
+    const addr = addressOf(req);
+    const presented = this.checkPresented(req, url);
+    if (presented) {
+      const wait = this.limiter.lockedFor(addr);
+      if (wait > 0) {
+        this.refusedLog.warn(`refused ${presented.how} credentials from ${addr} for ${url.pathname}: too many failed logins, locked for ${Math.ceil(wait / 1000)} s more`);
+        if (res) {
+          res.writeHead(429, { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': String(Math.ceil(wait / 1000)), 'Cache-Control': 'no-store' });
+          res.end(JSON.stringify({ error: 'too many failed logins; try again later' }));
+        }
+        return false;
+      }
+      if (presented.ok) {
+        this.limiter.succeed(addr);
+        return true;
+      }
+      this.refuse(addr, presented.user, presented.how, url.pathname);
+    }
+    if (!res) return false;
+    const wantsHtml = (req.method === 'GET' || req.method === 'HEAD') && String(req.headers.accept ?? '').includes('text/html');
+    if (wantsHtml && !presented) return redirect(res, `/login?next=${encodeURIComponent(url.pathname + url.search)}`), false;
+    res.writeHead(401, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'WWW-Authenticate': 'Basic realm="cam2mqtt", charset="UTF-8"',
+      'Cache-Control': 'no-store',
+    });
+    res.end(JSON.stringify({ error: presented ? 'wrong credentials' : 'authentication required: log in at /login, or use HTTP Basic or ?token=' }));
+    return false;
+  }
+
+  /** One log line per refused login, with what the next failures will cost. */
+  private refuse(addr: string, user: string, how: string, where: string): void {
+    const f = this.limiter.fail(addr);
+    const lock = f.lockedUntil > Date.now() ? `; address locked for ${Math.round((f.lockedUntil - Date.now()) / 1000)} s` : '';
+    const who = how === 'HTTP Basic' || how === 'login form' ? `user "${user.slice(0, 64).replace(/[^\x20-\x7e]/g, '?')}"` : 'a token';
+    this.log.warn(`login refused for ${who} from ${addr} (${how}, ${where}): wrong credentials (${f.count} failure${f.count > 1 ? 's' : ''}${lock})`);
+  }
+
+  private sendLogin(res: ServerResponse, status: number, next: string, error?: string, username?: string): void {
+    const html = loginPage({ tokenOnly: this.tokenOnly, next, ...(error ? { error } : {}), ...(username ? { username } : {}) });
+    res.writeHead(status, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Length': Buffer.byteLength(html),
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy': LOGIN_CSP,
+      'X-Frame-Options': 'DENY',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    res.end(html);
+  }
+
+  private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const form = await readForm(req);
+    const next = safeNext(form.next);
+    const json = String(req.headers['content-type'] ?? '').includes('application/json');
+    const addr = addressOf(req);
+    const wait = this.limiter.lockedFor(addr);
+    if (wait > 0) {
+      this.refusedLog.warn(`login refused from ${addr}: too many failed logins, locked for ${Math.ceil(wait / 1000)} s more`);
+      const msg = `Too many failed attempts. Try again in ${Math.ceil(wait / 1000)} s.`;
+      if (json) return sendJsonStatus(res, 429, { ok: false, error: msg }, { 'Retry-After': String(Math.ceil(wait / 1000)) });
+      res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
+      return this.sendLogin(res, 429, next, msg, form.username);
+    }
+    const user = this.tokenOnly ? 'token' : (form.username ?? '');
+    const ok = this.tokenOnly ? this.checkToken(form.token ?? form.password ?? '') : this.checkPassword(user, form.password ?? '');
+    if (!ok) {
+      this.refuse(addr, user, this.tokenOnly ? 'token login form' : 'login form', '/login');
+      const msg = this.tokenOnly ? 'Wrong token.' : 'Wrong username or password.';
+      if (json) return sendJsonStatus(res, 401, { ok: false, error: msg });
+      return this.sendLogin(res, 401, next, msg, form.username);
+    }
+    this.limiter.succeed(addr);
+    const { value } = this.issue(user);
+    res.setHeader('Set-Cookie', this.cookie(req, value, Math.floor(this.ttlMs / 1000)));
+    this.log.info(`${this.tokenOnly ? 'token' : `user "${user}"`} logged in from ${addr}`);
+    if (json) return sendJsonStatus(res, 200, { ok: true, next });
+    redirect(res, next);
+  }
+
+  private logout(req: IncomingMessage, res: ServerResponse): void {
+    const s = this.sessionOf(req);
+    if (s) {
+      this.revoked.set(s.sid, s.exp);
+      // Forget revocations once they would have expired anyway.
+      const now = Date.now();
+      for (const [sid, exp] of this.revoked) if (exp < now) this.revoked.delete(sid);
+    }
+    res.setHeader('Set-Cookie', this.cookie(req, '', 0));
+    redirect(res, '/login');
+  }
+
+  /** HttpOnly: no script can read it. SameSite=Strict: no other site can make the browser send it. */
+  private cookie(req: IncomingMessage, value: string, maxAge: number): string {
+    const tls = (req.socket as { encrypted?: boolean }).encrypted === true
+      || String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim() === 'https'
+      || (this.ctx.config.http.public_url ?? '').startsWith('https:');
+    return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${tls ? '; Secure' : ''}`;
+  }
+
+  start(): void {}
+  stop(): void {}
+
+  status(): Record<string, unknown> {
+    return { enabled: true, mode: this.tokenOnly ? 'token' : this.auth.token ? 'password+token' : 'password', locked_addresses: this.limiter.lockedCount };
+  }
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(303, { Location: location, 'Cache-Control': 'no-store', 'Content-Length': 0 });
+  res.end();
+}
+
+function sendJsonStatus(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...headers });
+  res.end(text);
+}
+
+/** Without http.auth the page is open (the bridge warns at startup); /login then just leads to the page. */
+class OpenAccess implements Extension {
+  readonly name = 'auth';
+  constructor(ctx: BridgeContext) {
+    ctx.http.route('GET', '/login', (_req, res) => redirect(res, '/'), { public: true });
+    ctx.http.route('POST', '/logout', (_req, res) => redirect(res, '/'), { public: true });
+  }
+  start(): void {}
+  stop(): void {}
+  status(): Record<string, unknown> {
+    return { enabled: false };
+  }
+}
+
+export const authExtension: ExtensionFactory = (ctx) => {
+  const auth = ctx.config.http.auth;
+  return auth ? new AuthExtension(ctx, auth) : new OpenAccess(ctx);
+};
