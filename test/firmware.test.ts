@@ -194,7 +194,7 @@ describe('firmware (host build of the ESP32 sketch)', () => {
       assert.equal(file.model, 'host');
       assert.equal(file.firmware, '1.0.0');
       assert.deepEqual(file.capabilities, ['lamp', 'framesize', 'quality', 'fps', 'flip', 'brightness', 'contrast', 'motion', 'snapshot', 'restart']);
-      assert.match(filecam.out(), /welcome: registered as filecam, watching=false/);
+      await waitFor(() => /welcome: registered as filecam, watching=false/.test(filecam.out()), 3000, '/welcome: registered as filecam, watching=false/');
     });
 
     await t.test('a wrong token is refused (4001) and the camera backs off to the maximum', async () => {
@@ -227,7 +227,7 @@ describe('firmware (host build of the ESP32 sketch)', () => {
           const time = Number(p.headers['x-frame-time']);
           assert.ok(Math.abs(time - p.at) < 3000, `X-Frame-Time ${time} is the capture time (now ${p.at})`);
         }
-        assert.match(filecam.out(), /demand: watching=true/);
+        await waitFor(() => /demand: watching=true/.test(filecam.out()), 3000, '/demand: watching=true/');
       } finally {
         viewer.close();
       }
@@ -273,7 +273,7 @@ describe('firmware (host build of the ESP32 sketch)', () => {
       }
       r = await api(base, '/api/cameras/scene_cam/command', { snapshot: true });
       assert.equal(r.json.ok, true, JSON.stringify(r.json));
-      assert.match(scenecam.out(), /cmd #\d+ snapshot -> ok \{"width":1600,"height":1200,/);
+      await waitFor(() => /cmd #\d+ snapshot -> ok \{"width":1600,"height":1200,/.test(scenecam.out()), 3000, '/cmd #\\d+ snapshot -> ok \\{"width":1600,"height":1200,/');
     });
 
     await t.test('motion detected on the device reaches MQTT as ON, then OFF', async () => {
@@ -289,7 +289,7 @@ describe('firmware (host build of the ESP32 sketch)', () => {
         assert.equal(cam.motion, true);
         // The square runs at 40..60 % of the height: the reported region is there.
         assert.ok(cam.motion_region && cam.motion_region.y >= 0.3 && cam.motion_region.y + cam.motion_region.h <= 0.75, JSON.stringify(cam.motion_region));
-        assert.match(scenecam.out(), /motion start: \d+ per mille changed, region/);
+        await waitFor(() => /motion start: \d+ per mille changed, region/.test(scenecam.out()), 3000, '/motion start: \\d+ per mille changed, region/');
         await waitFor(() => seen.lastIndexOf('OFF') > seen.indexOf('ON'), 10_000, 'motion OFF on MQTT');
       } finally {
         await client.endAsync();
@@ -309,7 +309,8 @@ describe('firmware (host build of the ESP32 sketch)', () => {
         const nominal = 1000 * 2 ** i;
         assert.ok(delays[i]! >= nominal * 0.75 && delays[i]! <= nominal * 1.25, `delay ${i + 1}: ${delays[i]} ms, expected ${nominal} ms +-25 %`);
       }
-      assert.match(filecam.lines.slice(from).map((l) => l.text).join('\n'), /reconnected after \d+ attempt/);
+      // Also told to the bridge's per-camera log (the line right after the welcome; it may arrive in the next chunk).
+      await waitFor(() => filecam.lines.slice(from).some((l) => /reconnected after \d+ attempt/.test(l.text)), 3000, 'reconnect reported');
       await waitFor(async () => (await api<{ online: boolean }[]>(base, '/api/cameras')).json.filter((c) => c.online).length === 2, 15_000, 'both online again');
       const viewer = new MjpegClient(`${base}/api/cameras/filecam/stream.mjpeg`);
       try {
@@ -325,7 +326,7 @@ describe('firmware (host build of the ESP32 sketch)', () => {
       const r = await api(base, '/api/cameras/filecam/command', { restart: true });
       assert.deepEqual(r.json.answer, { restart: true });
       await waitFor(() => filecam.lines.slice(from).some((l) => /welcome: registered as filecam/.test(l.text)), 10_000, 'welcomed after the restart');
-      assert.match(filecam.lines.slice(from).map((l) => l.text).join('\n'), /restarting: exec/);
+      assert.ok(filecam.lines.slice(from).some((l) => /restarting: exec/.test(l.text)), 'restarted by exec');
       assert.equal(filecam.proc.exitCode, null, 'same process');
     });
 
