@@ -60,6 +60,8 @@ export class Camera {
   capabilities = new Set<string>();
   /** From the settings file (cameras:), as opposed to auto-registered on connect. */
   configured = false;
+  /** Named by the user (hub.rename): the camera's own hello name no longer replaces it. */
+  renamed = false;
 
   online = false;
   remote: string | undefined;

@@ -106,8 +106,9 @@ export class CameraHub extends EventEmitter {
     return this.opts.configured[id]?.token !== undefined;
   }
 
-  private create(id: string, name?: string): Camera {
+  private create(id: string, name?: string, setup?: (cam: Camera) => void): Camera {
     const cam = new Camera(id, name);
+    setup?.(cam);
     cam.onDemandChange = (watching) => cam.link?.setDemand?.(watching);
     this.cameras.set(id, cam);
     this.emit('camera', cam);
@@ -130,7 +131,7 @@ export class CameraHub extends EventEmitter {
       cam.link = undefined;
       old.close(CLOSE.REPLACED, 'replaced by a newer connection with the same camera id');
     }
-    if (meta.name && !cam.configured) cam.name = meta.name;
+    if (meta.name && !cam.configured && !cam.renamed) cam.name = meta.name;
     cam.protocol = protocol;
     cam.model = meta.model ?? cam.model;
     cam.firmware = meta.firmware ?? cam.firmware;
@@ -185,7 +186,7 @@ export class CameraHub extends EventEmitter {
   }
 
   setMeta(cam: Camera, meta: CameraMeta): void {
-    if (meta.name && !cam.configured) cam.name = meta.name;
+    if (meta.name && !cam.configured && !cam.renamed) cam.name = meta.name;
     if (meta.model) cam.model = meta.model;
     if (meta.firmware) cam.firmware = meta.firmware;
     if (meta.capabilities) cam.capabilities = new Set(meta.capabilities);
@@ -196,8 +197,32 @@ export class CameraHub extends EventEmitter {
     const cam = this.cameras.get(id);
     if (!cam) throw new CommandError('unknown_camera', `unknown camera "${id}"`);
     cam.name = name;
+    cam.renamed = true;
     this.emit('updated', cam);
     return cam;
+  }
+
+  /**
+   * Re-register a camera known from an earlier run (the known-camera store): offline, with the
+   * protocol, model, firmware and capabilities it last had, until it connects again. A camera that is
+   * already online is left alone; a configured one only gets the remembered details.
+   */
+  restore(id: string, protocol: Protocol | undefined, meta: CameraMeta & { renamed?: boolean; lastSeen?: number } = {}): Camera {
+    const apply = (cam: Camera) => {
+      if (meta.name && (meta.renamed || !cam.configured) && !this.opts.configured[id]?.name) cam.name = meta.name;
+      if (meta.renamed) cam.renamed = true;
+      cam.protocol = cam.protocol ?? protocol;
+      cam.model = cam.model ?? meta.model;
+      cam.firmware = cam.firmware ?? meta.firmware;
+      if (cam.capabilities.size === 0 && meta.capabilities) cam.capabilities = new Set(meta.capabilities);
+      cam.lastSeen = cam.lastSeen ?? meta.lastSeen;
+    };
+    const existing = this.cameras.get(id);
+    if (!existing) return this.create(id, meta.name, apply);
+    if (existing.online) return existing;
+    apply(existing);
+    this.emit('updated', existing);
+    return existing;
   }
 
   /** Forget a camera: closes its connection and tells the sinks (MQTT clears its topics). */
