@@ -1,0 +1,448 @@
+import path from 'node:path';
+import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
+import type { Camera } from '../../hub/camera.js';
+import type { Frame } from '../../hub/frame.js';
+import type { MotionEvent, SnapshotReason } from '../../hub/hub.js';
+import { CameraStore } from '../../hub/store.js';
+import type { Protocol } from '../../hub/camera.js';
+import type { Logger } from '../../logging.js';
+import { EmbeddedBroker } from './broker.js';
+import { EmbeddedTransport, ExternalTransport, redactUrl, type Transport } from './client.js';
+import { CommandHandler } from './commands.js';
+import { bridgeDiscovery, cameraDiscovery, cameraNode, type CameraDescriptor, type DiscoveryConfig, type DiscoveryContext } from './discovery.js';
+import { SnapshotIntervals, SnapshotLimiter, type SnapshotCause } from './snapshots.js';
+import { cameraSummary, DiscoveryPublisher, infoPayload, Publisher } from './state.js';
+import { RESERVED_IDS, Topics } from './topics.js';
+
+const ONLINE = JSON.stringify({ state: 'online' });
+const OFFLINE = JSON.stringify({ state: 'offline' });
+/**
+ * Coalesce bursts: a new camera is registered, attached and sends its info within milliseconds, and a
+ * legacy status reply touches a dozen keys; HA should get one discovery config and one info each.
+ */
+const FLUSH_DELAY_MS = 50;
+/** A changed frame rate alone republishes <id>/info at most this often. */
+const FPS_MIN_INTERVAL_MS = 5000;
+/** HA birth: wait a moment so HA has subscribed to the state topics of the entities it just created. */
+const BIRTH_DELAY_MS = 500;
+
+interface CamState {
+  /** Pending coalesced publish of <id>/info (and discovery / availability when flagged). */
+  flushTimer: NodeJS.Timeout | undefined;
+  flushDiscovery: boolean;
+  flushState: boolean;
+  infoAt: number;
+  fps: number;
+  /** Waiting for the first frame since the camera came online (published as the first snapshot). */
+  firstAfter: number | undefined;
+}
+
+/**
+ * MQTT and Home Assistant discovery (docs/mqtt.md): the embedded Aedes broker or the user's broker,
+ * every camera announced, state/motion/snapshots published, commands routed back to the cameras.
+ */
+export class MqttExtension implements Extension {
+  readonly name = 'mqtt';
+  readonly topics: Topics;
+  readonly broker: EmbeddedBroker | undefined;
+  readonly transport: Transport;
+  readonly store: CameraStore;
+  readonly publisher: Publisher;
+  readonly discovery: DiscoveryPublisher;
+  readonly commands: CommandHandler;
+  private readonly snapshots: SnapshotLimiter;
+  private readonly intervals: SnapshotIntervals;
+  private readonly log: Logger;
+  private readonly cams = new Map<string, CamState>();
+  private readonly listeners: [string, (...args: never[]) => void][] = [];
+  private bridgeTimer: NodeJS.Timeout | undefined;
+  private birthTimer: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> | undefined;
+  private started = false;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly ctx: BridgeContext) {
+    const { config } = ctx;
+    const m = config.mqtt;
+    this.log = ctx.logger.child({ mod: 'mqtt' });
+    this.topics = new Topics({ base: m.base_topic, discoveryPrefix: config.homeassistant.discovery_prefix, haStatus: config.homeassistant.status_topic });
+    this.store = new CameraStore(path.join(ctx.dataDir, 'cameras.json'), ctx.logger);
+    if (m.server) {
+      this.transport = new ExternalTransport({
+        server: m.server,
+        username: m.username,
+        password: m.password,
+        clientId: m.client_id,
+        ca: m.ca,
+        cert: m.cert,
+        key: m.key,
+        rejectUnauthorized: m.reject_unauthorized,
+        keepalive: m.keepalive,
+        will: { topic: this.topics.bridgeState, payload: OFFLINE },
+        logger: ctx.logger,
+      });
+    } else {
+      this.broker = new EmbeddedBroker({
+        host: m.host,
+        port: m.port,
+        users: m.users,
+        maxPacketBytes: m.max_packet_bytes,
+        topics: this.topics,
+        http: ctx.http,
+        logger: ctx.logger,
+      });
+      this.transport = new EmbeddedTransport(this.broker);
+    }
+    this.publisher = new Publisher(this.transport);
+    this.discovery = new DiscoveryPublisher(this.transport, this.topics, this.log);
+    this.commands = new CommandHandler(ctx.hub, this.publisher, this.topics, this.log, { health: () => this.health() });
+    this.snapshots = new SnapshotLimiter({
+      minIntervalMs: m.snapshot_min_interval * 1000,
+      maxBytes: m.snapshot_max_bytes,
+      publish: (cam, frame, cause) => this.publishSnapshot(cam, frame, cause),
+      logger: this.log,
+    });
+    this.intervals = new SnapshotIntervals(ctx.hub, this.log);
+  }
+
+  private get discoveryOn(): boolean {
+    return this.ctx.config.homeassistant.discovery;
+  }
+
+  async start(): Promise<void> {
+    const hub = this.ctx.hub;
+    // Cameras that connected before come back as offline cameras: their HA entities stay, and
+    // anything announced for a camera that is in neither the store nor the settings is stale.
+    let restored = 0;
+    for (const c of this.store.load()) {
+      if (hub.get(c.id)?.online) continue;
+      hub.restore(c.id, c.protocol as Protocol | undefined, {
+        name: c.name,
+        ...(c.renamed ? { renamed: true } : {}),
+        ...(c.model ? { model: c.model } : {}),
+        ...(c.firmware ? { firmware: c.firmware } : {}),
+        capabilities: c.capabilities,
+        ...(c.last_seen ? { lastSeen: Date.parse(c.last_seen) } : {}),
+      });
+      restored++;
+    }
+    if (restored) this.log.info(`${restored} known camera(s) restored from ${this.store.file} (offline until they connect)`);
+
+    this.on('camera', (cam: Camera) => this.onCamera(cam));
+    this.on('updated', (cam: Camera) => this.onUpdated(cam));
+    this.on('online', (cam: Camera) => this.onOnline(cam));
+    this.on('offline', (cam: Camera) => this.onOffline(cam));
+    this.on('removed', (cam: Camera) => this.onRemoved(cam));
+    this.on('info', (cam: Camera) => this.schedule(cam));
+    this.on('motion', (ev: MotionEvent) => this.onMotion(ev));
+    this.on('snapshot', (cam: Camera, frame: Frame, reason: SnapshotReason) => this.onSnapshot(cam, frame, reason));
+    this.on('stats', () => this.onStats());
+    for (const cam of hub.list()) this.onCamera(cam);
+
+    this.transport.on('connect', () => this.onConnect());
+    this.transport.on('disconnect', () => this.discovery.reset());
+    this.transport.on('message', (topic: string, payload: Buffer) => this.onMessage(topic, payload));
+
+    if (this.broker) await this.broker.start();
+    this.transport.start();
+    this.intervals.start(Object.fromEntries(Object.entries(this.ctx.config.cameras).map(([id, c]) => [id, c.snapshot_interval])));
+    this.started = true;
+  }
+
+  private on(event: string, fn: (...args: never[]) => void): void {
+    this.ctx.hub.on(event, fn as (...args: unknown[]) => void);
+    this.listeners.push([event, fn]);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const [event, fn] of this.listeners) this.ctx.hub.off(event, fn as (...args: unknown[]) => void);
+    this.listeners.length = 0;
+    this.intervals.stop();
+    this.snapshots.stop();
+    clearTimeout(this.bridgeTimer);
+    clearTimeout(this.birthTimer);
+    for (const s of this.cams.values()) clearTimeout(s.flushTimer);
+    for (const cam of this.ctx.hub.list()) this.store.upsert(cam);
+    await this.transport.stop([{ topic: this.topics.bridgeState, payload: OFFLINE, opts: { retain: true, qos: 1 } }]);
+    await this.broker?.stop();
+    await this.store.close();
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      ...this.transport.status(),
+      base_topic: this.topics.base,
+      discovery: this.discoveryOn ? this.discovery.stats : false,
+      published: this.publisher.published,
+      snapshots_dropped: this.snapshots.dropped,
+      commands: this.commands.stats,
+    };
+  }
+
+  // ---- connection ----------------------------------------------------------------------------
+
+  private onConnect(): void {
+    const run = async () => {
+      const t = this.topics;
+      await this.transport.publish(t.bridgeState, ONLINE, { retain: true, qos: 1 });
+      await this.transport.subscribe(t.subscriptions());
+      if (this.discoveryOn) {
+        try {
+          await this.discovery.sync(() => this.allDiscovery());
+        } catch (err) {
+          this.log.warn(`Home Assistant discovery not published: ${(err as Error).message}`);
+        }
+      }
+      this.publishBridge();
+      const n = this.publisher.republish();
+      this.log.debug(`published ${n} retained state message(s)`);
+    };
+    const p: Promise<void> = (this.syncing ?? Promise.resolve())
+      .then(run)
+      .catch((err: Error) => this.log.warn(`MQTT start-up publishing failed: ${err.message}`))
+      .finally(() => { if (this.syncing === p) this.syncing = undefined; });
+    this.syncing = p;
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const what = this.topics.classify(topic);
+    switch (what.kind) {
+      case 'set':
+        void this.commands.handleSet(what.id, what.control, payload);
+        return;
+      case 'request':
+        void this.commands.handleRequest(what.path, payload);
+        return;
+      case 'ha_status': {
+        const s = payload.toString('utf8').trim().toLowerCase();
+        this.log.info(`Home Assistant is ${s || '(empty status)'}`);
+        if (s === 'online') {
+          clearTimeout(this.birthTimer);
+          this.birthTimer = setTimeout(() => {
+            const n = this.publisher.republish();
+            this.log.debug(`Home Assistant birth: re-published ${n} state message(s)`);
+          }, BIRTH_DELAY_MS);
+          this.birthTimer.unref();
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  // ---- discovery --------------------------------------------------------------------------------
+
+  private discoveryContext(): DiscoveryContext {
+    return { topics: this.topics, version: this.ctx.bridge.version, publicUrl: this.ctx.bridge.publicUrl };
+  }
+
+  private describe(cam: Camera): CameraDescriptor {
+    return { id: cam.id, name: cam.name, protocol: cam.protocol, model: cam.model, firmware: cam.firmware, capabilities: [...cam.capabilities].sort() };
+  }
+
+  private allDiscovery(): DiscoveryConfig[] {
+    const dctx = this.discoveryContext();
+    const out = bridgeDiscovery(dctx);
+    for (const cam of this.ctx.hub.list()) if (!RESERVED_IDS.has(cam.id)) out.push(...cameraDiscovery(this.describe(cam), dctx));
+    return out;
+  }
+
+  private updateDiscovery(cam: Camera): void {
+    if (!this.discoveryOn || RESERVED_IDS.has(cam.id)) return;
+    this.discovery.update(cameraNode(cam.id), cameraDiscovery(this.describe(cam), this.discoveryContext()));
+  }
+
+  // ---- hub events ------------------------------------------------------------------------------
+
+  private camState(id: string): CamState {
+    let s = this.cams.get(id);
+    if (!s) {
+      s = { flushTimer: undefined, flushDiscovery: false, flushState: false, infoAt: 0, fps: 0, firstAfter: undefined };
+      this.cams.set(id, s);
+    }
+    return s;
+  }
+
+  private onCamera(cam: Camera): void {
+    if (RESERVED_IDS.has(cam.id)) {
+      this.log.warn(`camera id "${cam.id}" is reserved for the bridge's own topics: this camera is not published on MQTT (give it another id)`);
+      return;
+    }
+    this.store.upsert(cam);
+    this.schedule(cam, { discovery: true, state: true });
+    this.scheduleBridge();
+  }
+
+  private onUpdated(cam: Camera): void {
+    if (RESERVED_IDS.has(cam.id)) return;
+    this.store.upsert(cam);
+    this.schedule(cam, { discovery: true });
+    this.scheduleBridge();
+  }
+
+  private onOnline(cam: Camera): void {
+    if (RESERVED_IDS.has(cam.id)) return;
+    this.camState(cam.id).firstAfter = Date.now();
+    this.publisher.retain(this.topics.availability(cam.id), ONLINE, 1);
+    this.schedule(cam);
+    this.scheduleBridge();
+  }
+
+  private onOffline(cam: Camera): void {
+    if (RESERVED_IDS.has(cam.id)) return;
+    this.camState(cam.id).firstAfter = undefined;
+    this.store.upsert(cam);
+    this.publisher.retain(this.topics.availability(cam.id), OFFLINE, 1);
+    this.schedule(cam);
+    this.scheduleBridge();
+  }
+
+  private onRemoved(cam: Camera): void {
+    if (RESERVED_IDS.has(cam.id)) return;
+    const s = this.cams.get(cam.id);
+    if (s) clearTimeout(s.flushTimer);
+    this.cams.delete(cam.id);
+    this.snapshots.forget(cam.id);
+    this.store.delete(cam.id);
+    for (const topic of this.topics.cameraRetained(cam.id)) this.publisher.clear(topic);
+    if (this.discoveryOn) this.discovery.remove(cameraNode(cam.id));
+    this.log.info(`camera ${cam.id} removed: its MQTT topics and Home Assistant entities are cleared`);
+    this.scheduleBridge();
+  }
+
+  private onMotion(ev: MotionEvent): void {
+    const cam = ev.camera;
+    if (RESERVED_IDS.has(cam.id)) return;
+    const t = this.topics;
+    this.publisher.retain(t.motion(cam.id), ev.state === 'start' ? 'ON' : 'OFF', 1);
+    this.publisher.send(t.event(cam.id), JSON.stringify({
+      event_type: ev.state === 'start' ? 'motion_start' : 'motion_end',
+      event_id: ev.eventId,
+      camera: cam.id,
+      state: ev.state,
+      camera_time: ev.cameraTime,
+      camera_time_iso: new Date(ev.cameraTime).toISOString(),
+      snapshot_seq: ev.frameSeq ?? null,
+      region: ev.region ?? null,
+    }), { qos: 1 });
+  }
+
+  private onSnapshot(cam: Camera, frame: Frame, reason: SnapshotReason): void {
+    if (RESERVED_IDS.has(cam.id)) return;
+    this.camState(cam.id).firstAfter = undefined;
+    this.snapshots.offer(cam, frame, reason);
+  }
+
+  private publishSnapshot(cam: Camera, frame: Frame, cause: SnapshotCause): void {
+    if (!this.ctx.hub.get(cam.id)) return;
+    // The frame's own Buffer: no copy, whatever the number of subscribers.
+    this.publisher.retain(this.topics.snapshot(cam.id), frame.data, 0);
+    this.log.debug(`camera ${cam.id}: ${cause} snapshot published (seq ${frame.seq}, ${frame.data.length} bytes)`);
+  }
+
+  private onStats(): void {
+    const now = Date.now();
+    for (const cam of this.ctx.hub.list()) {
+      if (RESERVED_IDS.has(cam.id)) continue;
+      const s = this.camState(cam.id);
+      // The first frame after coming online becomes the snapshot, so HA's camera entity has a picture.
+      if (s.firstAfter !== undefined && cam.online && cam.latest && cam.latest.receivedAt >= s.firstAfter) {
+        s.firstAfter = undefined;
+        this.snapshots.offer(cam, cam.latest, 'first');
+      }
+      const fps = Math.round(cam.fps * 10) / 10;
+      if (fps !== s.fps && now - s.infoAt >= FPS_MIN_INTERVAL_MS && Math.abs(fps - s.fps) >= Math.max(0.5, s.fps * 0.1)) this.schedule(cam);
+    }
+  }
+
+  /** Publish <id>/info (plus discovery / availability and motion if asked) shortly, once. */
+  private schedule(cam: Camera, what: { discovery?: boolean; state?: boolean } = {}): void {
+    if (RESERVED_IDS.has(cam.id)) return;
+    const s = this.camState(cam.id);
+    s.flushDiscovery ||= what.discovery === true;
+    s.flushState ||= what.state === true;
+    if (s.flushTimer) return;
+    s.flushTimer = setTimeout(() => {
+      s.flushTimer = undefined;
+      const current = this.ctx.hub.get(cam.id);
+      if (current === cam) this.flush(cam);
+    }, FLUSH_DELAY_MS);
+    s.flushTimer.unref();
+  }
+
+  private flush(cam: Camera): void {
+    const s = this.camState(cam.id);
+    if (s.flushTimer) {
+      clearTimeout(s.flushTimer);
+      s.flushTimer = undefined;
+    }
+    if (s.flushState) {
+      this.publisher.retain(this.topics.availability(cam.id), cam.online ? ONLINE : OFFLINE, 1);
+      this.publisher.retain(this.topics.motion(cam.id), cam.motion ? 'ON' : 'OFF', 1);
+    }
+    if (s.flushDiscovery) this.updateDiscovery(cam);
+    s.flushState = false;
+    s.flushDiscovery = false;
+    this.publishInfo(cam);
+  }
+
+  private publishInfo(cam: Camera): void {
+    const s = this.camState(cam.id);
+    const payload = infoPayload(cam);
+    s.infoAt = Date.now();
+    s.fps = payload.fps as number;
+    this.publisher.retain(this.topics.info(cam.id), JSON.stringify(payload), 0);
+  }
+
+  // ---- bridge topics ---------------------------------------------------------------------------
+
+  private scheduleBridge(): void {
+    if (this.bridgeTimer) return;
+    this.bridgeTimer = setTimeout(() => {
+      this.bridgeTimer = undefined;
+      this.publishBridge();
+    }, 50);
+    this.bridgeTimer.unref();
+  }
+
+  private publishBridge(): void {
+    const cams = this.ctx.hub.list().filter((c) => !RESERVED_IDS.has(c.id));
+    const m = this.ctx.config.mqtt;
+    const broker = this.broker
+      ? { mode: 'embedded', port: this.broker.port, websocket: `${this.ctx.bridge.publicUrl.replace(/^http/, 'ws')}/mqtt`, auth: this.broker.requiresAuth }
+      : { mode: 'external', server: redactUrl(m.server ?? '') };
+    this.publisher.retain(this.topics.bridgeInfo, JSON.stringify({
+      version: this.ctx.bridge.version,
+      url: this.ctx.bridge.publicUrl,
+      broker,
+      base_topic: this.topics.base,
+      discovery: this.discoveryOn,
+      discovery_prefix: this.topics.prefix,
+      camera_count: cams.length,
+      cameras_online: cams.filter((c) => c.online).length,
+    }), 1);
+    this.publisher.retain(this.topics.bridgeCameras, JSON.stringify(cams.map(cameraSummary)), 1);
+  }
+
+  private health(): Record<string, unknown> {
+    const cams = this.ctx.hub.list();
+    return {
+      healthy: true,
+      version: this.ctx.bridge.version,
+      uptime: Math.round((Date.now() - this.startedAt) / 1000),
+      cameras: cams.length,
+      cameras_online: cams.filter((c) => c.online).length,
+      mqtt: this.transport.status(),
+    };
+  }
+
+  /** For tests: run after the current (re)connect publishing has finished. */
+  async settled(): Promise<void> {
+    while (this.syncing) await this.syncing;
+  }
+}
+
+export const mqttExtension: ExtensionFactory = (ctx) => (ctx.config.mqtt.enabled ? new MqttExtension(ctx) : undefined);

@@ -1,0 +1,209 @@
+import type { Camera } from '../../hub/camera.js';
+import type { Logger } from '../../logging.js';
+import type { PublishOptions, Transport } from './client.js';
+import { isOwnDiscovery, type DiscoveryConfig } from './discovery.js';
+import type { Topics } from './topics.js';
+
+interface Retained {
+  payload: Buffer | string;
+  qos: 0 | 1;
+}
+
+/**
+ * Everything cam2mqtt keeps retained (except discovery, see DiscoveryPublisher), remembered so it can
+ * be published again after a reconnect (the broker may have lost it) and on Home Assistant's birth.
+ * Unchanged text payloads are not re-sent.
+ */
+export class Publisher {
+  private readonly retained = new Map<string, Retained>();
+  published = 0;
+
+  constructor(private readonly transport: Transport) {}
+
+  retain(topic: string, payload: Buffer | string, qos: 0 | 1 = 0): void {
+    const prev = this.retained.get(topic);
+    if (prev && (prev.payload === payload || (typeof payload === 'string' && prev.payload === payload))) return;
+    this.retained.set(topic, { payload, qos });
+    this.send(topic, payload, { retain: true, qos });
+  }
+
+  /** Remove a retained message from the broker (empty retained payload). */
+  clear(topic: string): void {
+    this.retained.delete(topic);
+    this.send(topic, '', { retain: true, qos: 1 });
+  }
+
+  /** Non-retained (events, responses): dropped while disconnected. */
+  send(topic: string, payload: Buffer | string, opts: PublishOptions = {}): void {
+    if (!this.transport.connected) return;
+    this.published++;
+    void this.transport.publish(topic, payload, opts);
+  }
+
+  has(topic: string): boolean {
+    return this.retained.has(topic);
+  }
+
+  get(topic: string): Buffer | string | undefined {
+    return this.retained.get(topic)?.payload;
+  }
+
+  /** Publish every retained message again (reconnect, HA birth). */
+  republish(): number {
+    for (const [topic, r] of this.retained) this.send(topic, r.payload, { retain: true, qos: r.qos });
+    return this.retained.size;
+  }
+}
+
+/**
+ * The discovery configs cam2mqtt has announced. On each connection it reads what the broker has
+ * retained, sends only configs that changed, and clears (empty retained payload) the ones of cameras
+ * or entities that no longer exist. Between connections, per-camera updates are diffed the same way.
+ */
+export class DiscoveryPublisher {
+  private readonly published = new Map<string, string>();
+  private ready = false;
+  stats = { sent: 0, unchanged: 0, cleared: 0 };
+
+  constructor(private readonly transport: Transport, private readonly topics: Topics, private readonly log: Logger) {}
+
+  /** Not connected (any more): the next sync decides what to send. */
+  reset(): void {
+    this.ready = false;
+  }
+
+  async sync(desiredConfigs: () => DiscoveryConfig[]): Promise<void> {
+    this.ready = false;
+    const retained = await this.transport.readRetained(this.topics.discoveryFilter, this.topics.bridgeSync);
+    const desired = new Map(desiredConfigs().map((c) => [c.topic, JSON.stringify(c.payload)]));
+    let sent = 0;
+    let unchanged = 0;
+    let cleared = 0;
+    for (const [topic, buf] of retained) {
+      const parsed = this.topics.parseDiscovery(topic);
+      if (!parsed?.node.startsWith('cam2mqtt_') || desired.has(topic) || buf.length === 0) continue;
+      let payload: unknown;
+      try {
+        payload = JSON.parse(buf.toString('utf8'));
+      } catch {
+        continue;
+      }
+      if (!isOwnDiscovery(payload, this.topics)) continue;
+      this.publish(topic, '');
+      cleared++;
+      this.log.info(`removed stale Home Assistant entity ${parsed.component}.${parsed.node}/${parsed.object} (camera or entity no longer exists)`);
+    }
+    this.published.clear();
+    for (const [topic, json] of desired) {
+      this.published.set(topic, json);
+      if (retained.get(topic)?.toString('utf8') === json) {
+        unchanged++;
+        continue;
+      }
+      this.publish(topic, json);
+      sent++;
+    }
+    this.ready = true;
+    this.stats.sent += sent;
+    this.stats.unchanged += unchanged;
+    this.stats.cleared += cleared;
+    this.log.info(`Home Assistant discovery: ${sent} config(s) sent, ${unchanged} unchanged, ${cleared} stale removed`);
+  }
+
+  /** Bring one node (a camera or the bridge) to `configs`: send changes, clear what went away. */
+  update(node: string, configs: DiscoveryConfig[]): void {
+    if (!this.ready) return;
+    const want = new Map(configs.map((c) => [c.topic, JSON.stringify(c.payload)]));
+    for (const [topic] of this.published) {
+      if (this.topics.parseDiscovery(topic)?.node === node && !want.has(topic)) {
+        this.published.delete(topic);
+        this.publish(topic, '');
+        this.stats.cleared++;
+      }
+    }
+    for (const [topic, json] of want) {
+      if (this.published.get(topic) === json) continue;
+      this.published.set(topic, json);
+      this.publish(topic, json);
+      this.stats.sent++;
+    }
+  }
+
+  /** Remove every entity of a node from Home Assistant. */
+  remove(node: string): void {
+    for (const [topic] of [...this.published]) {
+      if (this.topics.parseDiscovery(topic)?.node !== node) continue;
+      this.published.delete(topic);
+      this.publish(topic, '');
+      this.stats.cleared++;
+    }
+  }
+
+  topicsOf(node: string): string[] {
+    return [...this.published.keys()].filter((t) => this.topics.parseDiscovery(t)?.node === node);
+  }
+
+  private publish(topic: string, json: string): void {
+    if (!this.transport.connected) return;
+    void this.transport.publish(topic, json, { retain: true, qos: 1 });
+  }
+}
+
+const num = (v: unknown): number | null => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number.parseFloat(v) : Number.NaN;
+  return Number.isFinite(n) ? n : null;
+};
+
+/** Seconds from a number, "1234", or MJPEG2SD's "D-HH:MM:SS" / "HH:MM:SS". */
+export function uptimeSeconds(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? Math.round(v) : null;
+  if (typeof v !== 'string') return null;
+  const s = v.trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  const m = /^(?:(\d+)[-d ]\s*)?(\d+):(\d{1,2}):(\d{1,2})$/.exec(s);
+  if (!m) return null;
+  return Number(m[1] ?? 0) * 86400 + Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+}
+
+/**
+ * The retained `<base>/<id>/info` document: everything the camera reports, plus the bridge's view.
+ * The keys the Home Assistant entities read are always present (null when unknown), so their
+ * templates render "None" (unknown) instead of failing.
+ */
+export function infoPayload(cam: Camera): Record<string, unknown> {
+  const i = cam.info;
+  return {
+    ...i,
+    // Frames per second the bridge receives (the camera's own setting is camera_fps).
+    fps: Math.round(cam.fps * 10) / 10,
+    camera_fps: num(i.fps),
+    bitrate: Math.round(cam.bitrate),
+    online: cam.online,
+    protocol: cam.protocol ?? null,
+    model: cam.model ?? null,
+    firmware: cam.firmware ?? null,
+    last_seen: cam.lastSeen !== undefined ? new Date(cam.lastSeen).toISOString() : null,
+    rssi: num(i.rssi),
+    uptime: uptimeSeconds(i.uptime),
+    heap: num(i.heap),
+    framesize: typeof i.framesize === 'string' ? i.framesize : null,
+    lamp: num(i.lamp),
+    quality: num(i.quality),
+    pan: num(i.pan),
+    tilt: num(i.tilt),
+  };
+}
+
+/** `<base>/bridge/cameras` entry: identity and connection, no fast-changing counters. */
+export function cameraSummary(cam: Camera): Record<string, unknown> {
+  return {
+    id: cam.id,
+    name: cam.name,
+    protocol: cam.protocol ?? null,
+    online: cam.online,
+    model: cam.model ?? null,
+    firmware: cam.firmware ?? null,
+    capabilities: [...cam.capabilities].sort(),
+    configured: cam.configured,
+  };
+}
