@@ -359,12 +359,13 @@ export class DropMidFrameEmulator extends Emulator {
 
 /** An MJPEG server that streams pre-rendered frames (motion tests: a moving or a static noisy scene). */
 export class SceneEmulator extends Emulator {
-  readonly frames: Buffer[];
+  /** Replace to change the scene while it streams. */
+  frames: Buffer[];
   framesSent = 0;
 
-  constructor(spec: FrameSpec, private readonly fps = 10) {
+  constructor(scene: FrameSpec | Buffer[], private readonly fps = 10) {
     super((_req, res, url) => this.handle(res, url));
-    this.frames = jpegCycle(spec);
+    this.frames = Array.isArray(scene) ? scene : jpegCycle(scene);
   }
 
   private handle(res: ServerResponse, url: URL): void {

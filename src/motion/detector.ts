@@ -25,8 +25,9 @@ export function pixelThreshold(sensitivity: number): number {
 /**
  * Background subtraction on small greyscale frames.
  *
- * - The background is a running average of past frames (fast where nothing changed, slow where
- *   something did, so a moving object is not learnt at once and a parked car is learnt in a few seconds).
+ * - The background is a running average of past frames (faster where nothing changed than where
+ *   something did), so a parked car, or the ghost a moving object leaves, is learnt within a few
+ *   analysed frames, and a moving object keeps showing up as new changes.
  * - A global brightness shift (auto exposure, lights) is subtracted before comparing.
  * - Changed pixels are counted in cells of about 1/40 of the width; a cell with a quarter of its pixels
  *   changed is changed; isolated changed cells are noise; connected ones form blobs.
@@ -80,9 +81,9 @@ export class MotionDetector {
         const d = cur - b - shift;
         if (d > thr || d < -thr) {
           counts[crow + Math.min(cols - 1, (x / cell) | 0)]!++;
-          bg[i] = b + (cur - b) * 0.02;
+          bg[i] = b + (cur - b) * 0.1;
         } else {
-          bg[i] = b + (cur - b) * 0.2;
+          bg[i] = b + (cur - b) * 0.25;
         }
       }
     }
