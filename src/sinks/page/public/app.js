@@ -283,16 +283,24 @@ class App {
     const chip = (label, value, tone, title) => chips.push(h(`span.chip.${tone}`, { title: title ?? `${label}: ${value}` }, h('b', {}, label), ` ${value}`));
     const mqtt = s.mqtt;
     if (mqtt && typeof mqtt === 'object') {
-      const state = String(mqtt.state ?? (mqtt.connected === true ? 'connected' : mqtt.connected === false ? 'disconnected' : 'unknown'));
-      const mode = mqtt.mode ?? (mqtt.embedded === true ? 'embedded' : mqtt.embedded === false ? 'external' : undefined);
-      const good = /^(connected|online|up|running|ok)$/i.test(state);
-      chip('MQTT', `${mode ? `${mode} · ` : ''}${state}`, good ? 'good' : 'bad', mqtt.url ?? mqtt.server ?? undefined);
-      const ha = mqtt.homeassistant ?? mqtt.ha ?? s.homeassistant ?? s.ha;
-      if (ha !== undefined) chip('HA', haText(ha), /online|connected|up|ok/i.test(haText(ha)) ? 'good' : 'warn');
+      const connected = mqtt.connected === true || /^(connected|online)$/i.test(String(mqtt.state ?? ''));
+      const mode = mqtt.mode ?? '';
+      const extra = mode === 'embedded' && typeof mqtt.clients === 'number' ? ` · ${mqtt.clients} client${mqtt.clients === 1 ? '' : 's'}` : '';
+      const where = mode === 'embedded' ? `embedded broker on port ${mqtt.port ?? '?'}` : `broker ${mqtt.server ?? ''}`;
+      chip('MQTT', `${mode ? `${mode} · ` : ''}${connected ? 'connected' : 'disconnected'}${extra}`, connected ? 'good' : 'bad', `MQTT: ${where}`);
     } else {
-      chip('MQTT', 'off', 'dim', 'MQTT is not enabled in this bridge');
-      const ha = s.homeassistant ?? s.ha;
-      if (ha !== undefined) chip('HA', haText(ha), /online|connected|ok/i.test(haText(ha)) ? 'good' : 'warn');
+      chip('MQTT', 'off', 'dim', 'MQTT is disabled (mqtt.enabled: false)');
+    }
+    const ha = s.homeassistant;
+    if (ha && typeof ha === 'object') {
+      const state = String(ha.state ?? (ha.linked ? 'linked' : 'off'));
+      if (ha.configured === false || state === 'off') {
+        chip('HA', 'not linked', 'dim', 'Home Assistant link is off (set homeassistant.url and homeassistant.token); MQTT discovery still works');
+      } else {
+        const tone = state === 'linked' ? 'good' : state === 'error' ? 'bad' : 'warn';
+        const detail = [ha.url, ha.version && `HA ${ha.version}`, ha.cameras !== undefined && `${ha.cameras} cameras`, ha.error].filter(Boolean).join(' · ');
+        chip('HA', state, tone, `Home Assistant: ${state}${detail ? ` (${detail})` : ''}`);
+      }
     }
     const cams = [...this.tiles.values()];
     const online = cams.filter((t) => t.cam.online).length;
@@ -351,12 +359,6 @@ class App {
       if (id !== this.solo) this.setSolo(id);
     });
   }
-}
-
-function haText(ha) {
-  if (typeof ha === 'string' || typeof ha === 'boolean') return String(ha);
-  if (ha && typeof ha === 'object') return String(ha.state ?? ha.status ?? (ha.online === true ? 'online' : ha.online === false ? 'offline' : JSON.stringify(ha)));
-  return 'unknown';
 }
 
 // For tests and the curious: window.cam2mqtt.

@@ -6,6 +6,7 @@ import { collator, formatAgo, formatBitrate, formatBytes, formatClock, formatFul
 const LOG_SHOWN = 30;
 const LOG_KEPT = 100;
 const MESSAGE_MS = 4000;
+const FPS_WINDOW_MS = 2000;
 
 /** Info keys worth a message on the tile when they change, and how to say it. */
 const ANNOUNCE = {
@@ -247,8 +248,9 @@ export class Tile {
     }
     this.ctx.drawImage(bmp, 0, 0);
     const now = performance.now();
+    if (!this.drawn.length) this.firstDrawnAt = now;
     this.drawn.push(now);
-    while (this.drawn.length && now - this.drawn[0] > 2000) this.drawn.shift();
+    while (this.drawn.length && now - this.drawn[0] > FPS_WINDOW_MS) this.drawn.shift();
     this.frames++;
     this.lastFrame = f;
     this.waitingEl.hidden = true;
@@ -260,12 +262,15 @@ export class Tile {
     ds.frames = String(this.frames);
   }
 
-  /** Frames drawn per second over the last two seconds. */
+  /** Frames drawn per second over the last two seconds (a stalled camera decays to 0). */
   get fps() {
     const d = this.drawn;
+    const now = performance.now();
+    while (d.length && now - d[0] > FPS_WINDOW_MS) d.shift();
     if (d.length < 2) return 0;
-    const span = performance.now() - d[0];
-    return span > 0 ? ((d.length - 1) * 1000) / Math.max(span, 1000) : 0;
+    // Until the window has filled, measure between the first and last frame drawn.
+    if (now - this.firstDrawnAt < FPS_WINDOW_MS) return ((d.length - 1) * 1000) / Math.max(1, d[d.length - 1] - d[0]);
+    return (d.length * 1000) / FPS_WINDOW_MS;
   }
 
   /** Once a second: fps text, offline age. */
@@ -321,31 +326,28 @@ export class Tile {
     const c = this.cam;
     const i = this.info;
     const rows = [];
-    const add = (k, v) => { if (v !== undefined && v !== null && v !== '') rows.push([k, String(v)]); };
-    add('Camera', c.id);
+    const add = (k, ...parts) => {
+      const v = parts.filter((p) => p !== undefined && p !== null && p !== '').join(' · ');
+      if (v) rows.push([k, v]);
+    };
     add('Protocol', c.protocol === 'legacy' ? 'ESP32-CAM_MJPEG2SD (/ws)' : c.protocol === 'native' ? 'cam2mqtt native (/api/camera)' : c.protocol);
-    add('Model', c.model ?? i.camModel);
-    add('Firmware', c.firmware ?? i.fw_version);
+    add('Device', c.model ?? i.camModel, c.firmware ?? i.fw_version);
     add('Address', c.remote);
-    add('Frame size', [i.framesize, this.width ? `${this.width}×${this.height}` : ''].filter(Boolean).join(' · '));
-    add('fps', [this.lastFrame ? `${this.fps.toFixed(1)} shown` : '', c.fps !== undefined ? `${c.fps} received` : '', i.fps !== undefined ? `${i.fps} set` : ''].filter(Boolean).join(' · '));
+    add('Picture', i.framesize, this.width ? `${this.width}×${this.height}` : '', i.quality !== undefined ? `quality ${i.quality}` : '');
+    add('fps', this.lastFrame ? `${this.fps.toFixed(1)} shown` : '', c.fps !== undefined ? `${c.fps} received` : '', i.fps !== undefined ? `${i.fps} set` : '');
     if (c.bitrate) add('Bitrate', formatBitrate(c.bitrate));
     if (i.rssi !== undefined) add('Wi-Fi', formatRssi(i.rssi));
     if (i.uptime !== undefined) add('Uptime', formatUptime(i.uptime));
-    if (i.heap !== undefined) add('Free heap', formatBytes(i.heap));
-    if (i.psram !== undefined) add('Free PSRAM', formatBytes(i.psram));
-    if (i.temperature !== undefined) add('Temperature', `${i.temperature} °C`);
-    add('Quality', i.quality);
-    if (i.lamp !== undefined) add('Lamp', `${i.lamp} %`);
+    add('Memory', i.heap !== undefined ? `heap ${formatBytes(i.heap)}` : '', i.psram !== undefined ? `PSRAM ${formatBytes(i.psram)}` : '');
+    add('Lamp', i.lamp !== undefined ? `${i.lamp} %` : '');
     if (i.pan !== undefined || i.tilt !== undefined) add('Pan / tilt', `${i.pan ?? '?'}° / ${i.tilt ?? '?'}°`);
+    if (i.temperature !== undefined) add('Temperature', `${i.temperature} °C`);
     if (this.lastFrame) {
-      add('Video clock', formatFullTime(this.lastFrame.cameraTime));
       const skew = (this.lastFrame.cameraTime - this.lastFrame.receivedAt) / 1000;
-      add('Camera clock', `${skew >= 0 ? '+' : ''}${skew.toFixed(1)} s vs bridge`);
-      add('Frame', `#${this.lastFrame.seq} (${this.frames} shown here)`);
+      add('Video clock', formatFullTime(this.lastFrame.cameraTime), `${skew >= 0 ? '+' : ''}${skew.toFixed(1)} s vs bridge`);
+      add('Frame', `#${this.lastFrame.seq}`, `${this.frames} shown here`);
     }
     add('Capabilities', (c.capabilities ?? []).join(', '));
-    add('Watchers', c.watchers);
     this.infoEl.replaceChildren(h('dl', {}, rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
   }
 
