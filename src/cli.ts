@@ -23,15 +23,18 @@ interface RunFlags { config?: string; dataDir?: string; httpPort?: number; mqttP
 /** Load settings, start the bridge, print where to go, and stop cleanly on Ctrl-C / SIGTERM. */
 async function runBridge(flags: RunFlags, onStop?: () => Promise<void>): Promise<{ bridge: Bridge; log: Logger }> {
   let loaded;
+  // A .env in the working directory (the DIY Security Camera Server seed's keys): see config/dotenv.ts.
+  const dot = (await import('./config/dotenv.js')).readDotenv(process.cwd());
   try {
     loaded = loadConfig({
       ...(flags.config ? { file: flags.config } : {}),
       ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
-      overrides: { 'http.port': flags.httpPort, 'log.level': flags.logLevel, 'mqtt.port': flags.mqttPort },
+      env: { ...dot.env, ...process.env },
+      overrides: { ...dot.overrides, 'http.port': flags.httpPort, 'log.level': flags.logLevel, 'mqtt.port': flags.mqttPort },
     });
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`cam2mqtt: ${err.message}\n`);
+      process.stderr.write(`cam2mqtt: ${err.message}${dot.file ? ` (settings from ${dot.file} included)` : ''}\n`);
       process.exit(2);
     }
     throw err;
@@ -41,6 +44,8 @@ async function runBridge(flags: RunFlags, onStop?: () => Promise<void>): Promise
   const log = logger.child({ mod: 'main' });
   log.info(`cam2mqtt ${VERSION} starting (settings: ${loaded.fileFound ? loaded.file : `defaults, no ${loaded.file}`}; data: ${loaded.dataDir})`);
   if (loaded.envApplied.length) log.info(`settings from the environment: ${loaded.envApplied.join(', ')}`);
+  for (const line of dot.log) log.info(line);
+  for (const line of dot.warnings) log.warn(line);
   const bridge = new Bridge({ config, dataDir: loaded.dataDir, logger }, defaultExtensions);
   try {
     await bridge.start();
