@@ -338,6 +338,8 @@ export class MqttExtension implements Extension {
 
   private publishSnapshot(cam: Camera, frame: Frame, cause: SnapshotCause): void {
     if (!this.ctx.hub.get(cam.id)) return;
+    // The hub's snapshots (motion, request, interval, camera) already set it; the first frame is ours.
+    if (cause === 'first') cam.snapshot = frame;
     // The frame's own Buffer: no copy, whatever the number of subscribers.
     this.publisher.retain(this.topics.snapshot(cam.id), frame.data, 0);
     this.log.debug(`camera ${cam.id}: ${cause} snapshot published (seq ${frame.seq}, ${frame.data.length} bytes)`);
