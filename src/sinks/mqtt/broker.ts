@@ -90,7 +90,6 @@ export class EmbeddedBroker {
   }
 
   async start(): Promise<void> {
-    const { topics } = this.opts;
     this.aedes = new Aedes({
       concurrency: CONCURRENCY,
       drainTimeout: DRAIN_TIMEOUT_MS,
@@ -168,7 +167,6 @@ export class EmbeddedBroker {
     this.log.info(`embedded MQTT broker listening on mqtt://${this.opts.host}:${this.port} and ws://<http host>${wsPath}`
       + (users.length ? ` (${users.length} user(s), anonymous clients refused)` : ''));
     if (!users.length) this.log.warn('embedded MQTT broker accepts anonymous clients with full access (set mqtt.users to require a login)');
-    void topics;
   }
 
   private accept(conn: Socket | Duplex, remote: string, req?: IncomingMessage): void {

@@ -16,21 +16,25 @@ interface Retained {
  */
 export class Publisher {
   private readonly retained = new Map<string, Retained>();
+  /** Retained messages to remove from the broker once connected again. */
+  private readonly toClear = new Set<string>();
   published = 0;
 
   constructor(private readonly transport: Transport) {}
 
   retain(topic: string, payload: Buffer | string, qos: 0 | 1 = 0): void {
-    const prev = this.retained.get(topic);
-    if (prev && (prev.payload === payload || (typeof payload === 'string' && prev.payload === payload))) return;
+    // Same text, or the same Buffer (a snapshot is never copied): nothing new to say.
+    if (this.retained.get(topic)?.payload === payload) return;
+    this.toClear.delete(topic);
     this.retained.set(topic, { payload, qos });
     this.send(topic, payload, { retain: true, qos });
   }
 
-  /** Remove a retained message from the broker (empty retained payload). */
+  /** Remove a retained message from the broker (empty retained payload), now or on reconnect. */
   clear(topic: string): void {
     this.retained.delete(topic);
-    this.send(topic, '', { retain: true, qos: 1 });
+    if (this.transport.connected) this.send(topic, '', { retain: true, qos: 1 });
+    else this.toClear.add(topic);
   }
 
   /** Non-retained (events, responses): dropped while disconnected. */
@@ -50,6 +54,8 @@ export class Publisher {
 
   /** Publish every retained message again (reconnect, HA birth). */
   republish(): number {
+    for (const topic of this.toClear) this.send(topic, '', { retain: true, qos: 1 });
+    this.toClear.clear();
     for (const [topic, r] of this.retained) this.send(topic, r.payload, { retain: true, qos: r.qos });
     return this.retained.size;
   }
