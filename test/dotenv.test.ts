@@ -113,7 +113,7 @@ test('cam2mqtt started in a folder with the seed .env: logs the mapping, pulls t
     assert.deepEqual(cam.servo.requestsTo('/control_servo').map((q) => q.query), [{ tr: '5', el: '0' }]);
   } finally {
     child.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000).unref())]);
     if (code === 'timeout') child.kill('SIGKILL');
     await cam.close();
     rmSync(dir, { recursive: true, force: true });
