@@ -156,14 +156,17 @@ describe('control page: controls', () => {
     await page.reload();
     await page.waitForSelector('#presets .preset:text("Night")');
     assert.deepEqual(await page.$$eval('#presets .preset', (els: any[]) => els.map((e) => e.textContent)), ['Night', 'Big']);
-    assert.deepEqual(await page.$$eval(`${tileSel('pt')} select.presets option`, (els: any[]) => els.map((e) => e.textContent)), ['Presets', 'Night', 'Big']);
+    assert.deepEqual(await page.$$eval(`${tileSel('pt')} .menu button span`, (els: any[]) => els.map((e) => e.textContent)), ['Night', 'Big']);
+    assert.deepEqual(await page.$$eval('#preset-list option', (els: any[]) => els.map((e) => e.value)), ['/lamp off', '/framesize SVGA'], 'suggested in the query inputs');
     // A preset button sends its command to every camera.
     pt.state.lamp = 100;
     await page.click('#presets .preset:text("Night")');
     await waitFor(() => nativeCmds(pt).some((c) => c.name === 'lamp' && c.value === 0) && legacy.received.includes('lampLevel=0'), 3000, 'preset sent to all');
     // The per-tile preset menu sends to that camera only.
     const ptSizes = nativeCmds(pt).filter((c) => c.name === 'framesize').length;
-    await page.selectOption(`${tileSel('plain')} select.presets`, { label: 'Big' });
+    await page.click(`${tileSel('plain')} button[title="Presets for this camera"]`);
+    await page.click(`${tileSel('plain')} .menu button:has-text("Big")`);
+    await page.waitForSelector(`${tileSel('plain')} .menu`, { state: 'hidden' });
     await waitFor(() => plain.state.framesize === 'SVGA', 3000, 'preset to one camera');
     assert.equal(nativeCmds(pt).filter((c) => c.name === 'framesize').length, ptSizes, 'not to the others');
     assert.deepEqual(errors.filter((e) => !/WebSocket/.test(e)), []);

@@ -1,4 +1,4 @@
-import type { Camera } from '../../hub/camera.js';
+import type { Camera, PtzDirection } from '../../hub/camera.js';
 import { CommandError, parseCommand, type Command } from '../../hub/controls.js';
 import type { CameraHub } from '../../hub/hub.js';
 
@@ -21,9 +21,9 @@ export function parseQuery(text: string): Command {
   return parseCommand(m[1]!, value === '' ? undefined : value);
 }
 
-export type PtzDirection = 'up' | 'down' | 'left' | 'right' | 'home';
 export const PTZ_DIRECTIONS: PtzDirection[] = ['up', 'down', 'left', 'right', 'home'];
 const CENTER = 90;
+export const DEFAULT_STEP = 10;
 
 /**
  * Relative pan/tilt for dial-in cameras, which only take absolute servo angles (0..180). The position
@@ -53,22 +53,40 @@ export class PtzController {
     return p;
   }
 
-  /** Step the servos; resolves with the new position. Up and right increase tilt and pan. */
-  async move(id: string, direction: unknown, step: unknown = 10): Promise<{ pan: number; tilt: number }> {
+  /**
+   * Step the servos; resolves with the new position. Up and right increase tilt and pan. Without a
+   * step: the camera's own step for cameras that move relatively, else DEFAULT_STEP degrees.
+   */
+  async move(id: string, direction: unknown, step?: unknown): Promise<{ pan: number; tilt: number }> {
     const cam = this.hub.get(id);
     if (!cam) throw new CommandError('unknown_camera', `unknown camera "${id}"`);
     if (typeof direction !== 'string' || !PTZ_DIRECTIONS.includes(direction as PtzDirection)) {
       throw new CommandError('invalid', `direction: expected one of ${PTZ_DIRECTIONS.join(', ')}, got ${JSON.stringify(direction)}`);
     }
     const s = typeof step === 'string' && step.trim() !== '' ? Number(step) : step;
-    if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0 || s > 180) {
+    if (s !== undefined && s !== null && (typeof s !== 'number' || !Number.isFinite(s) || s <= 0 || s > 180)) {
       throw new CommandError('invalid', `step: expected degrees from 1 to 180, got ${JSON.stringify(step)}`);
     }
     if (!cam.capabilities.has('servo')) throw new CommandError('unsupported', `camera ${id} has no pan/tilt servos`);
+    const link = cam.online ? cam.link : undefined;
+    if (link?.move) {
+      // Servos that move by relative steps (pulled cameras): the source tracks their position.
+      this.positions.delete(id);
+      const r = await link.move(direction as PtzDirection, typeof s === 'number' ? s : undefined, this.hub.commandTimeoutMs);
+      const a = (r.answer ?? {}) as { pan?: unknown; tilt?: unknown };
+      const num = (v: unknown, fallback: unknown) => (typeof v === 'number' ? v : typeof fallback === 'number' ? fallback : CENTER);
+      return { pan: num(a.pan, cam.info.pan), tilt: num(a.tilt, cam.info.tilt) };
+    }
+    return this.moveAbsolute(cam, direction as PtzDirection, typeof s === 'number' ? s : DEFAULT_STEP);
+  }
+
+  /** Dial-in cameras take absolute angles: step from the tracked position. */
+  private async moveAbsolute(cam: Camera, direction: PtzDirection, s: number): Promise<{ pan: number; tilt: number }> {
+    const id = cam.id;
     const p = this.position(cam);
     const before = { ...p };
     const next = { ...p };
-    switch (direction as PtzDirection) {
+    switch (direction) {
       case 'left': next.pan = clampAngle(p.pan - s); break;
       case 'right': next.pan = clampAngle(p.pan + s); break;
       case 'down': next.tilt = clampAngle(p.tilt - s); break;

@@ -73,7 +73,7 @@ class PageExtension implements Extension {
       const body = (await readJson(req)) as Record<string, unknown> | null;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'expected {"direction": "up|down|left|right|home", "step": 10}');
       try {
-        const pos = await this.ptz.move(id, body.direction, body.step ?? 10);
+        const pos = await this.ptz.move(id, body.direction, body.step);
         sendJson(res, 200, { ok: true, camera: id, ...pos });
       } catch (err) {
         if (!(err instanceof CommandError)) throw err;

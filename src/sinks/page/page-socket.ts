@@ -472,7 +472,7 @@ export class PageSocketServer {
     if (!cam) return this.refuse(client, `ptz: unknown camera ${JSON.stringify(msg.id)}`, rid);
     if (!this.reserve(client, 1, rid)) return;
     try {
-      const pos = await this.ptz.move(id, msg.direction, msg.step ?? 10);
+      const pos = await this.ptz.move(id, msg.direction, msg.step);
       client.sendJson({ t: 'reply', rid, ok: true, answer: pos });
     } catch (err) {
       if (err instanceof CommandError && err.code !== 'invalid') this.noteFailure(cam, `ptz ${String(msg.direction)}`, err);

@@ -70,6 +70,8 @@ class App {
     $('#version').textContent = `v${m.version}`;
     const ids = new Set(m.cameras.map((c) => c.id));
     for (const id of [...this.tiles.keys()]) if (!ids.has(id)) this.remove(id);
+    // A restarted bridge numbers cameras afresh.
+    this.byIdx.clear();
     for (const c of m.cameras) {
       // A reconnect starts fresh: the tile keeps its picture, but takes the bridge's log and state.
       const t = this.tiles.get(c.id);
@@ -198,6 +200,8 @@ class App {
     this.presets = list;
     const bar = $('#presets');
     bar.replaceChildren(...list.map((p) => h('button.preset', { type: 'button', title: `Send “${p.command}” to every online camera`, onclick: () => this.queryAll(p.command) }, p.label)));
+    // Suggestions for every Remote query input.
+    $('#preset-list').replaceChildren(...list.map((p) => h('option', { value: p.command, label: p.label })));
     for (const t of this.tiles.values()) t.renderPresets();
   }
 
@@ -346,6 +350,12 @@ class App {
         this.flash('Presets saved');
       } catch (err) {
         $('#presets-error').textContent = err.message;
+      }
+    });
+    // Clicking elsewhere closes a tile's preset menu or stream URL box.
+    document.addEventListener('pointerdown', (e) => {
+      for (const m of document.querySelectorAll('.tile .menu:not([hidden]), .tile .urlpop:not([hidden])')) {
+        if (!m.parentElement.contains(e.target)) m.hidden = true;
       }
     });
     document.addEventListener('keydown', (e) => {

@@ -8,6 +8,8 @@ const LOG_KEPT = 100;
 const MESSAGE_MS = 4000;
 const FPS_WINDOW_MS = 2000;
 
+const isOn = (v) => v === true || v === 1 || v === '1';
+
 /** Info keys worth a message on the tile when they change, and how to say it. */
 const ANNOUNCE = {
   framesize: (v) => `Frame size ${v}`,
@@ -15,11 +17,11 @@ const ANNOUNCE = {
   fps: (v) => `${v} fps`,
   stream_fps: (v) => `Stream ${v} fps`,
   quality: (v) => `Quality ${v}`,
-  vflip: (v) => `Vertical flip ${v ? 'on' : 'off'}`,
-  hmirror: (v) => `Mirror ${v ? 'on' : 'off'}`,
-  paused: (v) => (v ? 'Paused' : 'Resumed'),
-  pause: (v) => (v ? 'Paused' : 'Resumed'),
-  motion_detection: (v) => `Motion detection ${v ? 'on' : 'off'}`,
+  vflip: (v) => `Vertical flip ${isOn(v) ? 'on' : 'off'}`,
+  hmirror: (v) => `Mirror ${isOn(v) ? 'on' : 'off'}`,
+  paused: (v) => (isOn(v) ? 'Paused' : 'Resumed'),
+  pause: (v) => (isOn(v) ? 'Paused' : 'Resumed'),
+  motion_detection: (v) => `Motion detection ${isOn(v) ? 'on' : 'off'}`,
   brightness: (v) => `Brightness ${v}`,
   contrast: (v) => `Contrast ${v}`,
   pan: (v) => `Pan ${v}°`,
@@ -88,7 +90,7 @@ export class Tile {
     // Remote query with its log (shown on hover/focus, as the original page did).
     this.logEl = h('ol.log');
     this.queryInput = h('input.query-input', {
-      type: 'text', placeholder: 'Remote query: status?q, /lamp on…', spellcheck: false, autocomplete: 'off',
+      type: 'text', placeholder: 'Remote query: status?q, /lamp on…', spellcheck: false, autocomplete: 'off', list: 'preset-list',
       'aria-label': `Remote query to ${id}`,
       onkeydown: (e) => this.onQueryKey(e),
     });
@@ -99,8 +101,11 @@ export class Tile {
     this.snapLink = h('a.icon.button', { title: 'Snapshot (download the current picture)', html: ICONS.camera, href: `/api/cameras/${encodeURIComponent(id)}/snapshot.jpg`, download: `${id}.jpg`,
       onclick: () => { this.snapLink.download = `${id}-${new Date().toISOString().replace(/[:.]/g, '-')}.jpg`; } });
     this.sizeSel = h('select.framesize', { title: 'Frame size', 'aria-label': 'Frame size', onchange: () => this.send(`/framesize ${this.sizeSel.value}`) });
-    this.presetSel = h('select.presets', { title: 'Send a preset to this camera', 'aria-label': 'Presets',
-      onchange: () => { const v = this.presetSel.value; this.presetSel.value = ''; if (v) this.send(v); } });
+    this.presetMenu = h('div.menu', { hidden: true, role: 'menu', onkeydown: (e) => { if (e.key === 'Escape') { this.presetMenu.hidden = true; this.presetBtn.focus(); } } });
+    this.presetBtn = h('button.icon', { type: 'button', title: 'Presets for this camera', 'aria-haspopup': 'menu', html: ICONS.bolt, onclick: () => {
+      this.presetMenu.hidden = !this.presetMenu.hidden;
+      if (!this.presetMenu.hidden) this.presetMenu.querySelector('button')?.focus();
+    } });
     this.soloBtn = h('button.icon', { type: 'button', title: 'Full view (f)', html: ICONS.expand, onclick: () => this.app.setSolo(this.app.solo === id ? null : id) });
     this.infoBtn = h('button.icon', { type: 'button', title: 'Camera info', html: ICONS.info, onclick: () => { this.el.classList.toggle('pin-info'); this.renderInfo(); } });
     this.urlInput = h('input.url', { readOnly: true, onfocus: () => this.urlInput.select() });
@@ -119,8 +124,8 @@ export class Tile {
     this.el = h('article.tile', { tabIndex: 0, dataset: { id }, 'aria-label': `Camera ${id}`, onkeydown: (e) => this.onTileKey(e) },
       this.view,
       h('div.controls', {}, query,
-        h('div.buttons', {}, this.pauseBtn, this.snapLink, this.lampBtn, this.sizeSel, this.presetSel, this.urlBtn, this.infoBtn, this.soloBtn),
-        this.urlPop));
+        h('div.buttons', {}, this.pauseBtn, this.snapLink, this.lampBtn, this.sizeSel, this.presetBtn, h('span.spacer'), this.urlBtn, this.infoBtn, this.soloBtn),
+        this.presetMenu, this.urlPop));
   }
 
   buildDpad() {
@@ -215,7 +220,7 @@ export class Tile {
   /** A frame from the socket. Latest frame wins: while one decodes, only the newest waits. */
   receive(f) {
     if (this.decoding) {
-      if (this.next) this.app.socket.ack(this.cam.idx);
+      if (this.next) this.app.socket.ack(this.next.idx);
       this.next = f;
       return;
     }
@@ -287,8 +292,13 @@ export class Tile {
 
   // ---------------------------------------------------------------- rendering
 
+  /** MJPEG2SD reports `paused` (and echoes pause=1/0); our firmware reports `pause`. */
+  get paused() {
+    return isOn(this.info.paused ?? this.info.pause);
+  }
+
   renderControls() {
-    const paused = this.info.paused === true || this.info.pause === true;
+    const paused = this.paused;
     this.el.classList.toggle('paused', paused);
     this.pauseBtn.innerHTML = paused ? ICONS.play : ICONS.pause;
     this.pauseBtn.title = paused ? 'Resume the stream' : 'Pause the stream';
@@ -311,7 +321,9 @@ export class Tile {
     const key = JSON.stringify(this.app.presets);
     if (this.presetKey === key) return;
     this.presetKey = key;
-    this.presetSel.replaceChildren(h('option', { value: '' }, 'Presets'), ...this.app.presets.map((p) => h('option', { value: p.command, title: p.command }, p.label)));
+    const items = this.app.presets.map((p) => h('button', { type: 'button', role: 'menuitem', title: p.command, onclick: () => { this.presetMenu.hidden = true; this.send(p.command); } },
+      h('span', {}, p.label), h('code', {}, p.command)));
+    this.presetMenu.replaceChildren(...(items.length ? items : [h('div.none', {}, 'No presets yet: use Edit next to the presets above.')]));
   }
 
   renderLog() {
@@ -330,7 +342,8 @@ export class Tile {
       const v = parts.filter((p) => p !== undefined && p !== null && p !== '').join(' · ');
       if (v) rows.push([k, v]);
     };
-    add('Protocol', c.protocol === 'legacy' ? 'ESP32-CAM_MJPEG2SD (/ws)' : c.protocol === 'native' ? 'cam2mqtt native (/api/camera)' : c.protocol);
+    const protocols = { legacy: 'ESP32-CAM_MJPEG2SD (/ws)', native: 'cam2mqtt native (/api/camera)', mjpeg: 'MJPEG over HTTP (pulled)', snapshot: 'JPEG stills over HTTP (pulled)' };
+    add('Protocol', protocols[c.protocol] ?? c.protocol);
     add('Device', c.model ?? i.camModel, c.firmware ?? i.fw_version);
     add('Address', c.remote);
     add('Picture', i.framesize, this.width ? `${this.width}×${this.height}` : '', i.quality !== undefined ? `quality ${i.quality}` : '');
@@ -366,7 +379,7 @@ export class Tile {
   }
 
   togglePause() {
-    const paused = this.info.paused === true || this.info.pause === true;
+    const paused = this.paused;
     this.send(`/pause ${paused ? 'off' : 'on'}`).then((r) => {
       // MJPEG2SD says "paused" but not "resumed": record what we asked for.
       if (r.ok) this.applyInfo(this.info.paused !== undefined ? { paused: !paused } : { pause: !paused });
@@ -405,7 +418,7 @@ export class Tile {
     const dirs = { ArrowUp: 'up', ArrowDown: 'down', ArrowLeft: 'left', ArrowRight: 'right', Home: 'home' };
     if (dirs[e.key] && this.cam.capabilities?.includes('servo')) {
       e.preventDefault();
-      this.ptz(dirs[e.key], e.shiftKey ? 2 : 10);
+      this.ptz(dirs[e.key], e.shiftKey ? 2 : undefined);
     } else if (e.key === 'f') {
       this.app.setSolo(this.app.solo === this.id ? null : this.id);
     } else if (e.key === 'Enter') {
@@ -414,8 +427,9 @@ export class Tile {
     }
   }
 
-  async ptz(direction, step = 10) {
-    const r = await this.app.socket.request({ t: 'ptz', id: this.id, direction, step });
+  /** One servo step; without `step` the bridge uses the camera's own step (10° for dial-in cameras). */
+  async ptz(direction, step) {
+    const r = await this.app.socket.request({ t: 'ptz', id: this.id, direction, ...(step ? { step } : {}) });
     if (r.ok && r.answer) {
       this.dpad.title = `Pan ${r.answer.pan}° · tilt ${r.answer.tilt}°`;
     } else if (!r.ok) {

@@ -137,4 +137,5 @@ export const ICONS = {
   home: svg('<circle cx="12" cy="12" r="3"/>'),
   edit: svg('<path d="M4 20h4L19 9l-4-4L4 16z"/><path d="M14 6l4 4"/>'),
   send: svg('<path d="M4 12l16-8-6 16-3-7z"/>'),
+  bolt: svg('<path d="M13 3L5 13h6l-1 8 8-10h-6z"/>'),
 };
