@@ -208,6 +208,25 @@ describe('control page: the wall', () => {
     await page.setViewportSize({ width: 1400, height: 900 });
   });
 
+  it('filters and sorts the tiles; filtered-out tiles get no frames', async () => {
+    await page.fill('#filter', 'porch');
+    await page.waitForSelector(`${tileSel('yard')}`, { state: 'hidden' });
+    assert.deepEqual(await page.$$eval('.tile:not([hidden])', (els: any[]) => els.map((e) => e.dataset.id)), ['esp-cam-porch']);
+    await waitFor(() => t.bridge.hub.get('yard')!.watchers === 0 && t.bridge.hub.get('esp-cam-porch')!.watchers === 1, 3000, 'only the shown tile is sent');
+    await page.fill('#filter', 'native');
+    await page.waitForSelector(`${tileSel('esp-cam-porch')}`, { state: 'hidden' });
+    await page.fill('#filter', '');
+    await page.keyboard.press('Escape');
+    yard.setMotion(true);
+    await page.waitForSelector(`${tileSel('yard')}.motion`);
+    await page.selectOption('#sort', 'motion');
+    assert.equal(await page.$eval('.tile', (e: any) => e.dataset.id), 'yard', 'recent motion first');
+    yard.setMotion(false);
+    await page.selectOption('#sort', 'name');
+    assert.deepEqual(await page.$$eval('.tile', (els: any[]) => els.map((e) => e.dataset.id)), ['esp-cam-porch', 'skewed', 'yard']);
+    await waitFor(() => ['skewed', 'yard', 'esp-cam-porch'].every((id) => t.bridge.hub.get(id)!.watchers === 1), 3000, 'all tiles watched again');
+  });
+
   it('opens one camera in a full view (others stop), and Escape returns to the wall', async () => {
     await page.click(`${tileSel('yard')} button[title^="Full view"]`);
     await page.waitForSelector(`${tileSel('yard')}.solo`);
