@@ -411,9 +411,15 @@ describe('MQTT embedded broker security and limits', () => {
     big.client.publish('t/big', Buffer.alloc(200 * 1024));
     await closed;
     assert.ok(b.logs.some((l) => /refused: packet of \d+ bytes is larger than mqtt.max_packet_bytes \(65536\)/.test(l.msg)));
+    const bigWs = await Recorder.connect(`ws://127.0.0.1:${b.port}/mqtt`, [], { username: 'ha', password: 'secret' });
+    const closedWs = new Promise<void>((resolve) => bigWs.client.once('close', () => resolve()));
+    bigWs.client.publish('t/big', Buffer.alloc(200 * 1024));
+    await closedWs;
+    await waitFor(() => b.logs.some((l) => /\(websocket\) refused: WebSocket message larger than mqtt.max_packet_bytes/.test(l.msg)), 3000, 'websocket refusal line');
     await other.publish('t/ok', 'fine');
     await other.waitText('t/ok', 'fine');
     assert.equal(other.on('t/big').length, 0);
+    await bigWs.close();
     await big.close();
     await other.close();
   });

@@ -157,9 +157,14 @@ export class EmbeddedBroker {
     const wsPath = this.opts.wsPath ?? '/mqtt';
     this.opts.http.upgrade(wsPath, (req, socket, head) => {
       this.wss!.handleUpgrade(req, socket, head, (ws) => {
+        const remote = `${remoteOf(req)} (websocket)`;
         const stream = createWebSocketStream(ws);
-        ws.on('error', () => stream.destroy());
-        this.accept(stream, `${remoteOf(req)} (websocket)`, req);
+        ws.on('error', (err) => {
+          // ws refuses a message over maxPayload before the packet guard could see it.
+          if ((err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.log.warn(`MQTT client at ${remote} refused: WebSocket message larger than mqtt.max_packet_bytes (${this.opts.maxPacketBytes}); disconnected`);
+          stream.destroy();
+        });
+        this.accept(stream, remote, req);
       });
     }, { public: this.requiresAuth });
 
