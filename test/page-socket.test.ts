@@ -252,7 +252,7 @@ describe('a slow page only hurts itself', () => {
     await t.stop();
   });
 
-  it('bounds what a stuck page queues, keeps others at full rate, and drops it after the stall timeout', async () => {
+  it('bounds what a stuck page queues, keeps others at full rate, and drops it after the stall timeout', async (ctx) => {
     const fast = new PageWsClient(t.url);
     const slow = new PageWsClient(t.url);
     await Promise.all([fast.opened, slow.opened]);
@@ -277,6 +277,7 @@ describe('a slow page only hurts itself', () => {
         return slow.closed;
       }, 15_000, 'the stalled page to be disconnected');
       const fps = ((fast.frames.length - start) * 1000) / (Date.now() - t0);
+      ctx.diagnostic(`fast page: ${fps.toFixed(1)} frames/s of 25 while the other stalled; stuck page queued at most ${maxQueued} bytes (frames up to ${frameBytes} bytes); dropped after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       assert.ok(fps > 15, `the fast page kept ~25 fps while the other stalled (got ${fps.toFixed(1)})`);
       assert.ok(maxQueued <= 256 * 1024 + 2 * (frameBytes + FRAME_HEADER_BYTES), `queued ${maxQueued} bytes for the stuck page, frames are ${frameBytes} bytes`);
       assert.ok(t.logs.some((l) => /page .* accepted no data for \d+ s/.test(l.msg)), 'one log line when it is dropped');
