@@ -27,7 +27,13 @@ class PageExtension implements Extension {
     this.log = logger.child({ mod: 'page' });
     this.presets = new PresetStore(ctx.dataDir, this.log);
     this.ptz = new PtzController(hub);
-    const files = new StaticFiles(findPublicDir());
+    // Missing page files (a broken install) must not take cameras, streams and MQTT down with them.
+    let files: StaticFiles | undefined;
+    try {
+      files = new StaticFiles(findPublicDir());
+    } catch (err) {
+      this.log.error(`the control page is unavailable: ${(err as Error).message}`);
+    }
     const limits = config.limits;
     this.socket = new PageSocketServer(hub, this.ptz, logger, {
       queueBytes: Math.max(limits.viewer_queue_bytes, MIN_PAGE_QUEUE_BYTES),
@@ -47,9 +53,11 @@ class PageExtension implements Extension {
     });
     http.upgrade('/api/ws', (req, socket, head) => this.socket.handleUpgrade(req, socket, head));
 
-    http.route('GET', '/', (req, res) => { files.serve(req, res, 'index.html'); });
+    http.route('GET', '/', (req, res) => {
+      if (!files?.serve(req, res, 'index.html')) sendError(res, 503, 'the control page files are missing from this installation (src/sinks/page/public)');
+    });
     http.route('GET', '/assets/:file', (req, res, p) => {
-      if (!files.serve(req, res, p.file!)) sendError(res, 404, `no such file: ${p.file}`);
+      if (!files?.serve(req, res, p.file!)) sendError(res, 404, `no such file: ${p.file}`);
     });
 
     http.route('GET', '/api/presets', (_req, res) => sendJson(res, 200, this.presets.list()));
