@@ -13,6 +13,8 @@ import { normalizeLegacyInfo } from './info.js';
 
 /** Pause between two commands: the camera holds a single pending command and drops any other. */
 const COMMAND_GAP_MS = 150;
+/** These cameras report status only when asked: poll like the original server so info stays fresh. */
+const STATUS_POLL_MS = 60_000;
 
 interface Queued {
   text: string;
@@ -45,6 +47,7 @@ class LegacyConnection implements CameraLink {
   private readonly queue: Queued[] = [];
   private current: (Queued & { timer?: NodeJS.Timeout }) | undefined;
   private readonly badLog: ThrottledLog;
+  private statusTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly ws: WebSocket, readonly remote: string, private readonly ctx: SourceContext, private readonly log: SourceContext['logger'], private readonly identified: () => void) {
     this.badLog = new ThrottledLog(log);
@@ -138,9 +141,15 @@ class LegacyConnection implements CameraLink {
       this.early = undefined;
       this.ctx.hub.pushFrame(cam, f);
     }
+    this.statusTimer = setInterval(() => {
+      // Only when idle: a user's command always goes first.
+      if (!this.current && this.queue.length === 0) this.send({ name: 'status' }, this.ctx.hub.commandTimeoutMs).catch(() => {});
+    }, STATUS_POLL_MS);
+    this.statusTimer.unref();
   }
 
   private onClose(code: number, reason: string): void {
+    clearInterval(this.statusTimer);
     const err = new CommandError('offline', `camera ${this.cam?.id ?? this.remote} disconnected`);
     if (this.current) {
       clearTimeout(this.current.timer);
