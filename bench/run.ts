@@ -25,15 +25,29 @@ export interface Scenario {
   slow?: { count: number; bytesPerSec: number };
   /** Seconds between MQTT snapshots per camera (cam2mqtt only; the baseline has no MQTT). */
   snapshotInterval?: number;
+  /** Control-page clients on /api/ws watching every camera (cam2mqtt only). */
+  pageClients?: number;
+  /** MQTT subscribers on the snapshot topics (cam2mqtt only). */
+  mqttSubs?: { normal: number; slow?: { bytesPerSec: number } };
+  /** Part of the cost-growth series rather than the six scenarios of the issue. */
+  scaling?: boolean;
 }
 
+const home = { cameras: 8, profile: 'SVGA', fps: 10, protocol: 'native', viewersPerCamera: 3, snapshotInterval: 2, pageClients: 1, mqttSubs: { normal: 1 } } as const;
+
 export const SCENARIOS: Scenario[] = [
-  { id: 1, name: 'home: 8 cameras SVGA 10 fps, 3 viewers each', cameras: 8, profile: 'SVGA', fps: 10, protocol: 'native', viewersPerCamera: 3, snapshotInterval: 2 },
+  { id: 1, name: 'home: 8 cameras SVGA 10 fps, 3 viewers each, 1 page, MQTT snapshots every 2 s', ...home },
   { id: 2, name: 'fan-out: 1 camera VGA 25 fps, 200 viewers', cameras: 1, profile: 'VGA', fps: 25, protocol: 'native', viewersPerCamera: 200 },
   { id: 3, name: 'many cameras: 64 VGA 15 fps, 1 viewer each', cameras: 64, profile: 'VGA', fps: 15, protocol: 'native', viewersPerCamera: 1 },
-  { id: 4, name: 'slow viewers: scenario 1 + 20 viewers at 50 KB/s', cameras: 8, profile: 'SVGA', fps: 10, protocol: 'native', viewersPerCamera: 3, snapshotInterval: 2, slow: { count: 20, bytesPerSec: 50_000 } },
-  { id: 5, name: 'large frames: 4 cameras UXGA 5 fps, 1 viewer each', cameras: 4, profile: 'UXGA', fps: 5, protocol: 'native', viewersPerCamera: 1, snapshotInterval: 1 },
-  { id: 6, name: 'legacy: scenario 1 with MJPEG2SD cameras', cameras: 8, profile: 'SVGA', fps: 10, protocol: 'legacy', viewersPerCamera: 3, snapshotInterval: 2 },
+  { id: 4, name: 'slow viewers: scenario 1 + 20 viewers at 50 KB/s', ...home, slow: { count: 20, bytesPerSec: 50_000 } },
+  { id: 5, name: 'large frames: 4 UXGA 5 fps, snapshots every 1 s to a slow and a normal subscriber', cameras: 4, profile: 'UXGA', fps: 5, protocol: 'native', viewersPerCamera: 1, snapshotInterval: 1, mqttSubs: { normal: 1, slow: { bytesPerSec: 50_000 } } },
+  { id: 6, name: 'legacy: scenario 1 with MJPEG2SD cameras', ...home, protocol: 'legacy' },
+  // Cost growth: viewers doubled, cameras doubled, and cameras nobody watches.
+  { id: 11, name: 'scaling: 1 camera VGA 25 fps, 50 viewers', cameras: 1, profile: 'VGA', fps: 25, protocol: 'native', viewersPerCamera: 50, scaling: true },
+  { id: 12, name: 'scaling: 1 camera VGA 25 fps, 100 viewers', cameras: 1, profile: 'VGA', fps: 25, protocol: 'native', viewersPerCamera: 100, scaling: true },
+  { id: 13, name: 'scaling: 16 cameras VGA 15 fps, 1 viewer each', cameras: 16, profile: 'VGA', fps: 15, protocol: 'native', viewersPerCamera: 1, scaling: true },
+  { id: 14, name: 'scaling: 32 cameras VGA 15 fps, 1 viewer each', cameras: 32, profile: 'VGA', fps: 15, protocol: 'native', viewersPerCamera: 1, scaling: true },
+  { id: 15, name: 'scaling: 16 cameras VGA 15 fps, no viewers', cameras: 16, profile: 'VGA', fps: 15, protocol: 'native', viewersPerCamera: 0, scaling: true },
 ];
 
 async function freePort(): Promise<number> {
@@ -86,16 +100,21 @@ function peakRssMb(pid: number): number {
 const pct = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.floor((p / 100) * a.length))]! : NaN);
 
 export interface ClassResult { viewers: number; expected: number; delivered: number; dropped: number; outOfOrder: number; fps: number; p50: number; p99: number; max: number; bytes: number }
-export interface RunResult { target: 'cam2mqtt' | 'baseline'; sent: number; cpuSeconds: number; deliveredGB: number; cpuPerGB: number; peakRssMb: number; fast: ClassResult; slow?: ClassResult }
+export interface RunResult {
+  target: 'cam2mqtt' | 'baseline'; label?: string; sent: number; sentGB: number; cpuSeconds: number; deliveredGB: number; cpuPerGB: number; peakRssMb: number;
+  fast: ClassResult; slow?: ClassResult; page?: ClassResult;
+  mqtt?: { normalMessages: number; normalRatePerS: number; normalGapP99Ms: number; slowBytes?: number; slowDisconnected?: boolean };
+}
 
 async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs: number): Promise<RunResult> {
   const port = await freePort();
+  const mqttPort = await freePort();
   let server: Child;
   let dataDir = '';
   if (target === 'cam2mqtt') {
     dataDir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-bench-'));
     const cams = Array.from({ length: s.cameras }, (_, i) => `  bench-${i}:\n    snapshot_interval: ${s.snapshotInterval ?? 0}`).join('\n');
-    writeFileSync(path.join(dataDir, 'configuration.yaml'), `http:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: ${await freePort()}\nlimits:\n  max_cameras: 1024\n  max_pending_connections: 1024\ncameras:\n${cams}\n`);
+    writeFileSync(path.join(dataDir, 'configuration.yaml'), `http:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: ${mqttPort}\nlimits:\n  max_cameras: 1024\n  max_pending_connections: 1024\ncameras:\n${cams}\n`);
     server = child('src/cli.js', ['--data-dir', dataDir], {}, profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
     await waitHttp(port);
   } else {
@@ -112,28 +131,41 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
   await Promise.all(camProcs.map((c) => c.ready));
   const ids = Array.from({ length: s.cameras }, (_, i) => `bench-${i}`);
   const viewerProcs: Child[] = [];
-  const perProc = Math.max(1, Math.ceil((s.cameras * s.viewersPerCamera) / 200));
+  const perProc = s.viewersPerCamera === 0 && !s.slow ? 0 : Math.max(1, Math.ceil((s.cameras * s.viewersPerCamera) / 200));
   for (let k = 0; k < perProc; k++) {
     const camsHere = ids.filter((_, i) => i % perProc === k);
     viewerProcs.push(child('bench/load/viewers.js', [JSON.stringify({ base: `http://127.0.0.1:${port}`, cameras: camsHere, perCamera: s.viewersPerCamera, durationMs, ...(k === 0 && s.slow ? { slow: s.slow } : {}) })]));
   }
-  await Promise.all(viewerProcs.map((v) => v.ready));
+  const extra: Child[] = [];
+  let pageProc: Child | undefined;
+  let mqttProc: Child | undefined;
+  if (target === 'cam2mqtt' && s.pageClients) {
+    pageProc = child('bench/load/page-clients.js', [JSON.stringify({ url: `ws://127.0.0.1:${port}/api/ws`, cameras: ids, count: s.pageClients, durationMs })]);
+    extra.push(pageProc);
+  }
+  if (target === 'cam2mqtt' && s.mqttSubs) {
+    mqttProc = child('bench/load/mqtt-sub.js', [JSON.stringify({ port: mqttPort, durationMs, ...s.mqttSubs })]);
+    extra.push(mqttProc);
+  }
+  await Promise.all([...viewerProcs, ...extra].map((v) => v.ready));
   const pid = server.proc.pid!;
   const cpu0 = cpuSeconds(pid);
-  for (const c of [...camProcs, ...viewerProcs]) c.proc.stdin!.write('go\n');
-  await Promise.all([...camProcs, ...viewerProcs].map((c) => c.done));
+  const all = [...camProcs, ...viewerProcs, ...extra];
+  for (const c of all) c.proc.stdin!.write('go\n');
+  await Promise.all(all.map((c) => c.done));
   const cpu = cpuSeconds(pid) - cpu0;
   const rss = peakRssMb(pid);
   server.proc.kill('SIGINT');
   await server.done;
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 
-  const camOut = camProcs.map((c) => c.lines[0] as { sent: number; perCamera: number[]; sendTimes?: number[][] });
+  const camOut = camProcs.map((c) => c.lines[0] as { sent: number; bytes: number; perCamera: number[]; sendTimes?: number[][] });
   const sent = camOut.reduce((a, c) => a + c.sent, 0);
+  const sentGB = camOut.reduce((a, c) => a + c.bytes, 0) / 1e9;
   const perCamera = camOut.flatMap((c) => c.perCamera);
   const sendTimes = camOut.flatMap((c) => c.sendTimes ?? []);
   const viewers = viewerProcs.flatMap((v) => (v.lines[0] as { viewers: { cam: string; slow: boolean; frames: number; bytes: number; gaps: number; outOfOrder: number; samples: number[][] }[] }).viewers);
-  const summarise = (list: typeof viewers): ClassResult => {
+  const summarise = (list: { cam: string; frames: number; bytes: number; outOfOrder?: number; samples: number[][] }[], expectedOverride?: number): ClassResult => {
     const lat: number[] = [];
     for (const v of list) {
       const camIdx = Number(v.cam.split('-')[1]);
@@ -143,10 +175,10 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
       }
     }
     lat.sort((a, b) => a - b);
-    const expected = list.reduce((a, v) => a + (perCamera[Number(v.cam.split('-')[1])] ?? 0), 0);
+    const expected = expectedOverride ?? list.reduce((a, v) => a + (perCamera[Number(v.cam.split('-')[1])] ?? 0), 0);
     const delivered = list.reduce((a, v) => a + v.frames, 0);
     return {
-      viewers: list.length, expected, delivered, dropped: Math.max(0, expected - delivered), outOfOrder: list.reduce((a, v) => a + v.outOfOrder, 0),
+      viewers: list.length, expected, delivered, dropped: Math.max(0, expected - delivered), outOfOrder: list.reduce((a, v) => a + (v.outOfOrder ?? 0), 0),
       fps: list.length ? delivered / list.length / (durationMs / 1000) : 0, p50: pct(lat, 50), p99: pct(lat, 99), max: lat.length ? lat[lat.length - 1]! : NaN,
       bytes: list.reduce((a, v) => a + v.bytes, 0),
     };
@@ -154,8 +186,24 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
   const fast = summarise(viewers.filter((v) => !v.slow));
   const slowList = viewers.filter((v) => v.slow);
   const slow = slowList.length ? summarise(slowList) : undefined;
-  const deliveredGB = (fast.bytes + (slow?.bytes ?? 0)) / 1e9;
-  return { target, sent, cpuSeconds: cpu, deliveredGB, cpuPerGB: cpu / deliveredGB, peakRssMb: rss, fast, ...(slow ? { slow } : {}) };
+  let page: ClassResult | undefined;
+  if (pageProc) {
+    // Page frames carry the camera index, not its id; seq gaps per camera were counted in the client.
+    const clients = (pageProc.lines[0] as { clients: { frames: number; bytes: number; gaps: number; samples: number[][] }[] }).clients;
+    page = summarise(clients.map((c) => ({ cam: 'page-0', frames: c.frames, bytes: c.bytes, samples: s.protocol === 'legacy' ? [] : c.samples })), sent * clients.length);
+    page.dropped = clients.reduce((a, c) => a + c.gaps, 0);
+  }
+  let mqttOut: RunResult['mqtt'];
+  if (mqttProc) {
+    const m = mqttProc.lines[0] as { normal: { messages: number; bytes: number; arrivals: number[] }[]; slow?: { bytes: number; disconnected: boolean } };
+    const n = m.normal[0]!;
+    const gaps = n.arrivals.slice(1).map((t, i) => t - n.arrivals[i]!).sort((a, b) => a - b);
+    mqttOut = { normalMessages: n.messages, normalRatePerS: n.messages / (durationMs / 1000), normalGapP99Ms: pct(gaps, 99), ...(m.slow ? { slowBytes: m.slow.bytes, slowDisconnected: m.slow.disconnected } : {}) };
+  }
+  const deliveredGB = (fast.bytes + (slow?.bytes ?? 0) + (page?.bytes ?? 0)) / 1e9;
+  // With no viewers nothing is delivered: report CPU per GB received instead (the cost of a camera nobody watches).
+  const perGB = deliveredGB > 0 ? cpu / deliveredGB : cpu / sentGB;
+  return { target, sent, sentGB, cpuSeconds: cpu, deliveredGB, cpuPerGB: perGB, peakRssMb: rss, fast, ...(slow ? { slow } : {}), ...(page ? { page } : {}), ...(mqttOut ? { mqtt: mqttOut } : {}) };
 }
 
 async function waitHttp(port: number): Promise<void> {
@@ -177,9 +225,9 @@ const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
 function table(s: Scenario, runs: RunResult[]): string {
   const rows = [['target', 'class', 'viewers', 'expected', 'delivered', 'dropped', 'fps/viewer', 'p50 ms', 'p99 ms', 'max ms', 'CPU s', 'GB out', 'CPU s/GB', 'peak RSS MB']];
   for (const r of runs) {
-    for (const [cls, c] of [['fast', r.fast], ['slow', r.slow]] as const) {
-      if (!c) continue;
-      rows.push([r.target, cls, String(c.viewers), String(c.expected), String(c.delivered), String(c.dropped), f1(c.fps), f1(c.p50), f1(c.p99), f1(c.max), cls === 'fast' ? f2(r.cpuSeconds) : '', cls === 'fast' ? f2(r.deliveredGB) : '', cls === 'fast' ? f2(r.cpuPerGB) : '', cls === 'fast' ? f1(r.peakRssMb) : '']);
+    for (const [cls, c] of [['fast', r.fast], ['slow', r.slow], ['page', r.page]] as const) {
+      if (!c || (cls === 'fast' && c.viewers === 0 && r.fast !== c)) continue;
+      rows.push([r.label ?? r.target, cls, String(c.viewers), String(c.expected), String(c.delivered), String(c.dropped), f1(c.fps), f1(c.p50), f1(c.p99), f1(c.max), cls === 'fast' ? f2(r.cpuSeconds) : '', cls === 'fast' ? f2(r.deliveredGB) : '', cls === 'fast' ? f2(r.cpuPerGB) : '', cls === 'fast' ? f1(r.peakRssMb) : '']);
     }
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -187,11 +235,12 @@ function table(s: Scenario, runs: RunResult[]): string {
   const c = runs.find((r) => r.target === 'cam2mqtt');
   const b = runs.find((r) => r.target === 'baseline');
   const ratio = c && b ? `CPU/GB ratio cam2mqtt/baseline: ${f2(c.cpuPerGB / b.cpuPerGB)}; p99 ratio: ${f2(c.fast.p99 / b.fast.p99)}` : '';
-  return `\nScenario ${s.id}: ${s.name}\n${lines.join('\n')}\n${ratio}\n`;
+  const mq = runs.filter((r) => r.mqtt).map((r) => `MQTT (${r.label ?? r.target}): normal subscriber ${r.mqtt!.normalMessages} snapshots (${f1(r.mqtt!.normalRatePerS)}/s, p99 gap ${f1(r.mqtt!.normalGapP99Ms)} ms)${r.mqtt!.slowBytes !== undefined ? `; slow subscriber read ${(r.mqtt!.slowBytes / 1e6).toFixed(1)} MB${r.mqtt!.slowDisconnected ? ', disconnected by the broker' : ''}` : ''}`).join('\n');
+  return `\nScenario ${s.id}: ${s.name}\n${lines.join('\n')}\n${ratio}\n${mq ? `${mq}\n` : ''}`;
 }
 
 const program = new Command()
-  .option('--scenario <list>', 'comma-separated scenario ids or "all"', 'all')
+  .option('--scenario <list>', 'comma-separated scenario ids, "main" (1-6) or "all" (1-6 and the scaling series 11-15)', 'all')
   .option('--duration <s>', 'measured seconds per run', '20')
   .option('--out <file>', 'JSON results', path.join(ROOT, 'bench/results/latest.json'))
   .option('--quick', 'one short scenario (smoke test)')
@@ -199,7 +248,7 @@ const program = new Command()
   .parse();
 const opts = program.opts<{ scenario: string; duration: string; out: string; quick?: boolean; profile?: string }>();
 const profileDir = opts.profile ? path.resolve(opts.profile) : undefined;
-let chosen = opts.scenario === 'all' ? SCENARIOS : SCENARIOS.filter((s) => opts.scenario.split(',').map(Number).includes(s.id));
+let chosen = opts.scenario === 'all' ? SCENARIOS : opts.scenario === 'main' ? SCENARIOS.filter((s) => !s.scaling) : SCENARIOS.filter((s) => opts.scenario.split(',').map(Number).includes(s.id));
 let durationMs = Number(opts.duration) * 1000;
 if (opts.quick) {
   chosen = [{ ...SCENARIOS[1]!, name: 'quick: 1 camera VGA 25 fps, 20 viewers', viewersPerCamera: 20 }];
@@ -209,6 +258,11 @@ const results: { scenario: Scenario; runs: RunResult[] }[] = [];
 for (const s of chosen) {
   const runs: RunResult[] = [];
   for (const target of ['baseline', 'cam2mqtt'] as const) runs.push(await runOnce(s, target, durationMs));
+  if (s.mqttSubs?.slow) {
+    // The same run without the slow subscriber: what "no change" is measured against.
+    const ref = await runOnce({ ...s, mqttSubs: { normal: s.mqttSubs.normal } }, 'cam2mqtt', durationMs);
+    runs.push({ ...ref, label: 'cam2mqtt (no slow sub)' });
+  }
   results.push({ scenario: s, runs });
   process.stdout.write(table(s, runs));
 }
