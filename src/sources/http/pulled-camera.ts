@@ -45,6 +45,7 @@ export class PulledCamera implements CameraLink {
   private waiters: ((f: Frame) => void)[] = [];
   private lingerTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
   /** On-demand stream running only to fetch one frame (startup, snapshot requests). */
   private grabbing = false;
   private statusFetched = false;
@@ -128,6 +129,11 @@ export class PulledCamera implements CameraLink {
     if (this.protocol === 'snapshot') {
       this.applyPollRate();
       this.stills!.start();
+      // Stills may come less often than limits.camera_timeout: a camera that answers its polls is alive.
+      this.keepAliveTimer = setInterval(() => {
+        if (this.attached && this.stills!.up) this.ctx.hub.touch(this.cam);
+      }, Math.max(1000, this.ctx.cameraTimeoutMs / 3));
+      this.keepAliveTimer.unref();
       return;
     }
     if (!this.onDemand || this.wanted) {
@@ -143,6 +149,7 @@ export class PulledCamera implements CameraLink {
     this.stopped = true;
     clearTimeout(this.lingerTimer);
     clearTimeout(this.probeTimer);
+    clearInterval(this.keepAliveTimer);
     this.stream?.stop();
     this.stills?.close();
     if (this.attached) {

@@ -39,6 +39,7 @@ export class SnapshotPoller {
   private readonly agent: http.Agent;
   private readonly displayUrl: string;
   private readonly warn: ThrottledLog;
+  private readonly oversizeLog: ThrottledLog;
 
   constructor(private readonly opts: SnapshotPollOptions) {
     this.intervalMs = opts.intervalMs;
@@ -46,6 +47,7 @@ export class SnapshotPoller {
     this.agent = new Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
     this.displayUrl = `${opts.url.origin}${opts.url.pathname}${opts.url.search}`;
     this.warn = new ThrottledLog(opts.log, 60_000);
+    this.oversizeLog = new ThrottledLog(opts.log, 10_000);
   }
 
   get url(): string {
@@ -122,7 +124,7 @@ export class SnapshotPoller {
       if (err instanceof TooBigError) {
         this.oversize++;
         this.opts.onBad?.();
-        this.opts.log.warn(`${this.displayUrl}: refused a picture of ${err.size ?? 'more than'} ${err.size === undefined ? `${err.limit} ` : ''}bytes, larger than max_frame_bytes (${err.limit})`);
+        this.oversizeLog.warn(`${this.displayUrl}: refused a picture of ${err.size ?? 'more than'} ${err.size === undefined ? `${err.limit} ` : ''}bytes, larger than max_frame_bytes (${err.limit})`);
         // The camera is there; only the picture is too big.
         throw err;
       }
