@@ -84,6 +84,14 @@ export const cameraSchema = z.strictObject({
     max_fps: z.number().min(0.1).max(30).default(5),
     // Width the frame is decoded at for analysis (pixels; height keeps the aspect ratio).
     width: z.number().int().min(32).max(640).default(160),
+    // Parts of the picture to leave out (a clock overlay, a tree in the wind): rectangles in fractions
+    // of the frame, e.g. { x: 0, y: 0, w: 1, h: 0.1 } for a band at the top.
+    ignore: z.array(z.strictObject({
+      x: z.number().min(0).max(1),
+      y: z.number().min(0).max(1),
+      w: z.number().min(0).max(1),
+      h: z.number().min(0).max(1),
+    })).max(32).default([]),
   }).prefault({}),
 });
 
@@ -151,8 +159,13 @@ export const configSchema = z.strictObject({
     discovery: z.boolean().default(true),
     discovery_prefix: z.string().regex(/^[^#+]+$/, 'expected a topic without # or +').default('homeassistant'),
     status_topic: z.string().default('homeassistant/status'),
-    url: z.url().optional(),
+    // With url and token set, cam2mqtt links Home Assistant at startup (like `cam2mqtt ha link`): docs/home-assistant.md.
+    url: z.url({ protocol: /^https?$/, error: 'expected Home Assistant\'s http:// or https:// URL' }).optional(),
     token: z.string().optional(),
+    // Add an entry of HA's mjpeg integration per camera (full-rate live view in HA).
+    live: z.boolean().default(true),
+    // Address HA should use to reach the embedded MQTT broker (default: mqtt.host, else http.public_url's host).
+    broker_host: z.string().min(1).optional(),
   }).prefault({}),
   cameras: z.record(cameraId, cameraSchema).default({}),
 });
