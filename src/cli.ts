@@ -6,6 +6,7 @@ import { defaultExtensions } from './extensions.js';
 import { createLogger, type Logger } from './logging.js';
 import { cameraUrl, startSimulatedCameras } from './simulator/simulate.js';
 import { VERSION } from './util/version.js';
+import { registerHaCommand } from './ha/cli-command.js';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -142,5 +143,7 @@ program.command('simulate')
     process.on('SIGINT', () => void stop());
     process.on('SIGTERM', () => void stop());
   });
+
+registerHaCommand(program);
 
 await program.parseAsync(process.argv);
