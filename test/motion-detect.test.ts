@@ -4,7 +4,7 @@ import type { MotionEvent } from '../src/hub/hub.js';
 import { GreyDecoder } from '../src/motion/decode.js';
 import { MotionDetector } from '../src/motion/detector.js';
 import jpeg from 'jpeg-js';
-import { renderRgba, type FrameSpec } from '../src/simulator/frames.js';
+import { jpegCycle as simulatorCycle, renderRgba, type FrameSpec } from '../src/simulator/frames.js';
 import { SceneEmulator } from './http-camera-emulators.js';
 import { sleep, startBridge, waitFor } from './helpers/bridge.js';
 
@@ -70,6 +70,20 @@ test('detector: motion on a moving scene, none on a static noisy one (sharp and 
     assert.equal(s.motion, 0, `${name}: no motion on the static noisy scene (changed % ${s.changed.join(',')})`);
     t.diagnostic(`${name}: moving scene changed ${Math.min(...m.changed.slice(1))}-${Math.max(...m.changed)} %, static noisy scene at most ${Math.max(...s.changed)} %`);
   }
+});
+
+test('motion.ignore leaves out a changing overlay (the simulator\'s frame-number band, like a camera clock)', async () => {
+  // The simulator's own frames: a band at the top (1/8 of the height) that changes every frame.
+  const frames = simulatorCycle({ ...VGA_STATIC_NOISY, cycle: 16 });
+  const decoder = new GreyDecoder();
+  const run = async (ignore: { x: number; y: number; w: number; h: number }[]) => {
+    const d = new MotionDetector({ sensitivity: 50, minArea: 1, ignore });
+    let motion = 0;
+    for (const f of frames) if (d.analyse(await decoder.decode(f, 160)).motion) motion++;
+    return motion;
+  };
+  assert.ok((await run([])) >= 10, 'the changing band alone is motion');
+  assert.equal(await run([{ x: 0, y: 0, w: 1, h: 0.15 }]), 0, 'not once it is ignored');
 });
 
 test('detection cost per VGA frame: sharp (shrink-on-load) vs jpeg-js (full decode) — reported, not asserted', async (t) => {

@@ -6,6 +6,8 @@ export interface DetectorSettings {
   sensitivity: number;
   /** Percent of the picture that must change. */
   minArea: number;
+  /** Rectangles (fractions of the frame) left out of the analysis. */
+  ignore?: MotionRegion[];
 }
 
 export interface Analysis {
@@ -31,7 +33,8 @@ export function pixelThreshold(sensitivity: number): number {
  * - A global brightness shift (auto exposure, lights) is subtracted before comparing.
  * - Changed pixels are counted in cells of about 1/40 of the width; a cell with a quarter of its pixels
  *   changed is changed; isolated changed cells are noise; connected ones form blobs.
- * - The frame shows motion when the blobs cover min_area percent; the region is their bounding box.
+ * - The frame shows motion when the blobs cover min_area percent (of the part not ignored); the region
+ *   is their bounding box. Ignored rectangles (a clock overlay) never count.
  */
 export class MotionDetector {
   private bg: Float32Array | undefined;
@@ -43,6 +46,9 @@ export class MotionDetector {
   private cell = 4;
   private cols = 0;
   private rows = 0;
+  /** 1 for cells inside an ignored rectangle; and how many cells are analysed. */
+  private ignored: Uint8Array = new Uint8Array(0);
+  private active = 0;
 
   constructor(public settings: DetectorSettings) {}
 
@@ -90,7 +96,8 @@ export class MotionDetector {
     // Cells with a quarter of their pixels changed.
     const need = Math.max(1, (cell * cell) >> 2);
     const cells = this.cells;
-    for (let c = 0; c < cells.length; c++) cells[c] = counts[c]! >= need ? 1 : 0;
+    const ignored = this.ignored;
+    for (let c = 0; c < cells.length; c++) cells[c] = counts[c]! >= need && !ignored[c] ? 1 : 0;
     return this.blobs();
   }
 
@@ -105,6 +112,19 @@ export class MotionDetector {
     this.cellCounts = new Uint16Array(this.cols * this.rows);
     this.cells = new Uint8Array(this.cols * this.rows);
     this.labels = new Int32Array(this.cols * this.rows);
+    this.ignored = new Uint8Array(this.cols * this.rows);
+    for (const r of this.settings.ignore ?? []) {
+      // Cells whose centre lies in the rectangle.
+      for (let cy = 0; cy < this.rows; cy++) {
+        const fy = ((cy + 0.5) * this.cell) / h;
+        if (fy < r.y || fy > r.y + r.h) continue;
+        for (let cx = 0; cx < this.cols; cx++) {
+          const fx = ((cx + 0.5) * this.cell) / w;
+          if (fx >= r.x && fx <= r.x + r.w) this.ignored[cy * this.cols + cx] = 1;
+        }
+      }
+    }
+    this.active = Math.max(1, this.ignored.length - this.ignored.reduce((a, b) => a + b, 0));
   }
 
   /** Connected changed cells (4-neighbourhood); blobs of one cell are ignored as noise. */
@@ -149,7 +169,7 @@ export class MotionDetector {
         if (y > maxY) maxY = y;
       }
     }
-    const changed = (changedCells / cells.length) * 100;
+    const changed = (changedCells / this.active) * 100;
     const motion = changed >= this.settings.minArea;
     const region = maxX >= 0
       ? { x: round3(minX / cols), y: round3(minY / rows), w: round3((maxX - minX + 1) / cols), h: round3((maxY - minY + 1) / rows) }

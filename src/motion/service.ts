@@ -29,7 +29,7 @@ class CameraMotion {
   analyseMs = 0;
 
   constructor(readonly cam: Camera, readonly settings: MotionSettings) {
-    this.detector = new MotionDetector({ sensitivity: settings.sensitivity, minArea: settings.min_area });
+    this.detector = new MotionDetector({ sensitivity: settings.sensitivity, minArea: settings.min_area, ignore: settings.ignore });
   }
 
   toJSON(): Record<string, unknown> {
