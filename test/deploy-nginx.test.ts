@@ -178,7 +178,7 @@ test('cam2mqtt run as the unit runs it, behind nginx with the shipped config: pa
       assert.match(String(viewer.res?.headers['content-type']), /multipart\/x-mixed-replace/);
       const seqs = [...new Set(viewer.parts.map((p) => Number(p.headers['x-frame-seq'])))];
       for (let k = 1; k < seqs.length; k++) assert.equal(seqs[k], seqs[k - 1]! + 1, 'no frame lost through nginx');
-      assert.ok(firstAfter < 5000, `first frame after ${firstAfter} ms: nginx does not buffer the stream`);
+      assert.ok(firstAfter < 8000, `first frame after ${firstAfter} ms: nginx does not buffer the stream`);
     } finally {
       viewer.close();
     }
