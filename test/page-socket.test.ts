@@ -199,6 +199,14 @@ describe('/api/ws', () => {
     assert.equal(native.state.pan, 70);
     res = await fetch(`${t.url}/api/cameras/front/ptz`, { method: 'POST', body: JSON.stringify({ direction: 'home' }) });
     assert.deepEqual(await res.json(), { ok: true, camera: 'front', pan: 90, tilt: 90 });
+    // Absolute angles, either or both; invalid values move nothing.
+    res = await fetch(`${t.url}/api/cameras/front/ptz`, { method: 'POST', body: JSON.stringify({ pan: 120, tilt: 45 }) });
+    assert.deepEqual(await res.json(), { ok: true, camera: 'front', pan: 120, tilt: 45 });
+    assert.equal(native.state.pan, 120);
+    assert.equal(native.state.tilt, 45);
+    res = await fetch(`${t.url}/api/cameras/front/ptz`, { method: 'POST', body: JSON.stringify({ pan: 60, tilt: 999 }) });
+    assert.equal(res.status, 400);
+    assert.equal(native.state.pan, 120, 'nothing moved when one angle is invalid');
     res = await fetch(`${t.url}/api/cameras/front/ptz`, { method: 'POST', body: JSON.stringify({ direction: 'sideways' }) });
     assert.equal(res.status, 400);
     res = await fetch(`${t.url}/api/cameras/plain/ptz`, { method: 'POST', body: JSON.stringify({ direction: 'up' }) });

@@ -80,6 +80,27 @@ export class PtzController {
     return this.moveAbsolute(cam, direction as PtzDirection, typeof s === 'number' ? s : DEFAULT_STEP);
   }
 
+  /** Go to absolute angles (either may be omitted); pulled cameras with relative servos step there. */
+  async goTo(id: string, pan: unknown, tilt: unknown): Promise<{ pan: number; tilt: number }> {
+    const cam = this.hub.get(id);
+    if (!cam) throw new CommandError('unknown_camera', `unknown camera "${id}"`);
+    if (!cam.capabilities.has('servo')) throw new CommandError('unsupported', `camera ${id} has no pan/tilt servos`);
+    // Validate both before moving either.
+    const cmds = [pan === undefined ? undefined : parseCommand('pan', pan), tilt === undefined ? undefined : parseCommand('tilt', tilt)];
+    const p = this.position(cam);
+    try {
+      for (const c of cmds) {
+        if (!c) continue;
+        await this.hub.command(id, c);
+        p[c.name as 'pan' | 'tilt'] = c.value as number;
+      }
+    } catch (err) {
+      this.positions.delete(id);
+      throw err;
+    }
+    return { ...p };
+  }
+
   /** Dial-in cameras take absolute angles: step from the tracked position. */
   private async moveAbsolute(cam: Camera, direction: PtzDirection, s: number): Promise<{ pan: number; tilt: number }> {
     const id = cam.id;

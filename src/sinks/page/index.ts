@@ -79,9 +79,10 @@ class PageExtension implements Extension {
     http.route('POST', '/api/cameras/:id/ptz', async (req, res, p) => {
       const id = p.id!;
       const body = (await readJson(req)) as Record<string, unknown> | null;
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'expected {"direction": "up|down|left|right|home", "step": 10}');
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'expected {"direction": "up|down|left|right|home", "step": 10} or {"pan": 0-180, "tilt": 0-180}');
       try {
-        const pos = await this.ptz.move(id, body.direction, body.step);
+        const absolute = body.direction === undefined && (body.pan !== undefined || body.tilt !== undefined);
+        const pos = absolute ? await this.ptz.goTo(id, body.pan, body.tilt) : await this.ptz.move(id, body.direction, body.step);
         sendJson(res, 200, { ok: true, camera: id, ...pos });
       } catch (err) {
         if (!(err instanceof CommandError)) throw err;
