@@ -1,5 +1,6 @@
 // cam2mqtt inside a REAL Home Assistant 2024.3.3, linked at startup (homeassistant.url + token):
-// - the startup link (no `cam2mqtt ha link` run) and its status in /healthz;
+// - the startup link (no `cam2mqtt ha link` run) and its status in /healthz, live views with a
+//   token-only http.auth;
 // - an automation on binary_sensor.<id>_motion fires when a simulated camera reports motion, observed
 //   over home-assistant-js-websocket; the camera-message -> automation latency is measured and printed;
 // - HA's lamp switch, snapshot and restart buttons, framesize select and pan number reach the simulated
@@ -12,7 +13,7 @@ import type { Connection } from 'home-assistant-js-websocket';
 import type { SimulatedLegacyCamera } from '../../src/simulator/legacy-camera.js';
 import type { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { freePort } from '../helpers/bridge.js';
-import { connectWs, createAutomation, getState, haJson, listConfigEntries, startHomeAssistant, waitFor, type HomeAssistant } from './hass.js';
+import { connectWs, createAutomation, getState, haFetch, haJson, listConfigEntries, startHomeAssistant, waitFor, type HomeAssistant } from './hass.js';
 import { legacyCamera, median, nativeCamera, removeDir, skip, startCam2mqtt, type Cam2mqtt } from './cam2mqtt-ha.js';
 
 describe('cam2mqtt controlled from a real Home Assistant (startup link)', { skip }, () => {
@@ -32,7 +33,8 @@ describe('cam2mqtt controlled from a real Home Assistant (startup link)', { skip
     ha = await startHomeAssistant();
     mqttPort = await freePort();
     cam = await startCam2mqtt({
-      http: { host: '127.0.0.1', port: await freePort() },
+      // Token-only page auth: HA's live views log in with user "cam2mqtt" and the token as password.
+      http: { host: '127.0.0.1', port: await freePort(), auth: { token: 'page-token-123' } },
       mqtt: { enabled: true, host: '127.0.0.1', port: mqttPort },
       homeassistant: { url: ha.url, token: ha.token },
     });
@@ -68,6 +70,10 @@ describe('cam2mqtt controlled from a real Home Assistant (startup link)', { skip
     for (const id of ['binary_sensor.frontdoor_motion', 'binary_sensor.garage_cam_motion', 'switch.frontdoor_lamp', 'select.garage_cam_framesize']) {
       await waitFor(async () => { const s = await state(id); return s !== undefined && s !== 'unavailable'; }, 20_000, `${id} available`);
     }
+    // The live view logs in to cam2mqtt with the page token and streams through HA.
+    const still = await haFetch(ha!.url, ha!.token, '/api/camera_proxy/camera.frontdoor_live');
+    assert.equal(still.status, 200);
+    assert.equal(Buffer.from(await still.arrayBuffer()).subarray(0, 2).toString('hex'), 'ffd8');
   });
 
   it('an automation on binary_sensor.<id>_motion fires when the camera reports motion (latency measured)', async () => {
