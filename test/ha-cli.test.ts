@@ -181,6 +181,13 @@ describe('cam2mqtt ha: one clear message per failure, before anything is changed
     assert.match(old.message, /^Home Assistant 2023\.12\.4 at http:\/\/127\.0\.0\.1:\d+ is too old: cam2mqtt needs 2024\.3 or newer/);
   });
 
+  it('a URL that redirects (http -> https)', async () => {
+    const url = await fakeServer((_req, res) => { res.writeHead(301, { location: 'https://ha.example.org/api/' }); res.end(); });
+    const e = await connectError(url);
+    assert.equal(e.code, 'bad_url');
+    assert.match(e.message, /redirects to https:\/\/ha\.example\.org: pass that as the Home Assistant URL/);
+  });
+
   it('no token', async () => {
     const e = await connectError(await fakeHa({}), '');
     assert.equal(e.code, 'no_token');

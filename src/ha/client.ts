@@ -120,6 +120,11 @@ export class HaClient {
       throw new HaError(d.code, `cannot reach Home Assistant at ${url}: ${d.why}`);
     }
     const text = await r.text().catch(() => '');
+    const location = r.headers.get('location');
+    if (r.status >= 300 && r.status < 400 && location) {
+      const to = new URL(location, `${url}/api/`);
+      throw new HaError('bad_url', `${url} redirects to ${to.origin}${to.pathname.replace(/\/api\/?$/, '')}: pass that as the Home Assistant URL`);
+    }
     if (r.status === 401) {
       throw new HaError('bad_token', `Home Assistant at ${url} refused the token (HTTP 401): it is wrong, expired or revoked; create a long-lived access token in Home Assistant (your profile, Security tab) and pass it with --token or homeassistant.token`);
     }

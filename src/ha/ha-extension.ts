@@ -191,7 +191,11 @@ export class HaExtension implements Extension {
     this.linkedAt = Date.now();
     this.retryMs = FIRST_RETRY_MS;
     this.covered = new Set(report.devices.filter((d) => d.camera !== undefined && (d.live === undefined || d.live.status !== 'skipped')).map((d) => d.camera!));
-    for (const line of formatLinkReport(report).split('\n')) this.log.info(`Home Assistant: ${line}`);
+    // The summary lines at info, the per-camera entity lists at debug.
+    for (const line of formatLinkReport(report).split('\n')) {
+      if (/^ {10}/.test(line)) this.log.debug(`Home Assistant: ${line.trim()}`);
+      else this.log.info(`Home Assistant: ${line}`);
+    }
     // A camera that came online while linking: link again for it.
     if (this.ctx.hub.list().some((c) => c.online && !this.covered.has(c.id))) this.schedule(RELINK_DELAY_MS);
   }
