@@ -146,8 +146,8 @@ export function sendError(res: ServerResponse, status: number, message: string):
   sendJson(res, status, { error: message });
 }
 
-/** Read a JSON body with a size cap. */
-export async function readJson(req: IncomingMessage, maxBytes = 64 * 1024): Promise<unknown> {
+/** Read a request body as text, refusing more than maxBytes (413). */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -155,7 +155,12 @@ export async function readJson(req: IncomingMessage, maxBytes = 64 * 1024): Prom
     if (size > maxBytes) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Read a JSON body with a size cap. */
+export async function readJson(req: IncomingMessage, maxBytes = 64 * 1024): Promise<unknown> {
+  const text = await readBody(req, maxBytes);
   if (!text.trim()) throw new HttpError(400, 'expected a JSON body');
   try {
     return JSON.parse(text);

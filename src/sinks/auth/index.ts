@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
 import type { Config } from '../../config/schema.js';
-import { HttpError } from '../../http/server.js';
+import { HttpError, readBody } from '../../http/server.js';
 import type { Logger } from '../../logging.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import { LOGIN_CSP, loginPage } from './login-page.js';
@@ -109,14 +109,7 @@ function safeNext(next: unknown): string {
 }
 
 async function readForm(req: IncomingMessage, maxBytes = 8 * 1024): Promise<Record<string, string>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBody(req, maxBytes);
   if (String(req.headers['content-type'] ?? '').includes('application/json')) {
     try {
       const body = JSON.parse(text) as Record<string, unknown>;
