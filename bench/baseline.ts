@@ -59,3 +59,5 @@ server.on('upgrade', (req, socket, head) => {
   });
 });
 server.listen(port, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ ready: true })}\n`));
+// Exit normally on SIGINT so --cpu-prof can write its profile.
+process.on('SIGINT', () => process.exit(0));

@@ -1,3 +1,6 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { jpegCycle } from '../../src/simulator/frames.js';
 
 /**
@@ -11,7 +14,33 @@ export const PROFILES = {
 } as const;
 export type Profile = keyof typeof PROFILES;
 
+// Encoding a UXGA cycle takes seconds in pure JS: keep them on disk between runs and processes.
+const CACHE = path.join(tmpdir(), 'cam2mqtt-bench-jpegs');
+
 export function benchJpegs(profile: Profile, hue: number, count = 8): Buffer[] {
   const p = PROFILES[profile];
-  return jpegCycle({ width: p.width, height: p.height, hue, cycle: count, noise: p.noise, quality: p.quality });
+  const spec = { width: p.width, height: p.height, hue, cycle: count, noise: p.noise, quality: p.quality };
+  const file = path.join(CACHE, `${profile}-${p.noise}-${p.quality}-${hue}-${count}.bin`);
+  try {
+    const blob = readFileSync(file);
+    const out: Buffer[] = [];
+    for (let o = 0; o < blob.length;) {
+      const n = blob.readUInt32BE(o);
+      out.push(blob.subarray(o + 4, o + 4 + n));
+      o += 4 + n;
+    }
+    if (out.length === count) return out;
+  } catch {
+    // not cached yet
+  }
+  const frames = jpegCycle(spec);
+  mkdirSync(CACHE, { recursive: true });
+  const parts: Buffer[] = [];
+  for (const f of frames) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(f.length);
+    parts.push(len, f);
+  }
+  writeFileSync(file, Buffer.concat(parts));
+  return frames;
 }
