@@ -121,7 +121,9 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
     dataDir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-bench-'));
     const cams = Array.from({ length: s.cameras }, (_, i) => `  bench-${i}:\n    snapshot_interval: ${s.snapshotInterval ?? 0}`).join('\n');
     writeFileSync(path.join(dataDir, 'configuration.yaml'), `http:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: ${mqttPort}\nlimits:\n  max_cameras: 1024\n  max_pending_connections: 1024\ncameras:\n${cams}\n`);
-    server = child('src/cli.js', ['--data-dir', dataDir], {}, profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'cam2mqtt')] : []);
+    // BENCH_NODE_ARGS: extra node flags for the cam2mqtt process only (experiments, e.g. GC settings).
+    const nodeArgs = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'cam2mqtt')] : [])];
+    server = child('src/cli.js', ['--data-dir', dataDir], {}, nodeArgs);
     await waitHttp(port);
   } else {
     server = child('bench/baseline.js', [String(port)], {}, profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'baseline')] : []);
