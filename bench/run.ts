@@ -2,7 +2,7 @@
 // Runs cam2mqtt as its own process, the load from other processes, and the raw baseline under the same
 // load, and reports frames, drops, fps, latency, CPU per delivered GB and peak RSS side by side.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import type { Profile } from './load/jpegs.js';
 const DIST = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const ROOT = path.resolve(DIST, '..');
 const TICK = 100; // USER_HZ
+const serverLog = process.env.BENCH_SERVER_LOG;
 
 export interface Scenario {
   id: number;
@@ -85,7 +86,8 @@ function child(script: string, args: string[], env: Record<string, string> = {},
         if (v.ready) readyResolve();
         else lines.push(v);
       } catch {
-        // cam2mqtt's own log lines
+        // cam2mqtt's own log lines (and --trace-gc output): kept in a file when BENCH_SERVER_LOG is set.
+        if (serverLog && script === 'src/cli.js') appendFileSync(serverLog, `${line}\n`);
       }
     }
   });
