@@ -4,16 +4,10 @@
 import type { Bridge } from '../bridge.js';
 import type { Config } from '../config/schema.js';
 import type { CameraHub } from '../hub/hub.js';
+import { cameraSummary, type CameraSummary } from '../sinks/mqtt/state.js';
 import { describeFetchError, HaError } from './errors.js';
 
-export interface BridgeCamera {
-  id: string;
-  name: string;
-  protocol: string | null;
-  online: boolean;
-  model: string | null;
-  firmware: string | null;
-  capabilities: string[];
+export interface BridgeCamera extends Omit<CameraSummary, 'configured'> {
   /** The bridge holds a frame of this camera (so its snapshot URL answers). */
   has_frame: boolean;
 }
@@ -79,16 +73,7 @@ export function localBridgeInfo(bridge: Bridge, hub: CameraHub, config: Config):
     discovery_prefix: config.homeassistant.discovery_prefix.replace(/\/+$/, ''),
     mqtt,
     http_auth: httpAuthMode(config),
-    cameras: hub.list().map((c) => ({
-      id: c.id,
-      name: c.name,
-      protocol: c.protocol ?? null,
-      online: c.online,
-      model: c.model ?? null,
-      firmware: c.firmware ?? null,
-      capabilities: [...c.capabilities].sort(),
-      has_frame: c.latest !== undefined,
-    })),
+    cameras: hub.list().map((c) => ({ ...cameraSummary(c), has_frame: c.latest !== undefined })),
   };
 }
 

@@ -52,6 +52,19 @@ function failure(flags: CommonFlags, err: unknown): never {
   return finish(1, `cam2mqtt ha: ${e.message}\nNothing was changed in Home Assistant.`, process.stderr);
 }
 
+/** What both subcommands start from: the settings, a connection to HA, and where the bridge answers. */
+async function open(flags: CommonFlags) {
+  const { config } = load(flags);
+  const h = config.homeassistant;
+  let client: HaClient;
+  try {
+    client = await HaClient.connect(flags.url ?? h.url, flags.token ?? h.token);
+  } catch (err) {
+    return failure(flags, err);
+  }
+  return { config, h, client, bridgeUrl: flags.bridge ?? defaultBridgeUrl(config), auth: bridgeCredentialsFor(config) };
+}
+
 const addCommon = (cmd: Command): Command => cmd
   .option('--url <url>', 'Home Assistant URL, e.g. http://homeassistant.local:8123 (default homeassistant.url)')
   .option('--token <token>', 'long-lived access token of an HA administrator (default homeassistant.token or CAM2MQTT_HOMEASSISTANT_TOKEN)')
@@ -69,17 +82,8 @@ export function registerHaCommand(program: Command): void {
     .option('--no-live', "do not add HA's mjpeg live views")
     .option('--timeout <seconds>', 'how long to wait for HA to discover everything', seconds, 60)
     .action(async (flags: LinkFlags) => {
-      const { config } = load(flags);
-      const h = config.homeassistant;
+      const { config, h, client, bridgeUrl, auth } = await open(flags);
       const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
-      let client: HaClient;
-      try {
-        client = await HaClient.connect(flags.url ?? h.url, flags.token ?? h.token);
-      } catch (err) {
-        return failure(flags, err);
-      }
-      const bridgeUrl = flags.bridge ?? defaultBridgeUrl(config);
-      const auth = bridgeCredentialsFor(config);
       const mqtt = mqttCredentialsFor(config, flags.mqttUser);
       let report;
       try {
@@ -103,16 +107,7 @@ export function registerHaCommand(program: Command): void {
 
   addCommon(ha.command('status').description('show what Home Assistant sees of cam2mqtt (changes nothing)'))
     .action(async (flags: CommonFlags) => {
-      const { config } = load(flags);
-      const h = config.homeassistant;
-      let client: HaClient;
-      try {
-        client = await HaClient.connect(flags.url ?? h.url, flags.token ?? h.token);
-      } catch (err) {
-        return failure(flags, err);
-      }
-      const bridgeUrl = flags.bridge ?? defaultBridgeUrl(config);
-      const auth = bridgeCredentialsFor(config);
+      const { client, bridgeUrl, auth } = await open(flags);
       try {
         const st = await haStatus(client, () => fetchBridgeInfo(bridgeUrl, auth, 5_000));
         client.close();

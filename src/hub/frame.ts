@@ -1,6 +1,6 @@
 /**
  * One JPEG from a camera. Parsed once by its source; the same object (and Buffer) reaches every sink.
- * Sinks may cache what they derive from it (e.g. the MJPEG part) on the object so it is built once.
+ * Sinks cache what they derive from it in a WeakMap keyed by the frame, so it is built once.
  */
 export interface Frame {
   readonly data: Buffer;
@@ -10,8 +10,6 @@ export interface Frame {
   readonly cameraTime: number;
   /** Bridge receive time, Unix ms. */
   readonly receivedAt: number;
-  /** Cached multipart part (headers + JPEG + next boundary), built by the MJPEG sink on first use. */
-  mjpegPart?: Buffer;
 }
 
 export function isJpeg(buf: Buffer): boolean {

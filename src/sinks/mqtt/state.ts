@@ -67,7 +67,8 @@ export class Publisher {
  * or entities that no longer exist. Between connections, per-camera updates are diffed the same way.
  */
 export class DiscoveryPublisher {
-  private readonly published = new Map<string, string>();
+  /** node -> (topic -> payload JSON): per-node updates never look at other nodes' topics. */
+  private readonly published = new Map<string, Map<string, string>>();
   private ready = false;
   stats = { sent: 0, unchanged: 0, cleared: 0 };
 
@@ -81,7 +82,8 @@ export class DiscoveryPublisher {
   async sync(desiredConfigs: () => DiscoveryConfig[]): Promise<void> {
     this.ready = false;
     const retained = await this.transport.readRetained(this.topics.discoveryFilter, this.topics.bridgeSync);
-    const desired = new Map(desiredConfigs().map((c) => [c.topic, JSON.stringify(c.payload)]));
+    const configs = desiredConfigs();
+    const desired = new Map(configs.map((c) => [c.topic, JSON.stringify(c.payload)]));
     let sent = 0;
     let unchanged = 0;
     let cleared = 0;
@@ -100,8 +102,10 @@ export class DiscoveryPublisher {
       this.log.info(`removed stale Home Assistant entity ${parsed.component}.${parsed.node}/${parsed.object} (camera or entity no longer exists)`);
     }
     this.published.clear();
-    for (const [topic, json] of desired) {
-      this.published.set(topic, json);
+    for (const c of configs) {
+      const topic = c.topic;
+      const json = desired.get(topic)!;
+      this.nodeMap(c.node).set(topic, json);
       if (retained.get(topic)?.toString('utf8') === json) {
         unchanged++;
         continue;
@@ -120,16 +124,16 @@ export class DiscoveryPublisher {
   update(node: string, configs: DiscoveryConfig[]): void {
     if (!this.ready) return;
     const want = new Map(configs.map((c) => [c.topic, JSON.stringify(c.payload)]));
-    for (const [topic] of this.published) {
-      if (this.topics.parseDiscovery(topic)?.node === node && !want.has(topic)) {
-        this.published.delete(topic);
-        this.publish(topic, '');
-        this.stats.cleared++;
-      }
+    const have = this.nodeMap(node);
+    for (const topic of [...have.keys()]) {
+      if (want.has(topic)) continue;
+      have.delete(topic);
+      this.publish(topic, '');
+      this.stats.cleared++;
     }
     for (const [topic, json] of want) {
-      if (this.published.get(topic) === json) continue;
-      this.published.set(topic, json);
+      if (have.get(topic) === json) continue;
+      have.set(topic, json);
       this.publish(topic, json);
       this.stats.sent++;
     }
@@ -137,16 +141,21 @@ export class DiscoveryPublisher {
 
   /** Remove every entity of a node from Home Assistant. */
   remove(node: string): void {
-    for (const [topic] of [...this.published]) {
-      if (this.topics.parseDiscovery(topic)?.node !== node) continue;
-      this.published.delete(topic);
+    for (const topic of this.published.get(node)?.keys() ?? []) {
       this.publish(topic, '');
       this.stats.cleared++;
     }
+    this.published.delete(node);
   }
 
   topicsOf(node: string): string[] {
-    return [...this.published.keys()].filter((t) => this.topics.parseDiscovery(t)?.node === node);
+    return [...(this.published.get(node)?.keys() ?? [])];
+  }
+
+  private nodeMap(node: string): Map<string, string> {
+    let m = this.published.get(node);
+    if (!m) this.published.set(node, (m = new Map()));
+    return m;
   }
 
   private publish(topic: string, json: string): void {
@@ -200,8 +209,19 @@ export function infoPayload(cam: Camera): Record<string, unknown> {
   };
 }
 
+export interface CameraSummary {
+  id: string;
+  name: string;
+  protocol: string | null;
+  online: boolean;
+  model: string | null;
+  firmware: string | null;
+  capabilities: string[];
+  configured: boolean;
+}
+
 /** `<base>/bridge/cameras` entry: identity and connection, no fast-changing counters. */
-export function cameraSummary(cam: Camera): Record<string, unknown> {
+export function cameraSummary(cam: Camera): CameraSummary {
   return {
     id: cam.id,
     name: cam.name,

@@ -16,19 +16,23 @@ export function backoffDelay(b: Backoff, failures: number): number {
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
-export interface MjpegStreamOptions {
+/** What every pulled source (stream or stills) is given. */
+export interface PullOptions {
   url: URL;
   auth: HttpAuth | undefined;
   maxFrameBytes: number;
-  readTimeoutMs: number;
   backoff: Backoff;
   log: Logger;
-  /** A complete JPEG. Runs on the socket's data event: keep it cheap. */
-  onFrame(jpeg: Buffer, headers: PartHeaders): void;
-  /** The connection is gone (error, end, stall); a reconnect is scheduled if the stream still runs. */
+  /** The connection is gone (error, end, stall); a retry is scheduled if the source still runs. */
   onDown(reason: string): void;
   /** Refused data worth counting against the camera (oversize frames, non-JPEG parts). */
   onBad?(): void;
+}
+
+export interface MjpegStreamOptions extends PullOptions {
+  readTimeoutMs: number;
+  /** A complete JPEG. Runs on the socket's data event: keep it cheap. */
+  onFrame(jpeg: Buffer, headers: PartHeaders): void;
 }
 
 /**

@@ -1,22 +1,13 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { Logger } from '../../logging.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
-import type { HttpAuth } from './http-auth.js';
 import { describeError, httpGet, readBody, TooBigError } from './http-client.js';
-import { backoffDelay, type Backoff } from './mjpeg-pull.js';
+import { backoffDelay, type PullOptions } from './mjpeg-pull.js';
 
-export interface SnapshotPollOptions {
-  url: URL;
-  auth: HttpAuth | undefined;
-  maxFrameBytes: number;
+export interface SnapshotPollOptions extends PullOptions {
   timeoutMs: number;
   intervalMs: number;
-  backoff: Backoff;
-  log: Logger;
   onFrame(jpeg: Buffer): void;
-  onDown(reason: string): void;
-  onBad?(): void;
 }
 
 /**
