@@ -13,7 +13,10 @@ import type { Profile } from './load/jpegs.js';
 const DIST = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const ROOT = path.resolve(DIST, '..');
 const TICK = 100; // USER_HZ
+// BENCH_SERVER_LOG: keep the output of cam2mqtt and the baseline (each line tagged) in a file.
 const serverLog = process.env.BENCH_SERVER_LOG;
+// BENCH_NODE_ARGS: extra node flags for cam2mqtt and the baseline alike (experiments, e.g. --trace-gc).
+const extraNodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 
 export interface Scenario {
   id: number;
@@ -87,7 +90,7 @@ function child(script: string, args: string[], env: Record<string, string> = {},
         else lines.push(v);
       } catch {
         // cam2mqtt's own log lines (and --trace-gc output): kept in a file when BENCH_SERVER_LOG is set.
-        if (serverLog && script === 'src/cli.js') appendFileSync(serverLog, `${line}\n`);
+        if (serverLog && (script === 'src/cli.js' || script === 'bench/baseline.js')) appendFileSync(serverLog, `${script === 'src/cli.js' ? 'cam2mqtt' : 'baseline'} ${line}\n`);
       }
     }
   });
@@ -123,12 +126,10 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
     dataDir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-bench-'));
     const cams = Array.from({ length: s.cameras }, (_, i) => `  bench-${i}:\n    snapshot_interval: ${s.snapshotInterval ?? 0}`).join('\n');
     writeFileSync(path.join(dataDir, 'configuration.yaml'), `http:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: ${mqttPort}\nlimits:\n  max_cameras: 1024\n  max_pending_connections: 1024\ncameras:\n${cams}\n`);
-    // BENCH_NODE_ARGS: extra node flags for the cam2mqtt process only (experiments, e.g. GC settings).
-    const nodeArgs = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'cam2mqtt')] : [])];
-    server = child('src/cli.js', ['--data-dir', dataDir], {}, nodeArgs);
+    server = child('src/cli.js', ['--data-dir', dataDir], {}, [...extraNodeArgs, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'cam2mqtt')] : [])]);
     await waitHttp(port);
   } else {
-    server = child('bench/baseline.js', [String(port)], {}, profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'baseline')] : []);
+    server = child('bench/baseline.js', [String(port)], {}, [...extraNodeArgs, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'baseline')] : [])]);
     await server.ready;
   }
   const camUrl = `ws://127.0.0.1:${port}${s.protocol === 'legacy' ? '/ws' : '/api/camera'}`;

@@ -15,13 +15,14 @@ import { PageWsClient, type PageMessage } from './page-helpers.js';
 const SIZE = { width: 320, height: 240 };
 
 describe('page socket frame messages', () => {
-  it('puts a 24-byte header before the untouched JPEG and builds it once per frame', () => {
+  it('puts a 24-byte header before the JPEG, built once per frame, and never copies the JPEG', () => {
     const jpeg = jpegCycle({ ...SIZE, hue: 10, cycle: 2 })[1]!;
     const frame: Frame = { data: jpeg, seq: 4_000_000_123, cameraTime: 1763734575123.5, receivedAt: 1763734575200 };
     const a = frameMessage(frame, 7);
-    assert.equal(a.length, FRAME_HEADER_BYTES + jpeg.length);
-    assert.equal(frameMessage(frame, 7), a, 'the same Buffer for every client');
-    const d = decodeFrameMessage(a);
+    assert.equal(a.head.length, FRAME_HEADER_BYTES);
+    assert.equal(a.jpeg, jpeg, 'the camera\'s own Buffer, not a copy');
+    assert.equal(frameMessage(frame, 7), a, 'the same message for every client');
+    const d = decodeFrameMessage(Buffer.concat([a.head, a.jpeg]));
     assert.deepEqual({ kind: d.kind, idx: d.idx, seq: d.seq, cameraTime: d.cameraTime, receivedAt: d.receivedAt }, { kind: 1, idx: 7, seq: 4_000_000_123, cameraTime: 1763734575123.5, receivedAt: 1763734575200 });
     assert.ok(d.jpeg.equals(jpeg));
   });

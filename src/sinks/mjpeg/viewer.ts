@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { partLength, type Part } from './part.js';
 
 /**
  * One HTTP viewer of one camera. Writes while less than `queueBytes` are waiting in its socket;
@@ -11,13 +12,13 @@ export class MjpegViewer {
   readonly since = Date.now();
   /** When the socket last refused more data while a part was waiting, or undefined. */
   stalledSince: number | undefined;
-  private pending: Buffer | undefined;
+  private pending: Part | undefined;
 
   constructor(readonly res: ServerResponse, readonly remote: string, private readonly queueBytes: number) {
     res.on('drain', () => this.flush());
   }
 
-  offer(part: Buffer): void {
+  offer(part: Part): void {
     if (this.res.writableLength < this.queueBytes) {
       this.write(part);
       return;
@@ -36,13 +37,22 @@ export class MjpegViewer {
     }
   }
 
-  private write(part: Buffer): void {
+  private write(part: Part): void {
     this.delivered++;
-    this.res.write(part);
+    if (Buffer.isBuffer(part)) {
+      this.res.write(part);
+      return;
+    }
+    // One writev for the three pieces.
+    this.res.cork();
+    this.res.write(part[0]);
+    this.res.write(part[1]);
+    this.res.write(part[2]);
+    this.res.uncork();
   }
 
   get queued(): number {
-    return this.res.writableLength + (this.pending?.length ?? 0);
+    return this.res.writableLength + (this.pending ? partLength(this.pending) : 0);
   }
 
   toJSON(): Record<string, unknown> {

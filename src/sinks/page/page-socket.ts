@@ -10,7 +10,7 @@ import { refuseUpgrade, remoteOf } from '../../sources/types.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import { parseQuery, type PtzController } from './commands.js';
 import type { Preset } from './presets.js';
-import { frameMessage } from './wire.js';
+import { frameMessage, type FrameMessage } from './wire.js';
 
 export interface PageSocketOptions {
   /** Bytes a client may have waiting in its socket before frames go latest-wins. */
@@ -52,7 +52,7 @@ interface Tile {
   /** Frames sent and not yet acknowledged. */
   inflight: number;
   /** The newest frame that could not go yet (latest frame wins). */
-  pending: Buffer | undefined;
+  pending: FrameMessage | undefined;
   lastProgressAt: number;
   sent: number;
   dropped: number;
@@ -118,7 +118,7 @@ class PageClient {
     this.waiting.delete(t);
   }
 
-  offer(t: Tile, msg: Buffer): void {
+  offer(t: Tile, msg: FrameMessage): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (t.pending) t.dropped++;
     t.pending = msg;
@@ -128,11 +128,13 @@ class PageClient {
     this.pump();
   }
 
-  private send(t: Tile, msg: Buffer): void {
+  private send(t: Tile, msg: FrameMessage): void {
     if (t.inflight === 0) t.lastProgressAt = Date.now();
     t.inflight++;
     t.sent++;
-    this.ws.send(msg, { binary: true }, this.onFlushed);
+    // One message, two fragments, sent back to back so nothing can come between them.
+    this.ws.send(msg.head, { binary: true, fin: false });
+    this.ws.send(msg.jpeg, { binary: true, fin: true }, this.onFlushed);
   }
 
   pump(): void {

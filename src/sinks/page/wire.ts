@@ -17,24 +17,32 @@ import type { Frame } from '../../hub/frame.js';
 export const FRAME_KIND = 1;
 export const FRAME_HEADER_BYTES = 24;
 
-/** Messages built per frame; a WeakMap so frames the hub drops are collected with their message. */
-const cache = new WeakMap<Frame, { idx: number; msg: Buffer }>();
+/** A frame message in two pieces: the header, and the camera's own JPEG Buffer (never copied). */
+export interface FrameMessage {
+  readonly head: Buffer;
+  readonly jpeg: Buffer;
+}
+
+/** Headers built per frame; a WeakMap so frames the hub drops are collected with their header. */
+const cache = new WeakMap<Frame, { idx: number; msg: FrameMessage }>();
 
 /**
- * Header + JPEG as one Buffer, built once per frame and camera index and shared by every page client
- * (ws writes it without copying). One copy of the JPEG per frame is the cost, whatever the number of pages.
+ * The frame message for a camera index, built once per frame and shared by every page client. It goes
+ * out as one WebSocket message in two fragments (header, then the JPEG as it came from the camera), so
+ * the JPEG is not copied: a per-frame copy would cost a memcpy and, worse, a frame-sized allocation that
+ * V8 counts towards its next full garbage collection (docs/performance.md).
  */
-export function frameMessage(frame: Frame, idx: number): Buffer {
+export function frameMessage(frame: Frame, idx: number): FrameMessage {
   const hit = cache.get(frame);
   if (hit && hit.idx === idx) return hit.msg;
-  const msg = Buffer.allocUnsafe(FRAME_HEADER_BYTES + frame.data.length);
-  msg.writeUInt8(FRAME_KIND, 0);
-  msg.writeUInt8(0, 1);
-  msg.writeUInt16BE(idx, 2);
-  msg.writeUInt32BE(frame.seq >>> 0, 4);
-  msg.writeDoubleBE(frame.cameraTime, 8);
-  msg.writeDoubleBE(frame.receivedAt, 16);
-  frame.data.copy(msg, FRAME_HEADER_BYTES);
+  const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  head.writeUInt8(FRAME_KIND, 0);
+  head.writeUInt8(0, 1);
+  head.writeUInt16BE(idx, 2);
+  head.writeUInt32BE(frame.seq >>> 0, 4);
+  head.writeDoubleBE(frame.cameraTime, 8);
+  head.writeDoubleBE(frame.receivedAt, 16);
+  const msg = { head, jpeg: frame.data };
   cache.set(frame, { idx, msg });
   return msg;
 }
