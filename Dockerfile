@@ -34,5 +34,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.CAM2MQTT_HTTP_PORT||9090)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM: cameras, viewers and MQTT clients are told goodbye; cam2mqtt exits within 10 s.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/app/dist/src/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/dist/src/cli.js"]
 CMD ["--data-dir", "/data"]

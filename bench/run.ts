@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { Profile } from './load/jpegs.js';
+import { NODE_FLAGS } from '../src/node-flags.js';
 
 const DIST = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const ROOT = path.resolve(DIST, '..');
@@ -16,6 +17,7 @@ const TICK = 100; // USER_HZ
 // BENCH_SERVER_LOG: keep the output of cam2mqtt and the baseline (each line tagged) in a file.
 const serverLog = process.env.BENCH_SERVER_LOG;
 // BENCH_NODE_ARGS: extra node flags for cam2mqtt and the baseline alike (experiments, e.g. --trace-gc).
+// cam2mqtt runs with its own NODE_FLAGS first, as when started any other way (BENCH_NO_NODE_FLAGS=1: without).
 const extraNodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 
 export interface Scenario {
@@ -126,7 +128,7 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
     dataDir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-bench-'));
     const cams = Array.from({ length: s.cameras }, (_, i) => `  bench-${i}:\n    snapshot_interval: ${s.snapshotInterval ?? 0}`).join('\n');
     writeFileSync(path.join(dataDir, 'configuration.yaml'), `http:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: ${mqttPort}\nlimits:\n  max_cameras: 1024\n  max_pending_connections: 1024\ncameras:\n${cams}\n`);
-    server = child('src/cli.js', ['--data-dir', dataDir], {}, [...extraNodeArgs, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'cam2mqtt')] : [])]);
+    server = child('src/cli.js', ['--data-dir', dataDir], {}, [...(process.env.BENCH_NO_NODE_FLAGS ? [] : NODE_FLAGS), ...extraNodeArgs, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'cam2mqtt')] : [])]);
     await waitHttp(port);
   } else {
     server = child('bench/baseline.js', [String(port)], {}, [...extraNodeArgs, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'baseline')] : [])]);
@@ -261,7 +263,7 @@ const program = new Command()
 const opts = program.opts<{ scenario: string; duration: string; rounds: string; out: string; quick?: boolean; profile?: string }>();
 let rounds_ = Math.max(1, Number(opts.rounds));
 const profileDir = opts.profile ? path.resolve(opts.profile) : undefined;
-let chosen = opts.scenario === 'all' ? SCENARIOS.filter((s) => !s.diagnostic) : opts.scenario === 'main' ? SCENARIOS.filter((s) => !s.scaling) : SCENARIOS.filter((s) => opts.scenario.split(',').map(Number).includes(s.id));
+let chosen = opts.scenario === 'all' ? SCENARIOS.filter((s) => !s.diagnostic) : opts.scenario === 'main' ? SCENARIOS.filter((s) => !s.scaling && !s.diagnostic) : SCENARIOS.filter((s) => opts.scenario.split(',').map(Number).includes(s.id));
 let durationMs = Number(opts.duration) * 1000;
 if (opts.quick) {
   chosen = [{ ...SCENARIOS[1]!, name: 'quick: 1 camera VGA 25 fps, 20 viewers', viewersPerCamera: 20 }];

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Bridge } from './bridge.js';
 import { ConfigError, loadConfig } from './config/load.js';

@@ -79,7 +79,7 @@ test('deploy/cam2mqtt.service passes systemd-analyze verify (paths mapped to thi
   try {
     const unit = parseUnit(readFileSync(UNIT, 'utf8'));
     const svc = unit.Service!;
-    assert.deepEqual(svc.ExecStart, ['/usr/bin/node /opt/cam2mqtt/dist/src/cli.js --data-dir /var/lib/cam2mqtt']);
+    assert.deepEqual(svc.ExecStart, ['/usr/bin/node --max-semi-space-size=1 /opt/cam2mqtt/dist/src/cli.js --data-dir /var/lib/cam2mqtt']);
     assert.deepEqual(svc.WorkingDirectory, ['/var/lib/cam2mqtt'], 'the seed .env is read from the working directory');
     assert.deepEqual(svc.KillSignal, ['SIGTERM']);
     assert.ok(unit.Install?.WantedBy?.includes('multi-user.target'));
