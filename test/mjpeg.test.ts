@@ -37,9 +37,9 @@ describe('MJPEG fan-out', () => {
     ws.close();
   });
 
-  // 5 + 1 viewers get one built part per frame, 2 + 1 get its pieces (no copy): both must be exact.
-  for (const [nFast, how] of [[5, 'one built part'], [2, 'pieces']] as const) it(`every viewer gets every frame, in order, byte-identical; a frozen viewer only hurts itself (${nFast + 1} viewers: ${how})`, async () => {
-    const id = `fan${nFast}`;
+  it('every viewer gets every frame, in order, byte-identical; a frozen viewer only hurts itself', async () => {
+    const nFast = 5;
+    const id = 'fan';
     const ws = await camera(t, id);
     const frames = new Map<number, Buffer>();
     const fast = Array.from({ length: nFast }, () => new MjpegClient(`${t.url}/api/cameras/${id}/stream.mjpeg`));

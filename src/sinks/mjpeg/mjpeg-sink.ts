@@ -25,7 +25,7 @@ class CameraStream {
   }
 
   send(frame: Frame): void {
-    const part = partOf(frame, this.viewers.size);
+    const part = partOf(frame);
     this.lastSentAt = Date.now();
     for (const v of this.viewers) v.offer(part);
   }
@@ -96,7 +96,7 @@ export class MjpegSink {
     stream.viewers.add(viewer);
     this.log.debug(`viewer ${remote} joined ${id} (${stream.viewers.size} watching)`);
     // Show the newest frame at once instead of waiting for the next one.
-    if (cam.latest) viewer.offer(partOf(cam.latest, stream.viewers.size));
+    if (cam.latest) viewer.offer(partOf(cam.latest));
     const leave = () => {
       const s = this.streams.get(id);
       if (!s || !s.viewers.delete(viewer)) return;

@@ -39,10 +39,6 @@ export class MjpegViewer {
 
   private write(part: Part): void {
     this.delivered++;
-    if (Buffer.isBuffer(part)) {
-      this.res.write(part);
-      return;
-    }
     // One writev for the three pieces.
     this.res.cork();
     this.res.write(part[0]);
