@@ -16,21 +16,24 @@ const TAIL = Buffer.from(`\r\n--${BOUNDARY}\r\n`);
  */
 export type Part = readonly [Buffer, Buffer, Buffer];
 
-/** Parts by frame, built once: a WeakMap so a frame the hub drops is collected with its part. */
-const parts = new WeakMap<Frame, Part>();
+/**
+ * Part headers by frame, built once. Only the headers: an entry of a WeakMap that referenced the JPEG
+ * would keep it alive through young-generation collections (they treat the values of a long-lived
+ * WeakMap as roots), get it promoted, and bring the full collections back.
+ */
+const heads = new WeakMap<Frame, Buffer>();
 
-/** The part of a frame; every viewer of every stream gets the same pieces. */
+/** The part of a frame; every viewer of every stream gets the same head and JPEG Buffers. */
 export function partOf(frame: Frame): Part {
-  let part = parts.get(frame);
-  if (!part) {
-    const head = Buffer.from(
+  let head = heads.get(frame);
+  if (!head) {
+    head = Buffer.from(
       `Content-Type: image/jpeg\r\nContent-Length: ${frame.data.length}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Time: ${frame.cameraTime}\r\nX-Timestamp: ${(frame.cameraTime / 1000).toFixed(3)}\r\n\r\n`,
       'latin1',
     );
-    part = [head, frame.data, TAIL];
-    parts.set(frame, part);
+    heads.set(frame, head);
   }
-  return part;
+  return [head, frame.data, TAIL];
 }
 
 export function partLength(part: Part): number {

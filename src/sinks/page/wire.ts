@@ -23,8 +23,12 @@ export interface FrameMessage {
   readonly jpeg: Buffer;
 }
 
-/** Headers built per frame; a WeakMap so frames the hub drops are collected with their header. */
-const cache = new WeakMap<Frame, { idx: number; msg: FrameMessage }>();
+/**
+ * Headers built per frame; a WeakMap so frames the hub drops are collected with their header. Only the
+ * header: a WeakMap value that referenced the JPEG would keep it alive through young-generation
+ * collections and get it promoted (docs/performance.md, "Garbage collection").
+ */
+const cache = new WeakMap<Frame, { idx: number; head: Buffer }>();
 
 /**
  * The frame message for a camera index, built once per frame and shared by every page client. It goes
@@ -34,7 +38,7 @@ const cache = new WeakMap<Frame, { idx: number; msg: FrameMessage }>();
  */
 export function frameMessage(frame: Frame, idx: number): FrameMessage {
   const hit = cache.get(frame);
-  if (hit && hit.idx === idx) return hit.msg;
+  if (hit && hit.idx === idx) return { head: hit.head, jpeg: frame.data };
   const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
   head.writeUInt8(FRAME_KIND, 0);
   head.writeUInt8(0, 1);
@@ -42,9 +46,8 @@ export function frameMessage(frame: Frame, idx: number): FrameMessage {
   head.writeUInt32BE(frame.seq >>> 0, 4);
   head.writeDoubleBE(frame.cameraTime, 8);
   head.writeDoubleBE(frame.receivedAt, 16);
-  const msg = { head, jpeg: frame.data };
-  cache.set(frame, { idx, msg });
-  return msg;
+  cache.set(frame, { idx, head });
+  return { head, jpeg: frame.data };
 }
 
 export interface FrameHeader {
