@@ -1,6 +1,6 @@
 /**
  * One JPEG from a camera. Parsed once by its source; the same object (and Buffer) reaches every sink.
- * Sinks cache what they derive from it in a WeakMap keyed by the frame, so it is built once.
+ * A sink derives what it sends from it once per frame and gives the result to all its consumers.
  */
 export interface Frame {
   readonly data: Buffer;

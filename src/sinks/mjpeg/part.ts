@@ -17,22 +17,15 @@ const TAIL = Buffer.from(`\r\n--${BOUNDARY}\r\n`);
 export type Part = readonly [Buffer, Buffer, Buffer];
 
 /**
- * Part headers by frame, built once. Only the headers: an entry of a WeakMap that referenced the JPEG
- * would keep it alive through young-generation collections (they treat the values of a long-lived
- * WeakMap as roots), get it promoted, and bring the full collections back.
+ * The part of a frame. A camera's stream calls this once per frame and gives the same pieces to every
+ * viewer; only a joining viewer or an idle repeat asks again for the latest frame, so there is nothing
+ * worth caching per frame.
  */
-const heads = new WeakMap<Frame, Buffer>();
-
-/** The part of a frame; every viewer of every stream gets the same head and JPEG Buffers. */
 export function partOf(frame: Frame): Part {
-  let head = heads.get(frame);
-  if (!head) {
-    head = Buffer.from(
-      `Content-Type: image/jpeg\r\nContent-Length: ${frame.data.length}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Time: ${frame.cameraTime}\r\nX-Timestamp: ${(frame.cameraTime / 1000).toFixed(3)}\r\n\r\n`,
-      'latin1',
-    );
-    heads.set(frame, head);
-  }
+  const head = Buffer.from(
+    `Content-Type: image/jpeg\r\nContent-Length: ${frame.data.length}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Time: ${frame.cameraTime}\r\nX-Timestamp: ${(frame.cameraTime / 1000).toFixed(3)}\r\n\r\n`,
+    'latin1',
+  );
   return [head, frame.data, TAIL];
 }
 
