@@ -17,7 +17,9 @@ const server = createServer((req, res) => {
   }
   // Straight to the socket: no HTTP layer, no chunking, no bookkeeping.
   const socket = res.socket!;
-  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=${B}\r\nConnection: close\r\n\r\n--${B}\r\n`);
+  socket.write(
+    `HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=${B}\r\nConnection: close\r\n\r\n--${B}\r\n`,
+  );
   let set = viewers.get(id);
   if (!set) viewers.set(id, (set = new Set()));
   set.add(socket);
@@ -34,7 +36,9 @@ server.on('upgrade', (req, socket, head) => {
       if (!isBinary) {
         if (!id) {
           const text = data.toString();
-          id = legacy ? (/"hostName":"([^"]+)"/.exec(text)?.[1] ?? '').toLowerCase() : (JSON.parse(text) as { id: string }).id;
+          id = legacy
+            ? (/"hostName":"([^"]+)"/.exec(text)?.[1] ?? '').toLowerCase()
+            : (JSON.parse(text) as { id: string }).id;
         }
         return;
       }
@@ -53,7 +57,13 @@ server.on('upgrade', (req, socket, head) => {
       }
       const set = viewers.get(id);
       if (!set || set.size === 0) return;
-      const part = Buffer.concat([Buffer.from(`Content-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\nX-Frame-Seq: ${seq}\r\nX-Frame-Time: ${time}\r\n\r\n`), jpeg, Buffer.from(`\r\n--${B}\r\n`)]);
+      const part = Buffer.concat([
+        Buffer.from(
+          `Content-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\nX-Frame-Seq: ${seq}\r\nX-Frame-Time: ${time}\r\n\r\n`,
+        ),
+        jpeg,
+        Buffer.from(`\r\n--${B}\r\n`),
+      ]);
       for (const socket of set) socket.write(part);
     });
   });

@@ -1,15 +1,15 @@
 // npm run bench -- [--scenario 1,2,...|all] [--duration S] [--out FILE] [--quick]
 // Runs cam2mqtt as its own process, the load from other processes, and the raw baseline under the same
 // load, and reports frames, drops, fps, latency, CPU per delivered GB and peak RSS side by side.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import type { Profile } from './load/jpegs.js';
 import { NODE_FLAGS } from '../src/node-flags.js';
+import type { Profile } from './load/jpegs.js';
 
 const DIST = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const ROOT = path.resolve(DIST, '..');
@@ -41,25 +41,125 @@ export interface Scenario {
   diagnostic?: boolean;
 }
 
-const home = { cameras: 8, profile: 'SVGA', fps: 10, protocol: 'native', viewersPerCamera: 3, snapshotInterval: 2, pageClients: 1, mqttSubs: { normal: 1 } } as const;
+const home = {
+  cameras: 8,
+  profile: 'SVGA',
+  fps: 10,
+  protocol: 'native',
+  viewersPerCamera: 3,
+  snapshotInterval: 2,
+  pageClients: 1,
+  mqttSubs: { normal: 1 },
+} as const;
 
 export const SCENARIOS: Scenario[] = [
   { id: 1, name: 'home: 8 cameras SVGA 10 fps, 3 viewers each, 1 page, MQTT snapshots every 2 s', ...home },
-  { id: 2, name: 'fan-out: 1 camera VGA 25 fps, 200 viewers', cameras: 1, profile: 'VGA', fps: 25, protocol: 'native', viewersPerCamera: 200 },
-  { id: 3, name: 'many cameras: 64 VGA 15 fps, 1 viewer each', cameras: 64, profile: 'VGA', fps: 15, protocol: 'native', viewersPerCamera: 1 },
-  { id: 4, name: 'slow viewers: scenario 1 + 20 viewers at 50 KB/s', ...home, slow: { count: 20, bytesPerSec: 50_000 } },
-  { id: 5, name: 'large frames: 4 UXGA 5 fps, snapshots every 1 s to a slow and a normal subscriber', cameras: 4, profile: 'UXGA', fps: 5, protocol: 'native', viewersPerCamera: 1, snapshotInterval: 1, mqttSubs: { normal: 1, slow: { bytesPerSec: 50_000 } } },
+  {
+    id: 2,
+    name: 'fan-out: 1 camera VGA 25 fps, 200 viewers',
+    cameras: 1,
+    profile: 'VGA',
+    fps: 25,
+    protocol: 'native',
+    viewersPerCamera: 200,
+  },
+  {
+    id: 3,
+    name: 'many cameras: 64 VGA 15 fps, 1 viewer each',
+    cameras: 64,
+    profile: 'VGA',
+    fps: 15,
+    protocol: 'native',
+    viewersPerCamera: 1,
+  },
+  {
+    id: 4,
+    name: 'slow viewers: scenario 1 + 20 viewers at 50 KB/s',
+    ...home,
+    slow: { count: 20, bytesPerSec: 50_000 },
+  },
+  {
+    id: 5,
+    name: 'large frames: 4 UXGA 5 fps, snapshots every 1 s to a slow and a normal subscriber',
+    cameras: 4,
+    profile: 'UXGA',
+    fps: 5,
+    protocol: 'native',
+    viewersPerCamera: 1,
+    snapshotInterval: 1,
+    mqttSubs: { normal: 1, slow: { bytesPerSec: 50_000 } },
+  },
   { id: 6, name: 'legacy: scenario 1 with MJPEG2SD cameras', ...home, protocol: 'legacy' },
   // Cost growth: viewers doubled, cameras doubled, and cameras nobody watches.
-  { id: 11, name: 'scaling: 1 camera VGA 25 fps, 50 viewers', cameras: 1, profile: 'VGA', fps: 25, protocol: 'native', viewersPerCamera: 50, scaling: true },
-  { id: 12, name: 'scaling: 1 camera VGA 25 fps, 100 viewers', cameras: 1, profile: 'VGA', fps: 25, protocol: 'native', viewersPerCamera: 100, scaling: true },
-  { id: 13, name: 'scaling: 16 cameras VGA 15 fps, 1 viewer each', cameras: 16, profile: 'VGA', fps: 15, protocol: 'native', viewersPerCamera: 1, scaling: true },
-  { id: 14, name: 'scaling: 32 cameras VGA 15 fps, 1 viewer each', cameras: 32, profile: 'VGA', fps: 15, protocol: 'native', viewersPerCamera: 1, scaling: true },
-  { id: 15, name: 'scaling: 16 cameras VGA 15 fps, no viewers', cameras: 16, profile: 'VGA', fps: 15, protocol: 'native', viewersPerCamera: 0, scaling: true },
+  {
+    id: 11,
+    name: 'scaling: 1 camera VGA 25 fps, 50 viewers',
+    cameras: 1,
+    profile: 'VGA',
+    fps: 25,
+    protocol: 'native',
+    viewersPerCamera: 50,
+    scaling: true,
+  },
+  {
+    id: 12,
+    name: 'scaling: 1 camera VGA 25 fps, 100 viewers',
+    cameras: 1,
+    profile: 'VGA',
+    fps: 25,
+    protocol: 'native',
+    viewersPerCamera: 100,
+    scaling: true,
+  },
+  {
+    id: 13,
+    name: 'scaling: 16 cameras VGA 15 fps, 1 viewer each',
+    cameras: 16,
+    profile: 'VGA',
+    fps: 15,
+    protocol: 'native',
+    viewersPerCamera: 1,
+    scaling: true,
+  },
+  {
+    id: 14,
+    name: 'scaling: 32 cameras VGA 15 fps, 1 viewer each',
+    cameras: 32,
+    profile: 'VGA',
+    fps: 15,
+    protocol: 'native',
+    viewersPerCamera: 1,
+    scaling: true,
+  },
+  {
+    id: 15,
+    name: 'scaling: 16 cameras VGA 15 fps, no viewers',
+    cameras: 16,
+    profile: 'VGA',
+    fps: 15,
+    protocol: 'native',
+    viewersPerCamera: 0,
+    scaling: true,
+  },
   // Scenario 1 taken apart.
-  { id: 21, name: 'diagnostic: scenario 1, MJPEG viewers only', ...home, pageClients: 0, mqttSubs: undefined, snapshotInterval: 0, diagnostic: true },
+  {
+    id: 21,
+    name: 'diagnostic: scenario 1, MJPEG viewers only',
+    ...home,
+    pageClients: 0,
+    mqttSubs: undefined,
+    snapshotInterval: 0,
+    diagnostic: true,
+  },
   { id: 22, name: 'diagnostic: scenario 1 without the page client', ...home, pageClients: 0, diagnostic: true },
-  { id: 23, name: 'diagnostic: scenario 1 without MQTT snapshots', ...home, mqttSubs: undefined, snapshotInterval: 0, diagnostic: true },
+  {
+    id: 23,
+    name: 'diagnostic: scenario 1 without MQTT snapshots',
+    ...home,
+    mqttSubs: undefined,
+    snapshotInterval: 0,
+    diagnostic: true,
+  },
 ];
 
 async function freePort(): Promise<number> {
@@ -72,14 +172,24 @@ async function freePort(): Promise<number> {
   });
 }
 
-interface Child { proc: ChildProcess; lines: unknown[]; ready: Promise<void>; done: Promise<void> }
+interface Child {
+  proc: ChildProcess;
+  lines: unknown[];
+  ready: Promise<void>;
+  done: Promise<void>;
+}
 
 function child(script: string, args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Child {
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(DIST, script), ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(DIST, script), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines: unknown[] = [];
   let buf = '';
   let readyResolve!: () => void;
-  const ready = new Promise<void>((r) => { readyResolve = r; });
+  const ready = new Promise<void>((r) => {
+    readyResolve = r;
+  });
   proc.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
     let i;
@@ -92,7 +202,8 @@ function child(script: string, args: string[], env: Record<string, string> = {},
         else lines.push(v);
       } catch {
         // cam2mqtt's own log lines (and --trace-gc output): kept in a file when BENCH_SERVER_LOG is set.
-        if (serverLog && (script === 'src/cli.js' || script === 'bench/baseline.js')) appendFileSync(serverLog, `${script === 'src/cli.js' ? 'cam2mqtt' : 'baseline'} ${line}\n`);
+        if (serverLog && (script === 'src/cli.js' || script === 'bench/baseline.js'))
+          appendFileSync(serverLog, `${script === 'src/cli.js' ? 'cam2mqtt' : 'baseline'} ${line}\n`);
       }
     }
   });
@@ -112,11 +223,37 @@ function peakRssMb(pid: number): number {
 
 const pct = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.floor((p / 100) * a.length))]! : NaN);
 
-export interface ClassResult { viewers: number; expected: number; delivered: number; dropped: number; outOfOrder: number; fps: number; p50: number; p99: number; max: number; bytes: number }
+export interface ClassResult {
+  viewers: number;
+  expected: number;
+  delivered: number;
+  dropped: number;
+  outOfOrder: number;
+  fps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  bytes: number;
+}
 export interface RunResult {
-  target: 'cam2mqtt' | 'baseline'; label?: string; sent: number; sentGB: number; cpuSeconds: number; deliveredGB: number; cpuPerGB: number; peakRssMb: number;
-  fast: ClassResult; slow?: ClassResult; page?: ClassResult;
-  mqtt?: { normalMessages: number; normalRatePerS: number; normalGapP99Ms: number; slowBytes?: number; slowDisconnected?: boolean };
+  target: 'cam2mqtt' | 'baseline';
+  label?: string;
+  sent: number;
+  sentGB: number;
+  cpuSeconds: number;
+  deliveredGB: number;
+  cpuPerGB: number;
+  peakRssMb: number;
+  fast: ClassResult;
+  slow?: ClassResult;
+  page?: ClassResult;
+  mqtt?: {
+    normalMessages: number;
+    normalRatePerS: number;
+    normalGapP99Ms: number;
+    slowBytes?: number;
+    slowDisconnected?: boolean;
+  };
 }
 
 async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs: number): Promise<RunResult> {
@@ -126,12 +263,25 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
   let dataDir = '';
   if (target === 'cam2mqtt') {
     dataDir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-bench-'));
-    const cams = Array.from({ length: s.cameras }, (_, i) => `  bench-${i}:\n    snapshot_interval: ${s.snapshotInterval ?? 0}`).join('\n');
-    writeFileSync(path.join(dataDir, 'configuration.yaml'), `http:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: ${mqttPort}\nlimits:\n  max_cameras: 1024\n  max_pending_connections: 1024\ncameras:\n${cams}\n`);
-    server = child('src/cli.js', ['--data-dir', dataDir], {}, [...(process.env.BENCH_NO_NODE_FLAGS ? [] : NODE_FLAGS), ...extraNodeArgs, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'cam2mqtt')] : [])]);
+    const cams = Array.from(
+      { length: s.cameras },
+      (_, i) => `  bench-${i}:\n    snapshot_interval: ${s.snapshotInterval ?? 0}`,
+    ).join('\n');
+    writeFileSync(
+      path.join(dataDir, 'configuration.yaml'),
+      `http:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: ${mqttPort}\nlimits:\n  max_cameras: 1024\n  max_pending_connections: 1024\ncameras:\n${cams}\n`,
+    );
+    server = child('src/cli.js', ['--data-dir', dataDir], {}, [
+      ...(process.env.BENCH_NO_NODE_FLAGS ? [] : NODE_FLAGS),
+      ...extraNodeArgs,
+      ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'cam2mqtt')] : []),
+    ]);
     await waitHttp(port);
   } else {
-    server = child('bench/baseline.js', [String(port)], {}, [...extraNodeArgs, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'baseline')] : [])]);
+    server = child('bench/baseline.js', [String(port)], {}, [
+      ...extraNodeArgs,
+      ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'baseline')] : []),
+    ]);
     await server.ready;
   }
   const camUrl = `ws://127.0.0.1:${port}${s.protocol === 'legacy' ? '/ws' : '/api/camera'}`;
@@ -139,21 +289,47 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
   const camProcs: Child[] = [];
   for (let first = 0; first < s.cameras; first += 16) {
     const count = Math.min(16, s.cameras - first);
-    camProcs.push(child('bench/load/cameras.js', [JSON.stringify({ url: camUrl, protocol: s.protocol, count, fps: s.fps, profile: s.profile, durationMs, idPrefix: 'bench', offset: first })]));
+    camProcs.push(
+      child('bench/load/cameras.js', [
+        JSON.stringify({
+          url: camUrl,
+          protocol: s.protocol,
+          count,
+          fps: s.fps,
+          profile: s.profile,
+          durationMs,
+          idPrefix: 'bench',
+          offset: first,
+        }),
+      ]),
+    );
   }
   await Promise.all(camProcs.map((c) => c.ready));
   const ids = Array.from({ length: s.cameras }, (_, i) => `bench-${i}`);
   const viewerProcs: Child[] = [];
-  const perProc = s.viewersPerCamera === 0 && !s.slow ? 0 : Math.max(1, Math.ceil((s.cameras * s.viewersPerCamera) / 200));
+  const perProc =
+    s.viewersPerCamera === 0 && !s.slow ? 0 : Math.max(1, Math.ceil((s.cameras * s.viewersPerCamera) / 200));
   for (let k = 0; k < perProc; k++) {
     const camsHere = ids.filter((_, i) => i % perProc === k);
-    viewerProcs.push(child('bench/load/viewers.js', [JSON.stringify({ base: `http://127.0.0.1:${port}`, cameras: camsHere, perCamera: s.viewersPerCamera, durationMs, ...(k === 0 && s.slow ? { slow: s.slow } : {}) })]));
+    viewerProcs.push(
+      child('bench/load/viewers.js', [
+        JSON.stringify({
+          base: `http://127.0.0.1:${port}`,
+          cameras: camsHere,
+          perCamera: s.viewersPerCamera,
+          durationMs,
+          ...(k === 0 && s.slow ? { slow: s.slow } : {}),
+        }),
+      ]),
+    );
   }
   const extra: Child[] = [];
   let pageProc: Child | undefined;
   let mqttProc: Child | undefined;
   if (target === 'cam2mqtt' && s.pageClients) {
-    pageProc = child('bench/load/page-clients.js', [JSON.stringify({ url: `ws://127.0.0.1:${port}/api/ws`, cameras: ids, count: s.pageClients, durationMs })]);
+    pageProc = child('bench/load/page-clients.js', [
+      JSON.stringify({ url: `ws://127.0.0.1:${port}/api/ws`, cameras: ids, count: s.pageClients, durationMs }),
+    ]);
     extra.push(pageProc);
   }
   if (target === 'cam2mqtt' && s.mqttSubs) {
@@ -172,13 +348,33 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
   await server.done;
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 
-  const camOut = camProcs.map((c) => c.lines[0] as { sent: number; bytes: number; perCamera: number[]; sendTimes?: number[][] });
+  const camOut = camProcs.map(
+    (c) => c.lines[0] as { sent: number; bytes: number; perCamera: number[]; sendTimes?: number[][] },
+  );
   const sent = camOut.reduce((a, c) => a + c.sent, 0);
   const sentGB = camOut.reduce((a, c) => a + c.bytes, 0) / 1e9;
   const perCamera = camOut.flatMap((c) => c.perCamera);
   const sendTimes = camOut.flatMap((c) => c.sendTimes ?? []);
-  const viewers = viewerProcs.flatMap((v) => (v.lines[0] as { viewers: { cam: string; slow: boolean; frames: number; bytes: number; gaps: number; outOfOrder: number; samples: number[][] }[] }).viewers);
-  const summarise = (list: { cam: string; frames: number; bytes: number; outOfOrder?: number; samples: number[][] }[], expectedOverride?: number): ClassResult => {
+  const viewers = viewerProcs.flatMap(
+    (v) =>
+      (
+        v.lines[0] as {
+          viewers: {
+            cam: string;
+            slow: boolean;
+            frames: number;
+            bytes: number;
+            gaps: number;
+            outOfOrder: number;
+            samples: number[][];
+          }[];
+        }
+      ).viewers,
+  );
+  const summarise = (
+    list: { cam: string; frames: number; bytes: number; outOfOrder?: number; samples: number[][] }[],
+    expectedOverride?: number,
+  ): ClassResult => {
     const lat: number[] = [];
     for (const v of list) {
       const camIdx = Number(v.cam.split('-')[1]);
@@ -191,8 +387,15 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
     const expected = expectedOverride ?? list.reduce((a, v) => a + (perCamera[Number(v.cam.split('-')[1])] ?? 0), 0);
     const delivered = list.reduce((a, v) => a + v.frames, 0);
     return {
-      viewers: list.length, expected, delivered, dropped: Math.max(0, expected - delivered), outOfOrder: list.reduce((a, v) => a + (v.outOfOrder ?? 0), 0),
-      fps: list.length ? delivered / list.length / (durationMs / 1000) : 0, p50: pct(lat, 50), p99: pct(lat, 99), max: lat.length ? lat[lat.length - 1]! : NaN,
+      viewers: list.length,
+      expected,
+      delivered,
+      dropped: Math.max(0, expected - delivered),
+      outOfOrder: list.reduce((a, v) => a + (v.outOfOrder ?? 0), 0),
+      fps: list.length ? delivered / list.length / (durationMs / 1000) : 0,
+      p50: pct(lat, 50),
+      p99: pct(lat, 99),
+      max: lat.length ? lat[lat.length - 1]! : NaN,
       bytes: list.reduce((a, v) => a + v.bytes, 0),
     };
   };
@@ -202,21 +405,54 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
   let page: ClassResult | undefined;
   if (pageProc) {
     // Page frames carry the camera index, not its id; seq gaps per camera were counted in the client.
-    const clients = (pageProc.lines[0] as { clients: { frames: number; bytes: number; gaps: number; samples: number[][] }[] }).clients;
-    page = summarise(clients.map((c) => ({ cam: 'page-0', frames: c.frames, bytes: c.bytes, samples: s.protocol === 'legacy' ? [] : c.samples })), sent * clients.length);
+    const clients = (
+      pageProc.lines[0] as { clients: { frames: number; bytes: number; gaps: number; samples: number[][] }[] }
+    ).clients;
+    page = summarise(
+      clients.map((c) => ({
+        cam: 'page-0',
+        frames: c.frames,
+        bytes: c.bytes,
+        samples: s.protocol === 'legacy' ? [] : c.samples,
+      })),
+      sent * clients.length,
+    );
     page.dropped = clients.reduce((a, c) => a + c.gaps, 0);
   }
   let mqttOut: RunResult['mqtt'];
   if (mqttProc) {
-    const m = mqttProc.lines[0] as { normal: { messages: number; bytes: number; arrivals: number[] }[]; slow?: { bytes: number; disconnected: boolean } };
+    const m = mqttProc.lines[0] as {
+      normal: { messages: number; bytes: number; arrivals: number[] }[];
+      slow?: { bytes: number; disconnected: boolean };
+    };
     const n = m.normal[0]!;
-    const gaps = n.arrivals.slice(1).map((t, i) => t - n.arrivals[i]!).sort((a, b) => a - b);
-    mqttOut = { normalMessages: n.messages, normalRatePerS: n.messages / (durationMs / 1000), normalGapP99Ms: pct(gaps, 99), ...(m.slow ? { slowBytes: m.slow.bytes, slowDisconnected: m.slow.disconnected } : {}) };
+    const gaps = n.arrivals
+      .slice(1)
+      .map((t, i) => t - n.arrivals[i]!)
+      .sort((a, b) => a - b);
+    mqttOut = {
+      normalMessages: n.messages,
+      normalRatePerS: n.messages / (durationMs / 1000),
+      normalGapP99Ms: pct(gaps, 99),
+      ...(m.slow ? { slowBytes: m.slow.bytes, slowDisconnected: m.slow.disconnected } : {}),
+    };
   }
   const deliveredGB = (fast.bytes + (slow?.bytes ?? 0) + (page?.bytes ?? 0)) / 1e9;
   // With no viewers nothing is delivered: report CPU per GB received instead (the cost of a camera nobody watches).
   const perGB = deliveredGB > 0 ? cpu / deliveredGB : cpu / sentGB;
-  return { target, sent, sentGB, cpuSeconds: cpu, deliveredGB, cpuPerGB: perGB, peakRssMb: rss, fast, ...(slow ? { slow } : {}), ...(page ? { page } : {}), ...(mqttOut ? { mqtt: mqttOut } : {}) };
+  return {
+    target,
+    sent,
+    sentGB,
+    cpuSeconds: cpu,
+    deliveredGB,
+    cpuPerGB: perGB,
+    peakRssMb: rss,
+    fast,
+    ...(slow ? { slow } : {}),
+    ...(page ? { page } : {}),
+    ...(mqttOut ? { mqtt: mqttOut } : {}),
+  };
 }
 
 async function waitHttp(port: number): Promise<void> {
@@ -236,34 +472,98 @@ const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
 
 function table(s: Scenario, runs: RunResult[]): string {
-  const rows = [['target', 'class', 'viewers', 'expected', 'delivered', 'dropped', 'fps/viewer', 'p50 ms', 'p99 ms', 'max ms', 'CPU s', 'GB out', 'CPU s/GB', 'peak RSS MB']];
+  const rows = [
+    [
+      'target',
+      'class',
+      'viewers',
+      'expected',
+      'delivered',
+      'dropped',
+      'fps/viewer',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'CPU s',
+      'GB out',
+      'CPU s/GB',
+      'peak RSS MB',
+    ],
+  ];
   for (const r of runs) {
-    for (const [cls, c] of [['fast', r.fast], ['slow', r.slow], ['page', r.page]] as const) {
+    for (const [cls, c] of [
+      ['fast', r.fast],
+      ['slow', r.slow],
+      ['page', r.page],
+    ] as const) {
       if (!c || (cls === 'fast' && c.viewers === 0 && r.fast !== c)) continue;
-      rows.push([r.label ?? r.target, cls, String(c.viewers), String(c.expected), String(c.delivered), String(c.dropped), f1(c.fps), f1(c.p50), f1(c.p99), f1(c.max), cls === 'fast' ? f2(r.cpuSeconds) : '', cls === 'fast' ? f2(r.deliveredGB) : '', cls === 'fast' ? f2(r.cpuPerGB) : '', cls === 'fast' ? f1(r.peakRssMb) : '']);
+      rows.push([
+        r.label ?? r.target,
+        cls,
+        String(c.viewers),
+        String(c.expected),
+        String(c.delivered),
+        String(c.dropped),
+        f1(c.fps),
+        f1(c.p50),
+        f1(c.p99),
+        f1(c.max),
+        cls === 'fast' ? f2(r.cpuSeconds) : '',
+        cls === 'fast' ? f2(r.deliveredGB) : '',
+        cls === 'fast' ? f2(r.cpuPerGB) : '',
+        cls === 'fast' ? f1(r.peakRssMb) : '',
+      ]);
     }
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((c, i) => c.padStart(w[i]!)).join('  '));
   const c = runs.find((r) => r.target === 'cam2mqtt');
   const b = runs.find((r) => r.target === 'baseline');
-  const ratio = c && b ? `CPU/GB ratio cam2mqtt/baseline: ${f2(c.cpuPerGB / b.cpuPerGB)}; p99 ratio: ${f2(c.fast.p99 / b.fast.p99)}` : '';
-  const mq = runs.filter((r) => r.mqtt).map((r) => `MQTT (${r.label ?? r.target}): normal subscriber ${r.mqtt!.normalMessages} snapshots (${f1(r.mqtt!.normalRatePerS)}/s, p99 gap ${f1(r.mqtt!.normalGapP99Ms)} ms)${r.mqtt!.slowBytes !== undefined ? `; slow subscriber read ${(r.mqtt!.slowBytes / 1e6).toFixed(1)} MB${r.mqtt!.slowDisconnected ? ', disconnected by the broker' : ''}` : ''}`).join('\n');
+  const ratio =
+    c && b
+      ? `CPU/GB ratio cam2mqtt/baseline: ${f2(c.cpuPerGB / b.cpuPerGB)}; p99 ratio: ${f2(c.fast.p99 / b.fast.p99)}`
+      : '';
+  const mq = runs
+    .filter((r) => r.mqtt)
+    .map(
+      (r) =>
+        `MQTT (${r.label ?? r.target}): normal subscriber ${r.mqtt!.normalMessages} snapshots (${f1(r.mqtt!.normalRatePerS)}/s, p99 gap ${f1(r.mqtt!.normalGapP99Ms)} ms)${r.mqtt!.slowBytes !== undefined ? `; slow subscriber read ${(r.mqtt!.slowBytes / 1e6).toFixed(1)} MB${r.mqtt!.slowDisconnected ? ', disconnected by the broker' : ''}` : ''}`,
+    )
+    .join('\n');
   return `\nScenario ${s.id}: ${s.name}\n${lines.join('\n')}\n${ratio}\n${mq ? `${mq}\n` : ''}`;
 }
 
 const program = new Command()
-  .option('--scenario <list>', 'comma-separated scenario ids, "main" (1-6) or "all" (1-6 and the scaling series 11-15)', 'all')
+  .option(
+    '--scenario <list>',
+    'comma-separated scenario ids, "main" (1-6) or "all" (1-6 and the scaling series 11-15)',
+    'all',
+  )
   .option('--duration <s>', 'measured seconds per run', '10')
   .option('--rounds <n>', 'alternating baseline/cam2mqtt rounds per scenario; the median is reported', '3')
   .option('--out <file>', 'JSON results', path.join(ROOT, 'bench/results/latest.json'))
   .option('--quick', 'one short scenario (smoke test)')
-  .option('--profile <dir>', 'write V8 CPU profiles of cam2mqtt and the baseline to <dir>/cam2mqtt and <dir>/baseline (open in Chrome DevTools or speedscope)')
+  .option(
+    '--profile <dir>',
+    'write V8 CPU profiles of cam2mqtt and the baseline to <dir>/cam2mqtt and <dir>/baseline (open in Chrome DevTools or speedscope)',
+  )
   .parse();
-const opts = program.opts<{ scenario: string; duration: string; rounds: string; out: string; quick?: boolean; profile?: string }>();
+const opts = program.opts<{
+  scenario: string;
+  duration: string;
+  rounds: string;
+  out: string;
+  quick?: boolean;
+  profile?: string;
+}>();
 let rounds_ = Math.max(1, Number(opts.rounds));
 const profileDir = opts.profile ? path.resolve(opts.profile) : undefined;
-let chosen = opts.scenario === 'all' ? SCENARIOS.filter((s) => !s.diagnostic) : opts.scenario === 'main' ? SCENARIOS.filter((s) => !s.scaling && !s.diagnostic) : SCENARIOS.filter((s) => opts.scenario.split(',').map(Number).includes(s.id));
+let chosen =
+  opts.scenario === 'all'
+    ? SCENARIOS.filter((s) => !s.diagnostic)
+    : opts.scenario === 'main'
+      ? SCENARIOS.filter((s) => !s.scaling && !s.diagnostic)
+      : SCENARIOS.filter((s) => opts.scenario.split(',').map(Number).includes(s.id));
 let durationMs = Number(opts.duration) * 1000;
 if (opts.quick) {
   chosen = [{ ...SCENARIOS[1]!, name: 'quick: 1 camera VGA 25 fps, 20 viewers', viewersPerCamera: 20 }];
@@ -284,8 +584,27 @@ function median(rounds: RunResult[]): RunResult {
   const sorted = [...rounds].sort((a, b) => a.cpuPerGB - b.cpuPerGB);
   const pick = sorted[Math.floor(sorted.length / 2)]!;
   const lat = (c: ClassResult | undefined, all: (ClassResult | undefined)[]): ClassResult | undefined =>
-    c && { ...c, p50: mid(all.map((x) => x?.p50 ?? NaN)), p99: mid(all.map((x) => x?.p99 ?? NaN)), max: mid(all.map((x) => x?.max ?? NaN)) };
-  return { ...pick, fast: lat(pick.fast, rounds.map((r) => r.fast))!, slow: lat(pick.slow, rounds.map((r) => r.slow)), page: lat(pick.page, rounds.map((r) => r.page)) };
+    c && {
+      ...c,
+      p50: mid(all.map((x) => x?.p50 ?? NaN)),
+      p99: mid(all.map((x) => x?.p99 ?? NaN)),
+      max: mid(all.map((x) => x?.max ?? NaN)),
+    };
+  return {
+    ...pick,
+    fast: lat(
+      pick.fast,
+      rounds.map((r) => r.fast),
+    )!,
+    slow: lat(
+      pick.slow,
+      rounds.map((r) => r.slow),
+    ),
+    page: lat(
+      pick.page,
+      rounds.map((r) => r.page),
+    ),
+  };
 }
 
 const results: { scenario: Scenario; runs: RunResult[]; rounds: RunResult[][] }[] = [];
@@ -307,5 +626,8 @@ for (const s of chosen) {
   process.stdout.write(table(s, runs));
 }
 mkdirSync(path.dirname(opts.out), { recursive: true });
-writeFileSync(opts.out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, durationMs, rounds: rounds_, results }, null, 2)}\n`);
+writeFileSync(
+  opts.out,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, durationMs, rounds: rounds_, results }, null, 2)}\n`,
+);
 process.stdout.write(`\nresults written to ${opts.out}\n`);

@@ -1,6 +1,6 @@
 import type { Config } from './config/schema.js';
-import { CameraHub } from './hub/hub.js';
 import { HttpServer } from './http/server.js';
+import { CameraHub } from './hub/hub.js';
 import type { Logger } from './logging.js';
 import { ApiSink } from './sinks/api/api-sink.js';
 import { MjpegSink } from './sinks/mjpeg/mjpeg-sink.js';
@@ -52,7 +52,10 @@ export class Bridge {
   private readonly extensions: Extension[] = [];
   private started = false;
 
-  constructor(readonly opts: BridgeOptions, extensions: ExtensionFactory[] = []) {
+  constructor(
+    readonly opts: BridgeOptions,
+    extensions: ExtensionFactory[] = [],
+  ) {
     const { config, logger } = opts;
     this.config = config;
     this.log = logger.child({ mod: 'bridge' });
@@ -70,7 +73,8 @@ export class Bridge {
     const sctx: SourceContext = { hub: this.hub, logger, config, pending };
     this.sources = [new NativeSource(sctx), new LegacySource(sctx)];
     // Cameras authenticate with their own tokens, not the page's credentials.
-    for (const s of this.sources) this.http.upgrade(s.path, (req, socket, head) => s.handleUpgrade(req, socket, head), { public: true });
+    for (const s of this.sources)
+      this.http.upgrade(s.path, (req, socket, head) => s.handleUpgrade(req, socket, head), { public: true });
     this.mjpeg = new MjpegSink(this.hub, this.http, logger, {
       queueBytes: limits.viewer_queue_bytes,
       stallTimeoutMs: limits.viewer_stall_timeout * 1000,
@@ -106,15 +110,20 @@ export class Bridge {
       await this.http.listen(port, host);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EADDRINUSE') throw new Error(`http.port ${port} on ${host} is already in use (set http.port, CAM2MQTT_HTTP_PORT or --http-port)`);
-      if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new Error(`http.host ${host} is not an address of this machine`);
+      if (e.code === 'EADDRINUSE')
+        throw new Error(
+          `http.port ${port} on ${host} is already in use (set http.port, CAM2MQTT_HTTP_PORT or --http-port)`,
+        );
+      if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND')
+        throw new Error(`http.host ${host} is not an address of this machine`);
       throw err;
     }
     this.started = true;
     this.hub.start();
     this.mjpeg.start();
     for (const e of this.extensions) await e.start();
-    if (!this.config.http.auth) this.log.warn('http.auth is not set: the page, the API and the streams are open to anyone on the network');
+    if (!this.config.http.auth)
+      this.log.warn('http.auth is not set: the page, the API and the streams are open to anyone on the network');
   }
 
   async stop(): Promise<void> {

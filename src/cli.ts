@@ -3,10 +3,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { Bridge } from './bridge.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { defaultExtensions } from './extensions.js';
+import { registerHaCommand } from './ha/cli-command.js';
 import { createLogger, type Logger } from './logging.js';
 import { cameraUrl, startSimulatedCameras } from './simulator/simulate.js';
 import { VERSION } from './util/version.js';
-import { registerHaCommand } from './ha/cli-command.js';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -19,7 +19,13 @@ const num = (name: string) => (v: string) => {
   return n;
 };
 
-interface RunFlags { config?: string; dataDir?: string; httpPort?: number; mqttPort?: number; logLevel?: string }
+interface RunFlags {
+  config?: string;
+  dataDir?: string;
+  httpPort?: number;
+  mqttPort?: number;
+  logLevel?: string;
+}
 
 /** Load settings, start the bridge, print where to go, and stop cleanly on Ctrl-C / SIGTERM. */
 async function runBridge(flags: RunFlags, onStop?: () => Promise<void>): Promise<{ bridge: Bridge; log: Logger }> {
@@ -31,7 +37,12 @@ async function runBridge(flags: RunFlags, onStop?: () => Promise<void>): Promise
       ...(flags.config ? { file: flags.config } : {}),
       ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
       env: { ...dot.env, ...process.env },
-      overrides: { ...dot.overrides, 'http.port': flags.httpPort, 'log.level': flags.logLevel, 'mqtt.port': flags.mqttPort },
+      overrides: {
+        ...dot.overrides,
+        'http.port': flags.httpPort,
+        'log.level': flags.logLevel,
+        'mqtt.port': flags.mqttPort,
+      },
     });
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -43,7 +54,9 @@ async function runBridge(flags: RunFlags, onStop?: () => Promise<void>): Promise
   const { config } = loaded;
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   const log = logger.child({ mod: 'main' });
-  log.info(`cam2mqtt ${VERSION} starting (settings: ${loaded.fileFound ? loaded.file : `defaults, no ${loaded.file}`}; data: ${loaded.dataDir})`);
+  log.info(
+    `cam2mqtt ${VERSION} starting (settings: ${loaded.fileFound ? loaded.file : `defaults, no ${loaded.file}`}; data: ${loaded.dataDir})`,
+  );
   if (loaded.envApplied.length) log.info(`settings from the environment: ${loaded.envApplied.join(', ')}`);
   for (const line of dot.log) log.info(line);
   for (const line of dot.warnings) log.warn(line);
@@ -86,36 +99,64 @@ async function runBridge(flags: RunFlags, onStop?: () => Promise<void>): Promise
 
 const program = new Command()
   .name('cam2mqtt')
-  .description('Bring ESP32 cameras into Home Assistant: cameras in over WebSocket or MJPEG, MQTT discovery, MJPEG streams and one control page out.')
+  .description(
+    'Bring ESP32 cameras into Home Assistant: cameras in over WebSocket or MJPEG, MQTT discovery, MJPEG streams and one control page out.',
+  )
   .version(VERSION)
   .enablePositionalOptions();
 
-const addRunOptions = (cmd: Command) => cmd
-  .option('-c, --config <file>', 'settings file (default <data-dir>/configuration.yaml)')
-  .option('-d, --data-dir <dir>', 'data directory (default ./data)')
-  .option('-p, --http-port <n>', 'HTTP and camera WebSocket port (http.port)', int('--http-port'))
-  .option('--mqtt-port <n>', 'embedded MQTT broker port (mqtt.port)', int('--mqtt-port'))
-  .addOption(new Option('-l, --log-level <level>', 'log.level').choices(['error', 'warn', 'info', 'debug', 'trace', 'silent']));
+const addRunOptions = (cmd: Command) =>
+  cmd
+    .option('-c, --config <file>', 'settings file (default <data-dir>/configuration.yaml)')
+    .option('-d, --data-dir <dir>', 'data directory (default ./data)')
+    .option('-p, --http-port <n>', 'HTTP and camera WebSocket port (http.port)', int('--http-port'))
+    .option('--mqtt-port <n>', 'embedded MQTT broker port (mqtt.port)', int('--mqtt-port'))
+    .addOption(
+      new Option('-l, --log-level <level>', 'log.level').choices(['error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    );
 
 addRunOptions(program).action(async (flags: RunFlags) => {
   await runBridge(flags);
 });
 
-addRunOptions(program.command('demo').description('run the bridge with three simulated cameras (two native, one MJPEG2SD)'))
-  .action(async (flags: RunFlags) => {
-    let cams: ReturnType<typeof startSimulatedCameras> = [];
-    const { bridge, log } = await runBridge(flags, async () => { await Promise.all(cams.map((c) => c.stop())); });
-    const local = `http://127.0.0.1:${bridge.http.port}`;
-    cams = [
-      ...startSimulatedCameras({ url: cameraUrl(local, 'native'), cameras: 2, fps: 10, size: '640x480', protocol: 'native', motionEvery: 20, idPrefix: 'demo' }),
-      ...startSimulatedCameras({ url: cameraUrl(local, 'legacy'), cameras: 1, fps: 8, size: '640x480', protocol: 'legacy', motionEvery: 30, idPrefix: 'ESP-CAM-DEMO' }),
-    ];
-    log.info(`demo: 3 simulated cameras connecting; open ${bridge.publicUrl}/`);
+addRunOptions(
+  program.command('demo').description('run the bridge with three simulated cameras (two native, one MJPEG2SD)'),
+).action(async (flags: RunFlags) => {
+  let cams: ReturnType<typeof startSimulatedCameras> = [];
+  const { bridge, log } = await runBridge(flags, async () => {
+    await Promise.all(cams.map((c) => c.stop()));
   });
+  const local = `http://127.0.0.1:${bridge.http.port}`;
+  cams = [
+    ...startSimulatedCameras({
+      url: cameraUrl(local, 'native'),
+      cameras: 2,
+      fps: 10,
+      size: '640x480',
+      protocol: 'native',
+      motionEvery: 20,
+      idPrefix: 'demo',
+    }),
+    ...startSimulatedCameras({
+      url: cameraUrl(local, 'legacy'),
+      cameras: 1,
+      fps: 8,
+      size: '640x480',
+      protocol: 'legacy',
+      motionEvery: 30,
+      idPrefix: 'ESP-CAM-DEMO',
+    }),
+  ];
+  log.info(`demo: 3 simulated cameras connecting; open ${bridge.publicUrl}/`);
+});
 
-program.command('simulate')
+program
+  .command('simulate')
   .description('run simulated cameras that dial out to a bridge')
-  .requiredOption('--url <url>', 'camera endpoint, e.g. ws://127.0.0.1:9090/api/camera (native) or ws://127.0.0.1:9090/ws (legacy)')
+  .requiredOption(
+    '--url <url>',
+    'camera endpoint, e.g. ws://127.0.0.1:9090/api/camera (native) or ws://127.0.0.1:9090/ws (legacy)',
+  )
   .option('--cameras <n>', 'how many cameras', int('--cameras'), 1)
   .option('--fps <f>', 'frames per second', num('--fps'), 10)
   .option('--size <WxH>', 'frame size', '640x480')
@@ -123,26 +164,41 @@ program.command('simulate')
   .option('--motion-every <s>', 'report motion every S seconds (lasting S/2)', num('--motion-every'))
   .option('--id-prefix <prefix>', 'camera id prefix')
   .option('--token <token>', 'native hello token')
-  .action(async (o: { url: string; cameras: number; fps: number; size: string; protocol: 'native' | 'legacy'; motionEvery?: number; idPrefix?: string; token?: string }) => {
-    let cams;
-    try {
-      cams = startSimulatedCameras(o);
-    } catch (err) {
-      process.stderr.write(`cam2mqtt simulate: ${(err as Error).message}\n`);
-      process.exit(2);
-    }
-    for (const c of cams) {
-      c.on('open', () => process.stdout.write(`${c.opts.id}: connected to ${o.url}\n`));
-      c.on('close', (code: number, reason: string) => process.stdout.write(`${c.opts.id}: closed ${code} ${reason}\n`));
-    }
-    process.stdout.write(`simulating ${o.cameras} ${o.protocol} camera(s) at ${o.fps} fps, ${o.size}; Ctrl-C to stop\n`);
-    const stop = async () => {
-      await Promise.all(cams.map((c) => c.stop()));
-      process.exit(0);
-    };
-    process.on('SIGINT', () => void stop());
-    process.on('SIGTERM', () => void stop());
-  });
+  .action(
+    async (o: {
+      url: string;
+      cameras: number;
+      fps: number;
+      size: string;
+      protocol: 'native' | 'legacy';
+      motionEvery?: number;
+      idPrefix?: string;
+      token?: string;
+    }) => {
+      let cams;
+      try {
+        cams = startSimulatedCameras(o);
+      } catch (err) {
+        process.stderr.write(`cam2mqtt simulate: ${(err as Error).message}\n`);
+        process.exit(2);
+      }
+      for (const c of cams) {
+        c.on('open', () => process.stdout.write(`${c.opts.id}: connected to ${o.url}\n`));
+        c.on('close', (code: number, reason: string) =>
+          process.stdout.write(`${c.opts.id}: closed ${code} ${reason}\n`),
+        );
+      }
+      process.stdout.write(
+        `simulating ${o.cameras} ${o.protocol} camera(s) at ${o.fps} fps, ${o.size}; Ctrl-C to stop\n`,
+      );
+      const stop = async () => {
+        await Promise.all(cams.map((c) => c.stop()));
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
+    },
+  );
 
 registerHaCommand(program);
 

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
+import { freePort, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
-import { freePort, startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
 import { PageWsClient } from './page-helpers.js';
 
 const USER = 'admin';
@@ -17,19 +17,56 @@ const TOKEN = 'tok-0123456789abcdef';
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
 /** POST /login as the browser form does; returns status, location and the session cookie. */
-async function login(url: string, fields: Record<string, string>): Promise<{ status: number; location: string | null; cookie: string | undefined; setCookie: string | null; body: string }> {
-  const res = await fetch(`${url}/login`, { method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+async function login(
+  url: string,
+  fields: Record<string, string>,
+): Promise<{
+  status: number;
+  location: string | null;
+  cookie: string | undefined;
+  setCookie: string | null;
+  body: string;
+}> {
+  const res = await fetch(`${url}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
   const setCookie = res.headers.get('set-cookie');
-  return { status: res.status, location: res.headers.get('location'), cookie: setCookie?.split(';')[0], setCookie, body: await res.text() };
+  return {
+    status: res.status,
+    location: res.headers.get('location'),
+    cookie: setCookie?.split(';')[0],
+    setCookie,
+    body: await res.text(),
+  };
 }
 
 /** A WebSocket upgrade's HTTP status (101 when accepted). */
 function upgradeStatus(url: string, pathname: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const req = request({ host: u.hostname, port: u.port, path: pathname, headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers } });
-    req.on('upgrade', (res, socket) => { socket.destroy(); resolve(res.statusCode ?? 0); });
-    req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    const req = request({
+      host: u.hostname,
+      port: u.port,
+      path: pathname,
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      },
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
     req.on('error', reject);
     req.end();
   });
@@ -46,11 +83,30 @@ describe('http.auth with username, password and token', () => {
     port = await freePort();
     t = await startBridge({ http: { port, auth: { username: USER, password: PASS, token: TOKEN } } }, { dataDir });
     // Cameras keep their own endpoints: no page credentials needed.
-    cam = new SimulatedNativeCamera({ url: `ws://127.0.0.1:${t.port}/api/camera`, id: 'door', fps: 10, width: 160, height: 120, hue: 10, idleIntervalMs: 100 });
-    legacy = new SimulatedLegacyCamera({ url: `ws://127.0.0.1:${t.port}/ws`, id: 'ESP-CAM-1', fps: 5, width: 160, height: 120, hue: 50 });
+    cam = new SimulatedNativeCamera({
+      url: `ws://127.0.0.1:${t.port}/api/camera`,
+      id: 'door',
+      fps: 10,
+      width: 160,
+      height: 120,
+      hue: 10,
+      idleIntervalMs: 100,
+    });
+    legacy = new SimulatedLegacyCamera({
+      url: `ws://127.0.0.1:${t.port}/ws`,
+      id: 'ESP-CAM-1',
+      fps: 5,
+      width: 160,
+      height: 120,
+      hue: 50,
+    });
     cam.start();
     legacy.start();
-    await waitFor(() => t.bridge.hub.get('door')?.latest && t.bridge.hub.get('esp-cam-1')?.latest, 5000, 'cameras connect without page credentials');
+    await waitFor(
+      () => t.bridge.hub.get('door')?.latest && t.bridge.hub.get('esp-cam-1')?.latest,
+      5000,
+      'cameras connect without page credentials',
+    );
   });
   after(async () => {
     await cam.stop();
@@ -63,7 +119,14 @@ describe('http.auth with username, password and token', () => {
     let res = await fetch(`${t.url}/`, { redirect: 'manual', headers: { Accept: 'text/html' } });
     assert.equal(res.status, 303);
     assert.equal(res.headers.get('location'), '/login?next=%2F');
-    for (const p of ['/api/cameras', '/api/cameras/door/snapshot.jpg', '/api/cameras/door/stream.mjpeg', '/api/presets', '/assets/app.js', '/api/cameras/door/log']) {
+    for (const p of [
+      '/api/cameras',
+      '/api/cameras/door/snapshot.jpg',
+      '/api/cameras/door/stream.mjpeg',
+      '/api/presets',
+      '/assets/app.js',
+      '/api/cameras/door/log',
+    ]) {
       res = await fetch(`${t.url}${p}`);
       assert.equal(res.status, 401, p);
       assert.match(res.headers.get('www-authenticate') ?? '', /^Basic realm="cam2mqtt"/);
@@ -95,7 +158,10 @@ describe('http.auth with username, password and token', () => {
     assert.match(bad.body, /Wrong username or password/);
     const refused = t.logs.slice(before).filter((l) => /login refused/.test(l.msg));
     assert.equal(refused.length, 1, 'one log line per refused login');
-    assert.match(refused[0]!.msg, /login refused for user "admin" from 127\.0\.0\.1 \(login form, \/login\): wrong credentials \(1 failure\)/);
+    assert.match(
+      refused[0]!.msg,
+      /login refused for user "admin" from 127\.0\.0\.1 \(login form, \/login\): wrong credentials \(1 failure\)/,
+    );
     assert.ok(!refused[0]!.msg.includes('wrong'.repeat(2)) && !refused[0]!.msg.includes(PASS), 'never logs a password');
 
     const ok = await login(t.url, { username: USER, password: PASS, next: '/#cam=door' });
@@ -171,19 +237,34 @@ describe('http.auth with username, password and token', () => {
     await legacy.stop();
     await t.stop();
     t = await startBridge({ http: { port, auth: { username: USER, password: PASS, token: TOKEN } } }, { dataDir });
-    const ok = await waitFor(async () => (await fetch(`${t.url}/api/cameras`, { headers })).status, 2000, 'bridge back');
+    const ok = await waitFor(
+      async () => (await fetch(`${t.url}/api/cameras`, { headers })).status,
+      2000,
+      'bridge back',
+    );
     assert.equal(ok, 200, 'still logged in after a restart');
     await t.stop();
-    t = await startBridge({ http: { port, auth: { username: USER, password: 'a new password', token: TOKEN } } }, { dataDir });
-    const after = await waitFor(async () => (await fetch(`${t.url}/api/cameras`, { headers })).status, 2000, 'bridge back');
+    t = await startBridge(
+      { http: { port, auth: { username: USER, password: 'a new password', token: TOKEN } } },
+      { dataDir },
+    );
+    const after = await waitFor(
+      async () => (await fetch(`${t.url}/api/cameras`, { headers })).status,
+      2000,
+      'bridge back',
+    );
     assert.equal(after, 401, 'a password change signs everyone out');
   });
 });
 
 describe('failed logins are rate limited', () => {
   let t: TestBridge;
-  before(async () => { t = await startBridge({ http: { auth: { username: USER, password: PASS } } }); });
-  after(async () => { await t.stop(); });
+  before(async () => {
+    t = await startBridge({ http: { auth: { username: USER, password: PASS } } });
+  });
+  after(async () => {
+    await t.stop();
+  });
 
   it('locks an address after five failures, even for the right password, with Retry-After', async () => {
     for (let i = 1; i <= 5; i++) {
@@ -205,8 +286,12 @@ describe('failed logins are rate limited', () => {
 
 describe('token-only auth', () => {
   let t: TestBridge;
-  before(async () => { t = await startBridge({ http: { auth: { token: TOKEN } } }); });
-  after(async () => { await t.stop(); });
+  before(async () => {
+    t = await startBridge({ http: { auth: { token: TOKEN } } });
+  });
+  after(async () => {
+    await t.stop();
+  });
 
   it('asks for the token on the login form', async () => {
     const html = await (await fetch(`${t.url}/login`)).text();
@@ -223,7 +308,13 @@ describe('without http.auth', () => {
   it('warns at startup that everything is open, and /login just leads to the page', async () => {
     const t = await startBridge({});
     try {
-      assert.ok(t.logs.some((l) => l.level === 40 && /http\.auth is not set: the page, the API and the streams are open to anyone on the network/.test(l.msg)));
+      assert.ok(
+        t.logs.some(
+          (l) =>
+            l.level === 40 &&
+            /http\.auth is not set: the page, the API and the streams are open to anyone on the network/.test(l.msg),
+        ),
+      );
       const res = await fetch(`${t.url}/login`, { redirect: 'manual' });
       assert.equal(res.status, 303);
       assert.equal(res.headers.get('location'), '/');

@@ -16,9 +16,21 @@ test('npm run bench -- --quick runs cam2mqtt and the baseline under load and wri
     const r = spawnSync(process.execPath, [RUN, '--quick', '--out', out], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, `bench failed:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /CPU\/GB ratio cam2mqtt\/baseline: \d/);
-    const res = JSON.parse(readFileSync(out, 'utf8')) as { results: { runs: { target: string; sent: number; cpuSeconds: number; fast: { viewers: number; delivered: number; outOfOrder: number } }[] }[] };
+    const res = JSON.parse(readFileSync(out, 'utf8')) as {
+      results: {
+        runs: {
+          target: string;
+          sent: number;
+          cpuSeconds: number;
+          fast: { viewers: number; delivered: number; outOfOrder: number };
+        }[];
+      }[];
+    };
     const runs = res.results[0]!.runs;
-    assert.deepEqual(runs.map((x) => x.target), ['baseline', 'cam2mqtt']);
+    assert.deepEqual(
+      runs.map((x) => x.target),
+      ['baseline', 'cam2mqtt'],
+    );
     for (const run of runs) {
       assert.ok(run.sent > 0 && run.cpuSeconds > 0, `${run.target}: frames sent and CPU measured`);
       assert.equal(run.fast.viewers, 20);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,12 +11,22 @@ import { freePort, waitFor } from './helpers/bridge.js';
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const procs: ChildProcess[] = [];
 
-function run(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; out: () => string; exit: Promise<number | null> } {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): { proc: ChildProcess; out: () => string; exit: Promise<number | null> } {
   let out = '';
-  const proc = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   procs.push(proc);
-  proc.stdout!.on('data', (d) => { out += d; });
-  proc.stderr!.on('data', (d) => { out += d; });
+  proc.stdout!.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr!.on('data', (d) => {
+    out += d;
+  });
   const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   return { proc, out: () => out, exit };
 }
@@ -24,18 +34,23 @@ function run(args: string[], env: Record<string, string> = {}): { proc: ChildPro
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'cam2mqtt-cli-'));
 
 describe('cam2mqtt CLI', () => {
-  after(() => { for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL'); });
+  after(() => {
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  });
 
   it('starts with no config file, prints the URLs, and Ctrl-C tells cameras and exits 0', async () => {
     const port = await freePort();
-    const r = run(['--http-port', String(port), '--data-dir', tmp(), '--log-level', 'info'], { CAM2MQTT_HTTP_HOST: '127.0.0.1', CAM2MQTT_MQTT_ENABLED: 'false' });
+    const r = run(['--http-port', String(port), '--data-dir', tmp(), '--log-level', 'info'], {
+      CAM2MQTT_HTTP_HOST: '127.0.0.1',
+      CAM2MQTT_MQTT_ENABLED: 'false',
+    });
     await waitFor(() => r.out().includes('REST API:'), 10_000, 'startup');
     assert.match(r.out(), new RegExp(`control page: +http://127\\.0\\.0\\.1:${port}/`));
     assert.match(r.out(), new RegExp(`cameras \\(native\\): +ws://127\\.0\\.0\\.1:${port}/api/camera`));
     assert.match(r.out(), new RegExp(`cameras \\(MJPEG2SD\\): +ws://127\\.0\\.0\\.1:${port}/ws`));
     assert.match(r.out(), /settings from the environment: CAM2MQTT_HTTP_HOST, CAM2MQTT_MQTT_ENABLED/);
     assert.match(r.out(), /http\.auth is not set/);
-    const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json() as { status: string };
+    const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { status: string };
     assert.equal(health.status, 'ok');
     // A camera is connected when we stop: it must be told (bye, then close 1001).
     const ws = new WebSocket(`ws://127.0.0.1:${port}/api/camera`);
@@ -58,7 +73,10 @@ describe('cam2mqtt CLI', () => {
     writeFileSync(path.join(d, 'configuration.yaml'), 'http:\n  port: "eighty"\n');
     const r = run(['--data-dir', d]);
     assert.equal(await r.exit, 2);
-    assert.match(r.out(), /^cam2mqtt: invalid configuration in .*configuration\.yaml: http\.port = "eighty": expected number, received string\n$/);
+    assert.match(
+      r.out(),
+      /^cam2mqtt: invalid configuration in .*configuration\.yaml: http\.port = "eighty": expected number, received string\n$/,
+    );
     const e = run(['--data-dir', tmp()], { CAM2MQTT_LIMITS_CAMERA_TIMEOUT: '-5' });
     assert.equal(await e.exit, 2);
     assert.match(e.out(), /limits\.camera_timeout = -5: .*>=0/);
@@ -69,9 +87,15 @@ describe('cam2mqtt CLI', () => {
 
   it('a port in use is a clear error naming the setting', async () => {
     const port = await freePort();
-    const first = run(['--http-port', String(port), '--data-dir', tmp()], { CAM2MQTT_HTTP_HOST: '127.0.0.1', CAM2MQTT_MQTT_ENABLED: 'false' });
+    const first = run(['--http-port', String(port), '--data-dir', tmp()], {
+      CAM2MQTT_HTTP_HOST: '127.0.0.1',
+      CAM2MQTT_MQTT_ENABLED: 'false',
+    });
     await waitFor(() => first.out().includes('REST API:'), 10_000, 'first up');
-    const second = run(['--http-port', String(port), '--data-dir', tmp()], { CAM2MQTT_HTTP_HOST: '127.0.0.1', CAM2MQTT_MQTT_ENABLED: 'false' });
+    const second = run(['--http-port', String(port), '--data-dir', tmp()], {
+      CAM2MQTT_HTTP_HOST: '127.0.0.1',
+      CAM2MQTT_MQTT_ENABLED: 'false',
+    });
     assert.equal(await second.exit, 1);
     assert.match(second.out(), new RegExp(`http\\.port ${port} on 127\\.0\\.0\\.1 is already in use`));
     first.proc.kill('SIGTERM');
@@ -80,16 +104,64 @@ describe('cam2mqtt CLI', () => {
 
   it('simulate connects cameras of both protocols to a bridge', async () => {
     const port = await freePort();
-    const bridge = run(['--http-port', String(port), '--data-dir', tmp()], { CAM2MQTT_HTTP_HOST: '127.0.0.1', CAM2MQTT_MQTT_ENABLED: 'false' });
+    const bridge = run(['--http-port', String(port), '--data-dir', tmp()], {
+      CAM2MQTT_HTTP_HOST: '127.0.0.1',
+      CAM2MQTT_MQTT_ENABLED: 'false',
+    });
     await waitFor(() => bridge.out().includes('REST API:'), 10_000, 'bridge up');
-    const nat = run(['simulate', '--url', `ws://127.0.0.1:${port}/api/camera`, '--cameras', '2', '--fps', '5', '--size', '160x120', '--protocol', 'native']);
-    const leg = run(['simulate', '--url', `ws://127.0.0.1:${port}/ws`, '--cameras', '1', '--fps', '5', '--size', '160x120', '--protocol', 'legacy', '--motion-every', '2']);
-    const cams = await waitFor(async () => {
-      const list = await (await fetch(`http://127.0.0.1:${port}/api/cameras`)).json() as { id: string; online: boolean; protocol: string; motion: boolean }[];
-      return list.filter((c) => c.online).length === 3 ? list : undefined;
-    }, 15_000, 'three simulated cameras');
-    assert.deepEqual(cams.map((c) => `${c.id}/${c.protocol}`).sort(), ['esp-cam-sim-1/legacy', 'sim-1/native', 'sim-2/native']);
-    await waitFor(async () => (await (await fetch(`http://127.0.0.1:${port}/api/cameras/esp-cam-sim-1`)).json() as { motion: boolean }).motion, 5000, 'simulated motion');
+    const nat = run([
+      'simulate',
+      '--url',
+      `ws://127.0.0.1:${port}/api/camera`,
+      '--cameras',
+      '2',
+      '--fps',
+      '5',
+      '--size',
+      '160x120',
+      '--protocol',
+      'native',
+    ]);
+    const leg = run([
+      'simulate',
+      '--url',
+      `ws://127.0.0.1:${port}/ws`,
+      '--cameras',
+      '1',
+      '--fps',
+      '5',
+      '--size',
+      '160x120',
+      '--protocol',
+      'legacy',
+      '--motion-every',
+      '2',
+    ]);
+    const cams = await waitFor(
+      async () => {
+        const list = (await (await fetch(`http://127.0.0.1:${port}/api/cameras`)).json()) as {
+          id: string;
+          online: boolean;
+          protocol: string;
+          motion: boolean;
+        }[];
+        return list.filter((c) => c.online).length === 3 ? list : undefined;
+      },
+      15_000,
+      'three simulated cameras',
+    );
+    assert.deepEqual(cams.map((c) => `${c.id}/${c.protocol}`).sort(), [
+      'esp-cam-sim-1/legacy',
+      'sim-1/native',
+      'sim-2/native',
+    ]);
+    await waitFor(
+      async () =>
+        ((await (await fetch(`http://127.0.0.1:${port}/api/cameras/esp-cam-sim-1`)).json()) as { motion: boolean })
+          .motion,
+      5000,
+      'simulated motion',
+    );
     const bad = run(['simulate', '--url', `ws://127.0.0.1:${port}/ws`, '--size', 'big']);
     assert.equal(await bad.exit, 2);
     assert.match(bad.out(), /size "big": expected WIDTHxHEIGHT/);

@@ -22,7 +22,10 @@ describe('configuration', () => {
 
   it('reads <data-dir>/configuration.yaml', () => {
     const d = dir();
-    writeFileSync(path.join(d, 'configuration.yaml'), 'http:\n  port: 8080\ncameras:\n  garage:\n    name: Garage\n    token: abc\n    snapshot_interval: 30\n');
+    writeFileSync(
+      path.join(d, 'configuration.yaml'),
+      'http:\n  port: 8080\ncameras:\n  garage:\n    name: Garage\n    token: abc\n    snapshot_interval: 30\n',
+    );
     const { config, fileFound } = loadConfig({ dataDir: d, env: {} });
     assert.equal(fileFound, true);
     assert.equal(config.http.port, 8080);
@@ -56,18 +59,25 @@ describe('configuration', () => {
   });
 
   it('flags override the environment', () => {
-    const { config } = loadConfig({ dataDir: dir(), env: { CAM2MQTT_HTTP_PORT: '9191' }, overrides: { 'http.port': 7070, 'log.level': 'debug' } });
+    const { config } = loadConfig({
+      dataDir: dir(),
+      env: { CAM2MQTT_HTTP_PORT: '9191' },
+      overrides: { 'http.port': 7070, 'log.level': 'debug' },
+    });
     assert.equal(config.http.port, 7070);
     assert.equal(config.log.level, 'debug');
   });
 
   it('an invalid value names the key, the value and what is expected', () => {
-    assert.throws(() => loadConfig({ dataDir: dir(), env: { CAM2MQTT_HTTP_PORT: '70000' } }), (err: Error) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /http\.port = 70000/);
-      assert.match(err.message, /65535/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ dataDir: dir(), env: { CAM2MQTT_HTTP_PORT: '70000' } }),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /http\.port = 70000/);
+        assert.match(err.message, /65535/);
+        return true;
+      },
+    );
     const d = dir();
     writeFileSync(path.join(d, 'configuration.yaml'), 'log:\n  level: loud\n');
     assert.throws(() => loadConfig({ dataDir: d, env: {} }), /log\.level = "loud": .*(error|info)/);
@@ -76,11 +86,17 @@ describe('configuration', () => {
   it('unknown keys and bad camera ids are reported, not ignored', () => {
     assert.throws(() => loadConfig({ raw: { htpp: { port: 1 } }, env: {} }), /unknown key "htpp"/);
     assert.throws(() => loadConfig({ raw: { http: { prot: 1 } }, env: {} }), /unknown key "http\.prot"/);
-    assert.throws(() => loadConfig({ raw: { cameras: { 'Bad Id!': {} } }, env: {} }), /cameras: "Bad Id!" is not a valid id: expected 1-48 chars of a-z/);
+    assert.throws(
+      () => loadConfig({ raw: { cameras: { 'Bad Id!': {} } }, env: {} }),
+      /cameras: "Bad Id!" is not a valid id: expected 1-48 chars of a-z/,
+    );
   });
 
   it('an env var that names no setting is an error', () => {
-    assert.throws(() => loadConfig({ dataDir: dir(), env: { CAM2MQTT_HTTP_PROT: '1' } }), /CAM2MQTT_HTTP_PROT does not name a setting/);
+    assert.throws(
+      () => loadConfig({ dataDir: dir(), env: { CAM2MQTT_HTTP_PROT: '1' } }),
+      /CAM2MQTT_HTTP_PROT does not name a setting/,
+    );
   });
 
   it('broken YAML and a missing explicit file are clear errors', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,9 +10,9 @@ import WebSocket from 'ws';
 import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { decodeFrameMessage } from '../src/sinks/page/wire.js';
-import { SecurityCamEmulator } from './http-camera-emulators.js';
 import { freePort, waitFor } from './helpers/bridge.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
+import { SecurityCamEmulator } from './http-camera-emulators.js';
 
 // The shipped deployment files, exercised for real: deploy/cam2mqtt.service is checked by
 // systemd-analyze and its ExecStart/Environment/WorkingDirectory are run as systemd would run them;
@@ -25,7 +25,15 @@ const SITE = path.join(ROOT, 'deploy/nginx/cam2mqtt.conf');
 
 /** Find a system binary or fail the test with how to install it (CI installs it; never skipped). */
 function requireBinary(name: string, install: string): string {
-  for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin', ...(process.env.PATH ?? '').split(':')]) {
+  for (const dir of [
+    '/usr/sbin',
+    '/usr/bin',
+    '/sbin',
+    '/bin',
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    ...(process.env.PATH ?? '').split(':'),
+  ]) {
     const p = path.join(dir, name);
     if (dir && existsSync(p)) return p;
   }
@@ -63,8 +71,12 @@ function mapPaths(s: string, state: string, etc: string): string {
 
 function collect(child: ChildProcess): { text: () => string } {
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   return { text: () => out };
 }
 
@@ -79,7 +91,9 @@ test('deploy/cam2mqtt.service passes systemd-analyze verify (paths mapped to thi
   try {
     const unit = parseUnit(readFileSync(UNIT, 'utf8'));
     const svc = unit.Service!;
-    assert.deepEqual(svc.ExecStart, ['/usr/bin/node --max-semi-space-size=1 /opt/cam2mqtt/dist/src/cli.js --data-dir /var/lib/cam2mqtt']);
+    assert.deepEqual(svc.ExecStart, [
+      '/usr/bin/node --max-semi-space-size=1 /opt/cam2mqtt/dist/src/cli.js --data-dir /var/lib/cam2mqtt',
+    ]);
     assert.deepEqual(svc.WorkingDirectory, ['/var/lib/cam2mqtt'], 'the seed .env is read from the working directory');
     assert.deepEqual(svc.KillSignal, ['SIGTERM']);
     assert.ok(unit.Install?.WantedBy?.includes('multi-user.target'));
@@ -112,7 +126,10 @@ test('cam2mqtt run as the unit runs it, behind nginx with the shipped config: pa
     writeFileSync(path.join(state, 'configuration.yaml'), `cameras:\n  front:\n    mjpeg_url: ${cam.mjpegUrl}\n`);
     // The optional EnvironmentFile=-/etc/cam2mqtt/env, as an admin would write it.
     const envFile = svc.EnvironmentFile![0]!.replace(/^-/, '');
-    writeFileSync(envFile, `CAM2MQTT_HTTP_HOST=127.0.0.1\nCAM2MQTT_HTTP_PORT=${httpPort}\nCAM2MQTT_MQTT_HOST=127.0.0.1\nCAM2MQTT_MQTT_PORT=${mqttPort}\n`);
+    writeFileSync(
+      envFile,
+      `CAM2MQTT_HTTP_HOST=127.0.0.1\nCAM2MQTT_HTTP_PORT=${httpPort}\nCAM2MQTT_MQTT_HOST=127.0.0.1\nCAM2MQTT_MQTT_PORT=${mqttPort}\n`,
+    );
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
     for (const e of svc.Environment ?? []) {
       const [k, ...v] = e.split('=');
@@ -126,7 +143,11 @@ test('cam2mqtt run as the unit runs it, behind nginx with the shipped config: pa
     bridge = spawn(cmd!, args, { cwd: svc.WorkingDirectory![0]!, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const bridgeOut = collect(bridge);
     const bridgeExit = exitOf(bridge);
-    await waitFor(() => /control page:/.test(bridgeOut.text()) || bridge!.exitCode !== null, 30_000, 'cam2mqtt to start');
+    await waitFor(
+      () => /control page:/.test(bridgeOut.text()) || bridge!.exitCode !== null,
+      30_000,
+      'cam2mqtt to start',
+    );
     assert.equal(bridge.exitCode, null, `cam2mqtt exited:\n${bridgeOut.text()}`);
 
     // ---- nginx with the shipped site, on a free local port, pointing at this cam2mqtt ----
@@ -139,33 +160,50 @@ test('cam2mqtt run as the unit runs it, behind nginx with the shipped config: pa
       .replace(/^(\s*)server 127\.0\.0\.1:9090;$/m, `$1server 127.0.0.1:${httpPort};`);
     writeFileSync(path.join(prefix, 'cam2mqtt.conf'), local);
     const t = (n: string) => path.join(prefix, 'tmp', n);
-    writeFileSync(path.join(prefix, 'nginx.conf'), [
-      'daemon off;',
-      'master_process off;',
-      'worker_processes 1;',
-      `pid ${path.join(prefix, 'nginx.pid')};`,
-      `error_log ${path.join(prefix, 'error.log')} warn;`,
-      'events { worker_connections 256; }',
-      'http {',
-      `  access_log ${path.join(prefix, 'access.log')};`,
-      `  client_body_temp_path ${t('body')}; proxy_temp_path ${t('proxy')}; fastcgi_temp_path ${t('fcgi')}; uwsgi_temp_path ${t('uwsgi')}; scgi_temp_path ${t('scgi')};`,
-      `  include ${path.join(prefix, 'cam2mqtt.conf')};`,
-      '}',
-      '',
-    ].join('\n'));
-    const check = spawnSync(nginx, ['-t', '-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'error.log')], { encoding: 'utf8' });
+    writeFileSync(
+      path.join(prefix, 'nginx.conf'),
+      [
+        'daemon off;',
+        'master_process off;',
+        'worker_processes 1;',
+        `pid ${path.join(prefix, 'nginx.pid')};`,
+        `error_log ${path.join(prefix, 'error.log')} warn;`,
+        'events { worker_connections 256; }',
+        'http {',
+        `  access_log ${path.join(prefix, 'access.log')};`,
+        `  client_body_temp_path ${t('body')}; proxy_temp_path ${t('proxy')}; fastcgi_temp_path ${t('fcgi')}; uwsgi_temp_path ${t('uwsgi')}; scgi_temp_path ${t('scgi')};`,
+        `  include ${path.join(prefix, 'cam2mqtt.conf')};`,
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const check = spawnSync(
+      nginx,
+      ['-t', '-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'error.log')],
+      { encoding: 'utf8' },
+    );
     assert.equal(check.status, 0, `nginx -t:\n${check.stderr}`);
-    ng = spawn(nginx, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ng = spawn(nginx, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'error.log')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const ngOut = collect(ng);
     const base = `http://127.0.0.1:${ngPort}`;
-    await waitFor(async () => (await fetch(`${base}/healthz`)).status === 200, 15_000, `nginx to proxy /healthz (${ngOut.text()})`);
+    await waitFor(
+      async () => (await fetch(`${base}/healthz`)).status === 200,
+      15_000,
+      `nginx to proxy /healthz (${ngOut.text()})`,
+    );
 
     // Page and REST.
     const page = await fetch(`${base}/`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     await page.arrayBuffer();
-    await waitFor(async () => ((await (await fetch(`${base}/api/cameras/front`)).json()) as { online: boolean }).online, 15_000, 'the pulled camera online (REST through nginx)');
+    await waitFor(
+      async () => ((await (await fetch(`${base}/api/cameras/front`)).json()) as { online: boolean }).online,
+      15_000,
+      'the pulled camera online (REST through nginx)',
+    );
 
     // MJPEG through nginx: unbuffered, every frame, in order.
     const viewer = new MjpegClient(`${base}/api/cameras/front/stream.mjpeg`);
@@ -210,35 +248,73 @@ test('cam2mqtt run as the unit runs it, behind nginx with the shipped config: pa
     }
 
     // /api/camera and /ws: cameras dialling in through nginx.
-    const native = new SimulatedNativeCamera({ url: `ws://127.0.0.1:${ngPort}/api/camera`, id: 'via-nginx', fps: 5, width: 160, height: 120, hue: 50 });
-    const legacy = new SimulatedLegacyCamera({ url: `ws://127.0.0.1:${ngPort}/ws`, id: 'ESP-CAM-NGINX', fps: 5, width: 160, height: 120, hue: 150 });
+    const native = new SimulatedNativeCamera({
+      url: `ws://127.0.0.1:${ngPort}/api/camera`,
+      id: 'via-nginx',
+      fps: 5,
+      width: 160,
+      height: 120,
+      hue: 50,
+    });
+    const legacy = new SimulatedLegacyCamera({
+      url: `ws://127.0.0.1:${ngPort}/ws`,
+      id: 'ESP-CAM-NGINX',
+      fps: 5,
+      width: 160,
+      height: 120,
+      hue: 150,
+    });
     sims.push(native.start(), legacy.start());
     for (const id of ['via-nginx', 'esp-cam-nginx']) {
-      await waitFor(async () => {
-        const r = await fetch(`${base}/api/cameras/${id}`);
-        if (r.status !== 200) return false;
-        const j = (await r.json()) as { online: boolean; frames: number };
-        return j.online && j.frames > 2;
-      }, 15_000, `camera ${id} online with frames through nginx`);
+      await waitFor(
+        async () => {
+          const r = await fetch(`${base}/api/cameras/${id}`);
+          if (r.status !== 200) return false;
+          const j = (await r.json()) as { online: boolean; frames: number };
+          return j.online && j.frames > 2;
+        },
+        15_000,
+        `camera ${id} online with frames through nginx`,
+      );
     }
 
     // /mqtt: MQTT over WebSocket.
-    const client = await mqtt.connectAsync(`ws://127.0.0.1:${ngPort}/mqtt`, { clientId: 'via-nginx', reconnectPeriod: 0, connectTimeout: 10_000 });
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${ngPort}/mqtt`, {
+      clientId: 'via-nginx',
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+    });
     try {
-      const got = new Promise<string>((resolve) => client.on('message', (topic, payload) => { if (topic === 'cam2mqtt/bridge/state') resolve(payload.toString()); }));
+      const got = new Promise<string>((resolve) =>
+        client.on('message', (topic, payload) => {
+          if (topic === 'cam2mqtt/bridge/state') resolve(payload.toString());
+        }),
+      );
       await client.subscribeAsync('cam2mqtt/bridge/state');
-      const payload = await Promise.race([got, new Promise<string>((_r, reject) => setTimeout(() => reject(new Error('no bridge state over /mqtt')), 10_000).unref())]);
+      const payload = await Promise.race([
+        got,
+        new Promise<string>((_r, reject) =>
+          setTimeout(() => reject(new Error('no bridge state over /mqtt')), 10_000).unref(),
+        ),
+      ]);
       assert.match(payload, /online/);
     } finally {
       await client.endAsync(true);
     }
-    assert.doesNotMatch(readFileSync(path.join(prefix, 'error.log'), 'utf8'), /\[(error|crit|alert|emerg)\]/, 'nginx logged no errors');
+    assert.doesNotMatch(
+      readFileSync(path.join(prefix, 'error.log'), 'utf8'),
+      /\[(error|crit|alert|emerg)\]/,
+      'nginx logged no errors',
+    );
 
     // The unit's KillSignal: a clean stop well within TimeoutStopSec.
     for (const s of sims.splice(0)) await s.stop();
     const stopBudget = Number((svc.TimeoutStopSec ?? ['20'])[0]) * 1000;
     bridge.kill((svc.KillSignal ?? ['SIGTERM'])[0] as NodeJS.Signals);
-    const code = await Promise.race([bridgeExit, new Promise<string>((r) => setTimeout(() => r('timeout'), stopBudget).unref())]);
+    const code = await Promise.race([
+      bridgeExit,
+      new Promise<string>((r) => setTimeout(() => r('timeout'), stopBudget).unref()),
+    ]);
     assert.equal(code, 0, `exit code after SIGTERM (${code}):\n${bridgeOut.text().slice(-2000)}`);
     assert.match(bridgeOut.text(), /SIGTERM: shutting down/);
   } finally {

@@ -5,7 +5,7 @@
 // commands applied to the stand-in camera and acknowledged, reconnection with backoff after the
 // bridge is killed and restarted.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -73,19 +73,32 @@ function buildFirmware(): { ok: boolean; output: string; ms: number } {
   const t0 = Date.now();
   mkdirSync(BUILD, { recursive: true });
   const steps: string[][] = [];
-  if (!existsSync(path.join(BUILD, 'CMakeCache.txt'))) steps.push(['cmake', '-S', FIRMWARE, '-B', BUILD, '-DCMAKE_BUILD_TYPE=Release']);
+  if (!existsSync(path.join(BUILD, 'CMakeCache.txt')))
+    steps.push(['cmake', '-S', FIRMWARE, '-B', BUILD, '-DCMAKE_BUILD_TYPE=Release']);
   steps.push(['cmake', '--build', BUILD, '-j2']);
   let output = '';
   for (const step of steps) {
-    const r = spawnSync('flock', [path.join(BUILD, '.build.lock'), ...step], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync('flock', [path.join(BUILD, '.build.lock'), ...step], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     output += `$ ${step.join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}\n`;
     if (r.status !== 0) return { ok: false, output, ms: Date.now() - t0 };
   }
   return { ok: true, output, ms: Date.now() - t0 };
 }
 
-async function api<T = Record<string, unknown>>(base: string, p: string, body?: unknown): Promise<{ status: number; json: T }> {
-  const res = await fetch(`${base}${p}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function api<T = Record<string, unknown>>(
+  base: string,
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
+  const res = await fetch(
+    `${base}${p}`,
+    body === undefined
+      ? {}
+      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
   return { status: res.status, json: (await res.json()) as T };
 }
 
@@ -105,7 +118,8 @@ function jpegSize(buf: Buffer): { width: number; height: number } | undefined {
 function writeFrames(dir: string): Buffer[] {
   const frames: Buffer[] = [];
   for (let k = 0; k < 3; k++) {
-    const width = 160, height = 120;
+    const width = 160,
+      height = 120;
     const data = Buffer.alloc(width * height * 4);
     for (let y = 0; y < height; y++)
       for (let x = 0; x < width; x++) {
@@ -136,11 +150,18 @@ describe('firmware (host build of the ESP32 sketch)', () => {
 
   it('builds with CMake and the GoogleTest suite passes, every protocol vector included', () => {
     assert.ok(build.ok, `firmware build failed:\n${build.output.slice(-4000)}`);
-    const r = spawnSync(path.join(BUILD, 'firmware_tests'), ['--gtest_color=no'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(path.join(BUILD, 'firmware_tests'), ['--gtest_color=no'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const out = `${r.stdout}${r.stderr}`;
     assert.equal(r.status, 0, `firmware_tests failed:\n${out.slice(-6000)}`);
     assert.match(out, /\[ +PASSED +\] \d+ tests?/);
-    for (const name of ['Vectors.BinaryFramesDecodeAndEncodeByteExactly', 'Vectors.TextMessagesDecodeAndEncodeByteExactly', 'Vectors.InvalidMessagesAreRefusedWithTheBridgesReason'])
+    for (const name of [
+      'Vectors.BinaryFramesDecodeAndEncodeByteExactly',
+      'Vectors.TextMessagesDecodeAndEncodeByteExactly',
+      'Vectors.InvalidMessagesAreRefusedWithTheBridgesReason',
+    ])
       assert.match(out, new RegExp(`\\[ +OK \\] ${name.replace('.', '\\.')}`), `${name} ran`);
   });
 
@@ -159,7 +180,9 @@ describe('firmware (host build of the ESP32 sketch)', () => {
     }
   });
 
-  it('cam2mqtt-host is a camera of a real bridge: frames, commands, motion to MQTT, reconnect with backoff', { timeout: 90_000 }, async (t) => {
+  it('cam2mqtt-host is a camera of a real bridge: frames, commands, motion to MQTT, reconnect with backoff', {
+    timeout: 90_000,
+  }, async (t) => {
     assert.ok(build.ok, 'firmware build failed (see the first test)');
     assert.ok(existsSync(CLI), `${CLI} missing: run npx tsc -p . first`);
     const httpPort = await freePort();
@@ -167,9 +190,21 @@ describe('firmware (host build of the ESP32 sketch)', () => {
     const base = `http://127.0.0.1:${httpPort}`;
     const cameraUrl = `ws://127.0.0.1:${httpPort}/api/camera`;
     const dataDir = tmp('c2m-fw-bridge-');
-    writeFileSync(path.join(dataDir, 'configuration.yaml'), 'cameras:\n  filecam:\n    name: File camera\n    token: fw-test-token\n');
-    const bridgeEnv = { CAM2MQTT_HTTP_HOST: '127.0.0.1', CAM2MQTT_MQTT_HOST: '127.0.0.1', CAM2MQTT_MQTT_PORT: String(mqttPort) };
-    const startBridge = () => start(process.execPath, [CLI, '--http-port', String(httpPort), '--data-dir', dataDir, '--log-level', 'debug'], bridgeEnv);
+    writeFileSync(
+      path.join(dataDir, 'configuration.yaml'),
+      'cameras:\n  filecam:\n    name: File camera\n    token: fw-test-token\n',
+    );
+    const bridgeEnv = {
+      CAM2MQTT_HTTP_HOST: '127.0.0.1',
+      CAM2MQTT_MQTT_HOST: '127.0.0.1',
+      CAM2MQTT_MQTT_PORT: String(mqttPort),
+    };
+    const startBridge = () =>
+      start(
+        process.execPath,
+        [CLI, '--http-port', String(httpPort), '--data-dir', dataDir, '--log-level', 'debug'],
+        bridgeEnv,
+      );
     let bridge = startBridge();
     await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 15_000, 'bridge up');
 
@@ -178,27 +213,93 @@ describe('firmware (host build of the ESP32 sketch)', () => {
     const work = tmp('c2m-fw-cam-');
     const fileState = path.join(work, 'filecam.json');
     const sceneState = path.join(work, 'scenecam.json');
-    const filecam = start(HOST_BIN, ['--url', cameraUrl, '--id', 'filecam', '--token', 'fw-test-token', '--frames-dir', framesDir, '--fps', '10', '--state-file', fileState, '--ntp']);
-    const scenecam = start(HOST_BIN, ['--url', cameraUrl, '--id', 'Scene Cam', '--motion-scene', '--scene-pass-ms', '2000', '--framesize', 'QVGA', '--fps', '8', '--state-file', sceneState]);
+    const filecam = start(HOST_BIN, [
+      '--url',
+      cameraUrl,
+      '--id',
+      'filecam',
+      '--token',
+      'fw-test-token',
+      '--frames-dir',
+      framesDir,
+      '--fps',
+      '10',
+      '--state-file',
+      fileState,
+      '--ntp',
+    ]);
+    const scenecam = start(HOST_BIN, [
+      '--url',
+      cameraUrl,
+      '--id',
+      'Scene Cam',
+      '--motion-scene',
+      '--scene-pass-ms',
+      '2000',
+      '--framesize',
+      'QVGA',
+      '--fps',
+      '8',
+      '--state-file',
+      sceneState,
+    ]);
 
     await t.test('both appear as native cameras with their hello metadata', async () => {
-      const cams = await waitFor(async () => {
-        const { json } = await api<{ id: string; online: boolean; protocol: string; model: string; firmware: string; capabilities: string[]; name: string }[]>(base, '/api/cameras');
-        return json.filter((c) => c.online).length === 2 ? json : undefined;
-      }, 10_000, 'two cameras online');
+      const cams = await waitFor(
+        async () => {
+          const { json } = await api<
+            {
+              id: string;
+              online: boolean;
+              protocol: string;
+              model: string;
+              firmware: string;
+              capabilities: string[];
+              name: string;
+            }[]
+          >(base, '/api/cameras');
+          return json.filter((c) => c.online).length === 2 ? json : undefined;
+        },
+        10_000,
+        'two cameras online',
+      );
       const file = cams.find((c) => c.id === 'filecam')!;
-      const scene = cams.find((c) => c.id === 'scene_cam')!;  // the id was slugified on both sides
+      const scene = cams.find((c) => c.id === 'scene_cam')!; // the id was slugified on both sides
       assert.ok(scene, `scene_cam in ${cams.map((c) => c.id).join(', ')}`);
       assert.equal(file.protocol, 'native');
       assert.equal(file.name, 'File camera');
       assert.equal(file.model, 'host');
       assert.equal(file.firmware, '1.0.0');
-      assert.deepEqual(file.capabilities, ['lamp', 'framesize', 'quality', 'fps', 'flip', 'brightness', 'contrast', 'motion', 'snapshot', 'restart']);
-      await waitFor(() => /welcome: registered as filecam, watching=false/.test(filecam.out()), 3000, '/welcome: registered as filecam, watching=false/');
+      assert.deepEqual(file.capabilities, [
+        'lamp',
+        'framesize',
+        'quality',
+        'fps',
+        'flip',
+        'brightness',
+        'contrast',
+        'motion',
+        'snapshot',
+        'restart',
+      ]);
+      await waitFor(
+        () => /welcome: registered as filecam, watching=false/.test(filecam.out()),
+        3000,
+        '/welcome: registered as filecam, watching=false/',
+      );
     });
 
     await t.test('a wrong token is refused (4001) and the camera backs off to the maximum', async () => {
-      const bad = start(HOST_BIN, ['--url', cameraUrl, '--id', 'filecam', '--token', 'wrong', '--frames-dir', framesDir]);
+      const bad = start(HOST_BIN, [
+        '--url',
+        cameraUrl,
+        '--id',
+        'filecam',
+        '--token',
+        'wrong',
+        '--frames-dir',
+        framesDir,
+      ]);
       await waitFor(() => /refused the token/.test(bad.out()), 10_000, 'refusal logged');
       const m = /disconnected: code=4001 .*reconnecting in (\d+) ms/.exec(bad.out());
       assert.ok(m, bad.out());
@@ -215,12 +316,15 @@ describe('firmware (host build of the ESP32 sketch)', () => {
       try {
         await waitFor(() => viewer.parts.length >= 12, 5000, '12 MJPEG parts');
         assert.equal(viewer.error, undefined);
-        const parts = viewer.parts.slice(1);  // the first part may be the bridge's cached frame
+        const parts = viewer.parts.slice(1); // the first part may be the bridge's cached frame
         const span = (parts.at(-1)!.at - parts[0]!.at) / (parts.length - 1);
         assert.ok(span < 200, `about 10 fps while watched, got one frame per ${span.toFixed(0)} ms`);
         let prevSeq = -1;
         for (const p of parts) {
-          assert.ok(files.some((f) => f.equals(p.body)), 'every part is one of the JPEG files, byte for byte');
+          assert.ok(
+            files.some((f) => f.equals(p.body)),
+            'every part is one of the JPEG files, byte for byte',
+          );
           const seq = Number(p.headers['x-frame-seq']);
           assert.ok(seq > prevSeq, `X-Frame-Seq increases (${prevSeq} -> ${seq})`);
           prevSeq = seq;
@@ -236,7 +340,9 @@ describe('firmware (host build of the ESP32 sketch)', () => {
 
     await t.test('commands change the stand-in camera and are acknowledged', async () => {
       const state = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      let r = await api<{ ok: boolean; answer: unknown; error?: string }>(base, '/api/cameras/filecam/command', { lamp: true });
+      let r = await api<{ ok: boolean; answer: unknown; error?: string }>(base, '/api/cameras/filecam/command', {
+        lamp: true,
+      });
       assert.equal(r.status, 200, JSON.stringify(r.json));
       assert.deepEqual(r.json.answer, { lamp: 100 });
       assert.equal(state(fileState).lamp, 100);
@@ -253,10 +359,14 @@ describe('firmware (host build of the ESP32 sketch)', () => {
       assert.equal(r.json.ok, false);
       assert.match(r.json.error!, /unknown raw command "dance"/);
       // The info update that follows an ack reaches every viewer of the camera.
-      await waitFor(async () => {
-        const info = (await api<{ info: Record<string, unknown> }>(base, '/api/cameras/filecam')).json.info;
-        return info.lamp === 100 && info.vflip === true;
-      }, 3000, 'info updated');
+      await waitFor(
+        async () => {
+          const info = (await api<{ info: Record<string, unknown> }>(base, '/api/cameras/filecam')).json.info;
+          return info.lamp === 100 && info.vflip === true;
+        },
+        3000,
+        'info updated',
+      );
       r = await api(base, '/api/cameras/filecam/command', { status: true });
       assert.equal((r.json.answer as Record<string, unknown>).fw_version, '1.0.0');
 
@@ -273,23 +383,44 @@ describe('firmware (host build of the ESP32 sketch)', () => {
       }
       r = await api(base, '/api/cameras/scene_cam/command', { snapshot: true });
       assert.equal(r.json.ok, true, JSON.stringify(r.json));
-      await waitFor(() => /cmd #\d+ snapshot -> ok \{"width":1600,"height":1200,/.test(scenecam.out()), 3000, '/cmd #\\d+ snapshot -> ok \\{"width":1600,"height":1200,/');
+      await waitFor(
+        () => /cmd #\d+ snapshot -> ok \{"width":1600,"height":1200,/.test(scenecam.out()),
+        3000,
+        '/cmd #\\d+ snapshot -> ok \\{"width":1600,"height":1200,/',
+      );
     });
 
     await t.test('motion detected on the device reaches MQTT as ON, then OFF', async () => {
-      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5000 });
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+      });
       const seen: string[] = [];
-      client.on('message', (topic, payload) => { if (topic === 'cam2mqtt/scene_cam/motion') seen.push(payload.toString()); });
+      client.on('message', (topic, payload) => {
+        if (topic === 'cam2mqtt/scene_cam/motion') seen.push(payload.toString());
+      });
       try {
         await client.subscribeAsync('cam2mqtt/scene_cam/motion');
         await sleep(300);
-        scenecam.proc.kill('SIGUSR1');  // the square crosses the picture for 2 s
+        scenecam.proc.kill('SIGUSR1'); // the square crosses the picture for 2 s
         await waitFor(() => seen.includes('ON'), 6000, 'motion ON on MQTT');
-        const cam = (await api<{ motion: boolean; motion_region: { x: number; y: number; w: number; h: number } | null }>(base, '/api/cameras/scene_cam')).json;
+        const cam = (
+          await api<{ motion: boolean; motion_region: { x: number; y: number; w: number; h: number } | null }>(
+            base,
+            '/api/cameras/scene_cam',
+          )
+        ).json;
         assert.equal(cam.motion, true);
         // The square runs at 40..60 % of the height: the reported region is there.
-        assert.ok(cam.motion_region && cam.motion_region.y >= 0.3 && cam.motion_region.y + cam.motion_region.h <= 0.75, JSON.stringify(cam.motion_region));
-        await waitFor(() => /motion start: \d+ per mille changed, region/.test(scenecam.out()), 3000, '/motion start: \\d+ per mille changed, region/');
+        assert.ok(
+          cam.motion_region && cam.motion_region.y >= 0.3 && cam.motion_region.y + cam.motion_region.h <= 0.75,
+          JSON.stringify(cam.motion_region),
+        );
+        await waitFor(
+          () => /motion start: \d+ per mille changed, region/.test(scenecam.out()),
+          3000,
+          '/motion start: \\d+ per mille changed, region/',
+        );
         await waitFor(() => seen.lastIndexOf('OFF') > seen.indexOf('ON'), 10_000, 'motion OFF on MQTT');
       } finally {
         await client.endAsync();
@@ -300,18 +431,41 @@ describe('firmware (host build of the ESP32 sketch)', () => {
       const from = filecam.lines.length;
       await stop(bridge, 'SIGKILL');
       // Let three attempts fail against the closed port: delays ~1 s, ~2 s, ~4 s.
-      await waitFor(() => filecam.lines.slice(from).filter((l) => /reconnecting in/.test(l.text)).length >= 3, 10_000, 'three failed attempts');
+      await waitFor(
+        () => filecam.lines.slice(from).filter((l) => /reconnecting in/.test(l.text)).length >= 3,
+        10_000,
+        'three failed attempts',
+      );
       bridge = startBridge();
-      await waitFor(() => filecam.lines.slice(from).some((l) => /welcome: registered as filecam/.test(l.text)), 15_000, 'filecam welcomed again');
-      const delays = filecam.lines.slice(from).map((l) => /reconnecting in (\d+) ms \(attempt (\d+)\)/.exec(l.text)).filter((m) => m).map((m) => Number(m![1]));
+      await waitFor(
+        () => filecam.lines.slice(from).some((l) => /welcome: registered as filecam/.test(l.text)),
+        15_000,
+        'filecam welcomed again',
+      );
+      const delays = filecam.lines
+        .slice(from)
+        .map((l) => /reconnecting in (\d+) ms \(attempt (\d+)\)/.exec(l.text))
+        .filter((m) => m)
+        .map((m) => Number(m![1]));
       assert.ok(delays.length >= 3, delays.join(','));
       for (let i = 0; i < 3; i++) {
         const nominal = 1000 * 2 ** i;
-        assert.ok(delays[i]! >= nominal * 0.75 && delays[i]! <= nominal * 1.25, `delay ${i + 1}: ${delays[i]} ms, expected ${nominal} ms +-25 %`);
+        assert.ok(
+          delays[i]! >= nominal * 0.75 && delays[i]! <= nominal * 1.25,
+          `delay ${i + 1}: ${delays[i]} ms, expected ${nominal} ms +-25 %`,
+        );
       }
       // Also told to the bridge's per-camera log (the line right after the welcome; it may arrive in the next chunk).
-      await waitFor(() => filecam.lines.slice(from).some((l) => /reconnected after \d+ attempt/.test(l.text)), 3000, 'reconnect reported');
-      await waitFor(async () => (await api<{ online: boolean }[]>(base, '/api/cameras')).json.filter((c) => c.online).length === 2, 15_000, 'both online again');
+      await waitFor(
+        () => filecam.lines.slice(from).some((l) => /reconnected after \d+ attempt/.test(l.text)),
+        3000,
+        'reconnect reported',
+      );
+      await waitFor(
+        async () => (await api<{ online: boolean }[]>(base, '/api/cameras')).json.filter((c) => c.online).length === 2,
+        15_000,
+        'both online again',
+      );
       const viewer = new MjpegClient(`${base}/api/cameras/filecam/stream.mjpeg`);
       try {
         await waitFor(() => viewer.parts.length >= 3, 5000, 'frames after the restart');
@@ -325,15 +479,26 @@ describe('firmware (host build of the ESP32 sketch)', () => {
       const from = filecam.lines.length;
       const r = await api(base, '/api/cameras/filecam/command', { restart: true });
       assert.deepEqual(r.json.answer, { restart: true });
-      await waitFor(() => filecam.lines.slice(from).some((l) => /welcome: registered as filecam/.test(l.text)), 10_000, 'welcomed after the restart');
-      assert.ok(filecam.lines.slice(from).some((l) => /restarting: exec/.test(l.text)), 'restarted by exec');
+      await waitFor(
+        () => filecam.lines.slice(from).some((l) => /welcome: registered as filecam/.test(l.text)),
+        10_000,
+        'welcomed after the restart',
+      );
+      assert.ok(
+        filecam.lines.slice(from).some((l) => /restarting: exec/.test(l.text)),
+        'restarted by exec',
+      );
       assert.equal(filecam.proc.exitCode, null, 'same process');
     });
 
     await t.test('a camera that shuts down says so (1001) and goes offline at once', async () => {
       await stop(scenecam);
       assert.equal(await scenecam.exited, 0);
-      await waitFor(async () => (await api<{ online: boolean }>(base, '/api/cameras/scene_cam')).json.online === false, 3000, 'scene_cam offline');
+      await waitFor(
+        async () => (await api<{ online: boolean }>(base, '/api/cameras/scene_cam')).json.online === false,
+        3000,
+        'scene_cam offline',
+      );
       await stop(filecam);
       await stop(bridge);
     });

@@ -10,29 +10,42 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../src/config/load.js';
+import type { BridgeInfo } from '../src/ha/bridge-info.js';
 import { HaClient } from '../src/ha/client.js';
+import { httpCredentialsFor, mqttCredentialsFor } from '../src/ha/credentials.js';
 import { HaError, normaliseHaUrl } from '../src/ha/errors.js';
 import { cameraOfStreamUrl, expectedDevices, liveEntityId, liveUrls } from '../src/ha/expected.js';
 import { brokerHostFor, externalBrokerAddress, type LinkReport } from '../src/ha/link.js';
 import { formatLinkReport, formatStatusReport, wrapList } from '../src/ha/report.js';
 import type { StatusReport } from '../src/ha/status.js';
 import { compareHaVersions, isSupportedHaVersion, parseHaVersion } from '../src/ha/version.js';
-import { mqttCredentialsFor, httpCredentialsFor } from '../src/ha/credentials.js';
-import { loadConfig } from '../src/config/load.js';
-import type { BridgeInfo } from '../src/ha/bridge-info.js';
 import { freePort, startBridge, waitFor } from './helpers/bridge.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
-function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -47,9 +60,13 @@ async function fakeServer(handler: (req: IncomingMessage, res: ServerResponse) =
 /** A stand-in for HA's REST API: GET /api/ and /api/config, with a token and a version. */
 function fakeHa(opts: { token?: string; version?: string; status?: number }): Promise<string> {
   return fakeServer((req, res) => {
-    const json = (code: number, body: unknown) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
+    const json = (code: number, body: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
     if (opts.status) return json(opts.status, { message: 'nope' });
-    if (req.headers.authorization !== `Bearer ${opts.token ?? 'good'}`) return json(401, { message: '401: Unauthorized' });
+    if (req.headers.authorization !== `Bearer ${opts.token ?? 'good'}`)
+      return json(401, { message: '401: Unauthorized' });
     if (req.url === '/api/') return json(200, { message: 'API running.' });
     if (req.url === '/api/config') return json(200, { version: opts.version ?? '2024.3.3', state: 'RUNNING' });
     json(404, { message: 'not found' });
@@ -96,12 +113,19 @@ describe('cam2mqtt ha: versions and URLs', () => {
       ['http://user:pw@ha.local:8123', 'bad_url', /takes a token/],
       ['http://ha.local:8123/?x=1', 'bad_url', /without \?query/],
     ] as const) {
-      assert.throws(() => normaliseHaUrl(bad), (e: unknown) => e instanceof HaError && e.code === code && re.test(e.message), String(bad));
+      assert.throws(
+        () => normaliseHaUrl(bad),
+        (e: unknown) => e instanceof HaError && e.code === code && re.test(e.message),
+        String(bad),
+      );
     }
   });
 
   it('derives the broker address, live URLs and entity ids', () => {
-    const info = { mqtt: { enabled: true, mode: 'embedded', host: '0.0.0.0', port: 1883 }, public_url: 'http://192.168.1.20:9090' } as BridgeInfo;
+    const info = {
+      mqtt: { enabled: true, mode: 'embedded', host: '0.0.0.0', port: 1883 },
+      public_url: 'http://192.168.1.20:9090',
+    } as BridgeInfo;
     assert.equal(brokerHostFor(info), '192.168.1.20');
     assert.equal(brokerHostFor(info, 'cams.lan'), 'cams.lan');
     assert.equal(brokerHostFor({ ...info, mqtt: { ...info.mqtt, host: '10.0.0.5' } }), '10.0.0.5');
@@ -109,7 +133,10 @@ describe('cam2mqtt ha: versions and URLs', () => {
     assert.deepEqual(externalBrokerAddress('mqtt://user:pw@broker.lan:1884'), { host: 'broker.lan', port: 1884 });
     assert.deepEqual(externalBrokerAddress('mqtt://broker.lan'), { host: 'broker.lan', port: 1883 });
     assert.equal(externalBrokerAddress('mqtts://broker.lan'), undefined);
-    assert.deepEqual(liveUrls('http://h:9090/', 'garage-cam'), { mjpeg_url: 'http://h:9090/api/cameras/garage-cam/stream.mjpeg', still_image_url: 'http://h:9090/api/cameras/garage-cam/snapshot.jpg' });
+    assert.deepEqual(liveUrls('http://h:9090/', 'garage-cam'), {
+      mjpeg_url: 'http://h:9090/api/cameras/garage-cam/stream.mjpeg',
+      still_image_url: 'http://h:9090/api/cameras/garage-cam/snapshot.jpg',
+    });
     assert.equal(cameraOfStreamUrl('http://h:9090/api/cameras/garage-cam/stream.mjpeg'), 'garage-cam');
     assert.equal(cameraOfStreamUrl('http://h:9090/api/cameras/x/stream.mjpeg?token=abc'), 'x');
     assert.equal(cameraOfStreamUrl('http://other/video.mjpg'), undefined);
@@ -118,15 +145,41 @@ describe('cam2mqtt ha: versions and URLs', () => {
 
   it('expects exactly the entities the MQTT sink announces', () => {
     const info: BridgeInfo = {
-      version: '1.0.0', public_url: 'http://h:9090', base_topic: 'cam2mqtt', discovery: true, discovery_prefix: 'homeassistant',
-      mqtt: { enabled: true, mode: 'embedded', port: 1883 }, http_auth: 'none',
+      version: '1.0.0',
+      public_url: 'http://h:9090',
+      base_topic: 'cam2mqtt',
+      discovery: true,
+      discovery_prefix: 'homeassistant',
+      mqtt: { enabled: true, mode: 'embedded', port: 1883 },
+      http_auth: 'none',
       cameras: [
-        { id: 'garage-cam', name: 'Garage', protocol: 'native', online: true, model: null, firmware: null, capabilities: ['lamp', 'servo'], has_frame: true },
-        { id: 'bridge', name: 'reserved', protocol: 'native', online: true, model: null, firmware: null, capabilities: [], has_frame: true },
+        {
+          id: 'garage-cam',
+          name: 'Garage',
+          protocol: 'native',
+          online: true,
+          model: null,
+          firmware: null,
+          capabilities: ['lamp', 'servo'],
+          has_frame: true,
+        },
+        {
+          id: 'bridge',
+          name: 'reserved',
+          protocol: 'native',
+          online: true,
+          model: null,
+          firmware: null,
+          capabilities: [],
+          has_frame: true,
+        },
       ],
     };
     const devs = expectedDevices(info);
-    assert.deepEqual(devs.map((d) => d.node), ['cam2mqtt_bridge', 'cam2mqtt_garage-cam']);
+    assert.deepEqual(
+      devs.map((d) => d.node),
+      ['cam2mqtt_bridge', 'cam2mqtt_garage-cam'],
+    );
     const garage = devs[1]!.entities;
     const ids = garage.map((e) => e.entity_id);
     assert.ok(ids.includes('camera.garage_cam'));
@@ -141,21 +194,55 @@ describe('cam2mqtt ha: versions and URLs', () => {
   it('picks the MQTT login HA gets and the credentials for the live views', () => {
     const cfg = (raw: Record<string, unknown>) => loadConfig({ raw, env: {} }).config;
     assert.deepEqual(mqttCredentialsFor(cfg({})), {});
-    assert.deepEqual(mqttCredentialsFor(cfg({ mqtt: { users: [{ username: 'ro', password: 'x' }, { username: 'hass', password: 'y', admin: true }] } })).credentials, { username: 'hass', password: 'y' });
-    assert.match(mqttCredentialsFor(cfg({ mqtt: { users: [{ username: 'ro', password: 'x' }] } })).problem ?? '', /none with admin: true/);
-    assert.deepEqual(mqttCredentialsFor(cfg({ mqtt: { users: [{ username: 'ro', password: 'x' }] } }), 'ro').credentials, { username: 'ro', password: 'x' });
-    assert.match(mqttCredentialsFor(cfg({ mqtt: { users: [{ username: 'ro', password: 'x' }] } }), 'nobody').problem ?? '', /no MQTT user "nobody"/);
-    assert.deepEqual(mqttCredentialsFor(cfg({ mqtt: { server: 'mqtt://b:1883', username: 'u', password: 'p' } })).credentials, { username: 'u', password: 'p' });
-    assert.deepEqual(httpCredentialsFor(cfg({ http: { auth: { username: 'a', password: 'b' } } })), { username: 'a', password: 'b' });
-    assert.deepEqual(httpCredentialsFor(cfg({ http: { auth: { token: 'tok-123456' } } })), { username: 'cam2mqtt', password: 'tok-123456' });
+    assert.deepEqual(
+      mqttCredentialsFor(
+        cfg({
+          mqtt: {
+            users: [
+              { username: 'ro', password: 'x' },
+              { username: 'hass', password: 'y', admin: true },
+            ],
+          },
+        }),
+      ).credentials,
+      { username: 'hass', password: 'y' },
+    );
+    assert.match(
+      mqttCredentialsFor(cfg({ mqtt: { users: [{ username: 'ro', password: 'x' }] } })).problem ?? '',
+      /none with admin: true/,
+    );
+    assert.deepEqual(
+      mqttCredentialsFor(cfg({ mqtt: { users: [{ username: 'ro', password: 'x' }] } }), 'ro').credentials,
+      { username: 'ro', password: 'x' },
+    );
+    assert.match(
+      mqttCredentialsFor(cfg({ mqtt: { users: [{ username: 'ro', password: 'x' }] } }), 'nobody').problem ?? '',
+      /no MQTT user "nobody"/,
+    );
+    assert.deepEqual(
+      mqttCredentialsFor(cfg({ mqtt: { server: 'mqtt://b:1883', username: 'u', password: 'p' } })).credentials,
+      { username: 'u', password: 'p' },
+    );
+    assert.deepEqual(httpCredentialsFor(cfg({ http: { auth: { username: 'a', password: 'b' } } })), {
+      username: 'a',
+      password: 'b',
+    });
+    assert.deepEqual(httpCredentialsFor(cfg({ http: { auth: { token: 'tok-123456' } } })), {
+      username: 'cam2mqtt',
+      password: 'tok-123456',
+    });
     assert.equal(httpCredentialsFor(cfg({})), undefined);
   });
 });
 
-after(() => { for (const s of servers) { s.closeAllConnections(); s.close(); } });
+after(() => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
 
 describe('cam2mqtt ha: one clear message per failure, before anything is changed', () => {
-
   it('a closed port: unreachable, connection refused', async () => {
     const e = await connectError(`http://127.0.0.1:${await freePort()}`);
     assert.equal(e.code, 'unreachable');
@@ -163,7 +250,10 @@ describe('cam2mqtt ha: one clear message per failure, before anything is changed
   });
 
   it('a server that is not Home Assistant', async () => {
-    const url = await fakeServer((_req, res) => { res.writeHead(404, { 'content-type': 'text/html' }); res.end('<h1>nginx</h1>'); });
+    const url = await fakeServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<h1>nginx</h1>');
+    });
     const e = await connectError(url);
     assert.equal(e.code, 'not_ha');
     assert.match(e.message, /answered, but it is not Home Assistant's API \(GET \/api\/ -> HTTP 404, text\/html\)/);
@@ -178,11 +268,17 @@ describe('cam2mqtt ha: one clear message per failure, before anything is changed
     assert.match(banned.message, /ip_bans\.yaml/);
     const old = await connectError(await fakeHa({ version: '2023.12.4' }));
     assert.equal(old.code, 'too_old');
-    assert.match(old.message, /^Home Assistant 2023\.12\.4 at http:\/\/127\.0\.0\.1:\d+ is too old: cam2mqtt needs 2024\.3 or newer/);
+    assert.match(
+      old.message,
+      /^Home Assistant 2023\.12\.4 at http:\/\/127\.0\.0\.1:\d+ is too old: cam2mqtt needs 2024\.3 or newer/,
+    );
   });
 
   it('a URL that redirects (http -> https)', async () => {
-    const url = await fakeServer((_req, res) => { res.writeHead(301, { location: 'https://ha.example.org/api/' }); res.end(); });
+    const url = await fakeServer((_req, res) => {
+      res.writeHead(301, { location: 'https://ha.example.org/api/' });
+      res.end();
+    });
     const e = await connectError(url);
     assert.equal(e.code, 'bad_url');
     assert.match(e.message, /redirects to https:\/\/ha\.example\.org: pass that as the Home Assistant URL/);
@@ -199,7 +295,10 @@ describe('cam2mqtt ha: one clear message per failure, before anything is changed
     const r = await runCli(['ha', 'link', '--url', `http://127.0.0.1:${port}`, '--token', 'x', '--data-dir', dir]);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
-    assert.equal(r.stderr, `cam2mqtt ha: cannot reach Home Assistant at http://127.0.0.1:${port}: connection refused (is it running, and is the port right?)\nNothing was changed in Home Assistant.\n`);
+    assert.equal(
+      r.stderr,
+      `cam2mqtt ha: cannot reach Home Assistant at http://127.0.0.1:${port}: connection refused (is it running, and is the port right?)\nNothing was changed in Home Assistant.\n`,
+    );
 
     const s = await runCli(['ha', 'status', '--data-dir', dir]);
     assert.equal(s.code, 1);
@@ -207,11 +306,17 @@ describe('cam2mqtt ha: one clear message per failure, before anything is changed
 
     const j = await runCli(['ha', 'link', '--url', `http://127.0.0.1:${port}`, '--data-dir', dir, '--json']);
     assert.equal(j.code, 1);
-    assert.deepEqual(JSON.parse(j.stdout), { ok: false, error: { code: 'no_token', message: JSON.parse(j.stdout).error.message } });
+    assert.deepEqual(JSON.parse(j.stdout), {
+      ok: false,
+      error: { code: 'no_token', message: JSON.parse(j.stdout).error.message },
+    });
 
     // Token and URL also come from the environment (like every setting).
     const tooOld = await fakeHa({ token: 'env-token', version: '2024.2.0' });
-    const e = await runCli(['ha', 'link', '--data-dir', dir], { CAM2MQTT_HOMEASSISTANT_URL: tooOld, CAM2MQTT_HOMEASSISTANT_TOKEN: 'env-token' });
+    const e = await runCli(['ha', 'link', '--data-dir', dir], {
+      CAM2MQTT_HOMEASSISTANT_URL: tooOld,
+      CAM2MQTT_HOMEASSISTANT_TOKEN: 'env-token',
+    });
     assert.equal(e.code, 1);
     assert.match(e.stderr, /Home Assistant 2024\.2\.0 at .* is too old/);
 
@@ -228,14 +333,51 @@ describe('cam2mqtt ha: reports', () => {
 
   it('formats a successful link and a failed one', () => {
     const ok: LinkReport = {
-      ok: true, ha: { url: 'http://ha:8123', version: '2024.3.3' }, bridge: { version: '0.1.0', public_url: 'http://cams:9090' },
+      ok: true,
+      ha: { url: 'http://ha:8123', version: '2024.3.3' },
+      bridge: { version: '0.1.0', public_url: 'http://cams:9090' },
       mqtt: { action: 'created', entry_id: 'e1', broker: 'cams:1883', state: 'loaded' },
       devices: [
-        { name: 'cam2mqtt bridge', entities: [{ entity_id: 'sensor.cam2mqtt_bridge_version', unique_id: 'u', expected_entity_id: 'sensor.cam2mqtt_bridge_version', component: 'sensor' }], missing: [] },
-        { camera: 'garage', name: 'Garage', online: true, entities: [{ entity_id: 'camera.garage', unique_id: 'cam2mqtt_garage_camera', expected_entity_id: 'camera.garage', component: 'camera', state: 'idle' }], missing: [], live: { status: 'added', entity_id: 'camera.garage_live' } },
-        { camera: 'porch', name: 'Porch', online: false, entities: [], missing: [], live: { status: 'skipped', reason: 'camera offline' } },
+        {
+          name: 'cam2mqtt bridge',
+          entities: [
+            {
+              entity_id: 'sensor.cam2mqtt_bridge_version',
+              unique_id: 'u',
+              expected_entity_id: 'sensor.cam2mqtt_bridge_version',
+              component: 'sensor',
+            },
+          ],
+          missing: [],
+        },
+        {
+          camera: 'garage',
+          name: 'Garage',
+          online: true,
+          entities: [
+            {
+              entity_id: 'camera.garage',
+              unique_id: 'cam2mqtt_garage_camera',
+              expected_entity_id: 'camera.garage',
+              component: 'camera',
+              state: 'idle',
+            },
+          ],
+          missing: [],
+          live: { status: 'added', entity_id: 'camera.garage_live' },
+        },
+        {
+          camera: 'porch',
+          name: 'Porch',
+          online: false,
+          entities: [],
+          missing: [],
+          live: { status: 'skipped', reason: 'camera offline' },
+        },
       ],
-      warnings: ['porch is offline'], rolled_back: [], duration_ms: 2345,
+      warnings: ['porch is offline'],
+      rolled_back: [],
+      duration_ms: 2345,
     };
     const text = formatLinkReport(ok);
     assert.match(text, /^Home Assistant 2024\.3\.3 at http:\/\/ha:8123; cam2mqtt 0\.1\.0 at http:\/\/cams:9090$/m);
@@ -246,7 +388,14 @@ describe('cam2mqtt ha: reports', () => {
     assert.match(text, /^warning: porch is offline$/m);
     assert.match(text, /^Linked: 2 cameras, 2 entities, 1 live view in Home Assistant \(2\.3 s\)\.$/m);
 
-    const failed: LinkReport = { ...ok, ok: false, devices: [], warnings: [], error: { code: 'live_failed', message: 'HA cannot open x' }, rolled_back: ['removed the MQTT integration added by this run'] };
+    const failed: LinkReport = {
+      ...ok,
+      ok: false,
+      devices: [],
+      warnings: [],
+      error: { code: 'live_failed', message: 'HA cannot open x' },
+      rolled_back: ['removed the MQTT integration added by this run'],
+    };
     const f = formatLinkReport(failed);
     assert.match(f, /^FAILED: HA cannot open x$/m);
     assert.match(f, /^rolled back: removed the MQTT integration added by this run$/m);
@@ -256,10 +405,22 @@ describe('cam2mqtt ha: reports', () => {
 
   it('formats a status', () => {
     const st: StatusReport = {
-      linked: false, ha: { url: 'http://ha:8123', version: '2024.3.3' }, bridge: { version: '0.1.0', public_url: 'http://cams:9090', cameras: 1 },
+      linked: false,
+      ha: { url: 'http://ha:8123', version: '2024.3.3' },
+      bridge: { version: '0.1.0', public_url: 'http://cams:9090', cameras: 1 },
       mqtt: [{ entry_id: 'e', title: 'other', state: 'loaded', broker: 'other:1883', carries_cam2mqtt: false }],
-      devices: [{ id: 'd', name: 'Garage', camera: 'garage', model: null, entities: [{ entity_id: 'camera.garage', unique_id: 'x', state: 'unavailable' }] }],
-      unavailable: ['camera.garage'], missing: ['switch.garage_lamp'], live: [],
+      devices: [
+        {
+          id: 'd',
+          name: 'Garage',
+          camera: 'garage',
+          model: null,
+          entities: [{ entity_id: 'camera.garage', unique_id: 'x', state: 'unavailable' }],
+        },
+      ],
+      unavailable: ['camera.garage'],
+      missing: ['switch.garage_lamp'],
+      live: [],
     };
     const text = formatStatusReport(st);
     assert.match(text, /MQTT integration: loaded, broker other:1883, does NOT carry cam2mqtt's topics/);
@@ -273,11 +434,20 @@ describe('cam2mqtt ha: reports', () => {
 describe('cam2mqtt ha: inside the bridge', () => {
   it('GET /api/bridge tells `cam2mqtt ha` the public URL, the broker and the cameras', async () => {
     const mqttPort = await freePort();
-    const b = await startBridge({ mqtt: { enabled: true, port: mqttPort, users: [{ username: 'u', password: 'p', admin: true }] } });
+    const b = await startBridge({
+      mqtt: { enabled: true, port: mqttPort, users: [{ username: 'u', password: 'p', admin: true }] },
+    });
     try {
       const info = (await (await fetch(`${b.url}/api/bridge`)).json()) as BridgeInfo;
       assert.equal(info.public_url, b.bridge.publicUrl);
-      assert.deepEqual(info.mqtt, { enabled: true, mode: 'embedded', port: mqttPort, host: '127.0.0.1', auth: true, connected: info.mqtt.connected });
+      assert.deepEqual(info.mqtt, {
+        enabled: true,
+        mode: 'embedded',
+        port: mqttPort,
+        host: '127.0.0.1',
+        auth: true,
+        connected: info.mqtt.connected,
+      });
       assert.equal(info.base_topic, 'cam2mqtt');
       assert.equal(info.discovery_prefix, 'homeassistant');
       assert.deepEqual(info.cameras, []);
@@ -294,19 +464,31 @@ describe('cam2mqtt ha: inside the bridge', () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const c = await startBridge({ homeassistant: { url: closed, token: 'whatever' } });
     try {
-      const st = await waitFor(async () => {
-        const h = (await (await fetch(`${b.url}/healthz`)).json()) as { homeassistant: { state: string; code?: string; error?: string; retry_in?: number } };
-        return h.homeassistant.state === 'error' ? h.homeassistant : undefined;
-      }, 10_000, 'startup link error');
+      const st = await waitFor(
+        async () => {
+          const h = (await (await fetch(`${b.url}/healthz`)).json()) as {
+            homeassistant: { state: string; code?: string; error?: string; retry_in?: number };
+          };
+          return h.homeassistant.state === 'error' ? h.homeassistant : undefined;
+        },
+        10_000,
+        'startup link error',
+      );
       assert.equal(st.code, 'bad_token');
       assert.match(st.error ?? '', /refused the token/);
       assert.equal(st.retry_in, undefined, 'a bad token is not retried');
       assert.ok(b.logs.some((l) => /Home Assistant link failed: .*refused the token.*not retried/.test(l.msg)));
 
-      const un = await waitFor(async () => {
-        const h = (await (await fetch(`${c.url}/healthz`)).json()) as { homeassistant: { state: string; code?: string; retry_in?: number; url?: string } };
-        return h.homeassistant.state === 'error' ? h.homeassistant : undefined;
-      }, 10_000, 'startup link error (unreachable)');
+      const un = await waitFor(
+        async () => {
+          const h = (await (await fetch(`${c.url}/healthz`)).json()) as {
+            homeassistant: { state: string; code?: string; retry_in?: number; url?: string };
+          };
+          return h.homeassistant.state === 'error' ? h.homeassistant : undefined;
+        },
+        10_000,
+        'startup link error (unreachable)',
+      );
       assert.equal(un.code, 'unreachable');
       assert.equal(un.url, closed);
       assert.ok(typeof un.retry_in === 'number' && un.retry_in > 0, 'retried later');

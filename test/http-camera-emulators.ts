@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { jpegCycle, type FrameSpec } from '../src/simulator/frames.js';
+import { type FrameSpec, jpegCycle } from '../src/simulator/frames.js';
 import { verifyDigest } from '../src/sources/http/http-auth.js';
 
 export const ESP_BOUNDARY = '123456789000000000000987654321';
@@ -29,7 +29,12 @@ export class Emulator {
   constructor(handler: (req: IncomingMessage, res: ServerResponse, url: URL) => void) {
     this.server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
-      this.requests.push({ path: url.pathname, query: Object.fromEntries(url.searchParams), at: Date.now(), authorization: req.headers.authorization });
+      this.requests.push({
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        at: Date.now(),
+        authorization: req.headers.authorization,
+      });
       handler(req, res, url);
     });
     this.server.on('connection', (s) => {
@@ -143,7 +148,10 @@ export class SecurityCamEmulator extends Emulator {
     }
     this.streaming++;
     this.maxStreaming = Math.max(this.maxStreaming, this.streaming);
-    res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace;boundary=${ESP_BOUNDARY}`, 'Access-Control-Allow-Origin': '*' });
+    res.writeHead(200, {
+      'Content-Type': `multipart/x-mixed-replace;boundary=${ESP_BOUNDARY}`,
+      'Access-Control-Allow-Origin': '*',
+    });
     const t = this.every(1000 / this.fps, () => {
       const jpeg = this.frames[this.framesSent % this.frames.length]!;
       this.framesSent++;
@@ -226,7 +234,23 @@ export class Mjpeg2sdEmulator extends Emulator {
         return;
       }
       const [k, v] = entries[0]!;
-      if (!['framesize', 'quality', 'lampLevel', 'fps', 'vflip', 'hmirror', 'enableMotion', 'brightness', 'contrast', 'reset', 'camPan', 'camTilt', 'record'].includes(k)) {
+      if (
+        ![
+          'framesize',
+          'quality',
+          'lampLevel',
+          'fps',
+          'vflip',
+          'hmirror',
+          'enableMotion',
+          'brightness',
+          'contrast',
+          'reset',
+          'camPan',
+          'camTilt',
+          'record',
+        ].includes(k)
+      ) {
         res.writeHead(400, { 'Content-Type': 'text/plain' }).end(`unknown key ${k}`);
         return;
       }
@@ -260,7 +284,11 @@ export class StillsEmulator extends Emulator {
       return;
     }
     if (this.digest && !verifyDigest(req.headers.authorization, 'GET', { ...this.digest, nonce: this.nonce })) {
-      res.writeHead(401, { 'WWW-Authenticate': `Digest realm="${this.digest.realm}", qop="auth", nonce="${this.nonce}", opaque="0123", algorithm=MD5` }).end('Unauthorized');
+      res
+        .writeHead(401, {
+          'WWW-Authenticate': `Digest realm="${this.digest.realm}", qop="auth", nonce="${this.nonce}", opaque="0123", algorithm=MD5`,
+        })
+        .end('Unauthorized');
       return;
     }
     const jpeg = this.frames[this.served % this.frames.length]!;
@@ -286,7 +314,10 @@ export class HugeFramesEmulator extends Emulator {
     this.small = jpegCycle({ ...DEFAULT_SPEC, hue: 0, cycle: 8 });
     // A "JPEG" of hugeBytes: SOI, filler, EOI.
     this.huge = Buffer.alloc(hugeBytes, 0x55);
-    this.huge[0] = 0xff; this.huge[1] = 0xd8; this.huge[hugeBytes - 2] = 0xff; this.huge[hugeBytes - 1] = 0xd9;
+    this.huge[0] = 0xff;
+    this.huge[1] = 0xd8;
+    this.huge[hugeBytes - 2] = 0xff;
+    this.huge[hugeBytes - 1] = 0xd9;
   }
 
   private handle(res: ServerResponse, url: URL): void {
@@ -363,7 +394,10 @@ export class SceneEmulator extends Emulator {
   frames: Buffer[];
   framesSent = 0;
 
-  constructor(scene: FrameSpec | Buffer[], private readonly fps = 10) {
+  constructor(
+    scene: FrameSpec | Buffer[],
+    private readonly fps = 10,
+  ) {
     super((_req, res, url) => this.handle(res, url));
     this.frames = Array.isArray(scene) ? scene : jpegCycle(scene);
   }

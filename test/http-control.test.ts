@@ -12,7 +12,10 @@ import { ServoController } from '../src/sources/http/servo.js';
 // HTTP Digest, backoff.
 
 test('control_url: templates with {key}/{value}, or ?key=value appended', () => {
-  assert.equal(controlUrl('http://cam/control?var={key}&val={value}', 'framesize', '10'), 'http://cam/control?var=framesize&val=10');
+  assert.equal(
+    controlUrl('http://cam/control?var={key}&val={value}', 'framesize', '10'),
+    'http://cam/control?var=framesize&val=10',
+  );
   assert.equal(controlUrl('http://cam/control', 'lampLevel', '15'), 'http://cam/control?lampLevel=15');
   assert.equal(controlUrl('http://cam/control?x=1', 'quality', '12'), 'http://cam/control?x=1&quality=12');
   assert.equal(controlUrl('http://cam/set/{key}/{value}', 'a b', 'c&d'), 'http://cam/set/a%20b/c%26d');
@@ -35,9 +38,18 @@ test('control keys per firmware: names, scales and framesize tables', () => {
   assert.equal(t('mjpeg2sd', 'motion_detection', true), 'enableMotion=1');
   assert.equal(t('mjpeg2sd', 'restart'), 'reset=1');
   assert.equal(t('mjpeg2sd', 'raw', 'record=1'), 'record=1');
-  assert.throws(() => t('mjpeg2sd_v8', 'framesize', 'QHD'), (e: unknown) => e instanceof CommandError && e.code === 'unsupported');
-  assert.throws(() => t('camerawebserver', 'restart'), (e: unknown) => e instanceof CommandError && e.code === 'unsupported');
-  assert.throws(() => t('camerawebserver', 'raw', 'a b=1'), (e: unknown) => e instanceof CommandError && e.code === 'invalid');
+  assert.throws(
+    () => t('mjpeg2sd_v8', 'framesize', 'QHD'),
+    (e: unknown) => e instanceof CommandError && e.code === 'unsupported',
+  );
+  assert.throws(
+    () => t('camerawebserver', 'restart'),
+    (e: unknown) => e instanceof CommandError && e.code === 'unsupported',
+  );
+  assert.throws(
+    () => t('camerawebserver', 'raw', 'a b=1'),
+    (e: unknown) => e instanceof CommandError && e.code === 'invalid',
+  );
   assert.ok(controlCapabilities('camerawebserver').includes('lamp'));
   assert.ok(controlCapabilities('mjpeg2sd').includes('restart'));
 });
@@ -51,9 +63,17 @@ test('credentials in camera URLs become auth and leave the URL', () => {
 });
 
 test('Digest: challenge parsing, a response the server accepts, stale nonce retried, wrong password not', async () => {
-  const ch = parseChallenge('Digest realm="IP Camera, front", qop="auth,auth-int", nonce="abc\\"d", opaque=xyz, algorithm=MD5');
+  const ch = parseChallenge(
+    'Digest realm="IP Camera, front", qop="auth,auth-int", nonce="abc\\"d", opaque=xyz, algorithm=MD5',
+  );
   assert.equal(ch.scheme, 'digest');
-  assert.deepEqual(ch.params, { realm: 'IP Camera, front', qop: 'auth,auth-int', nonce: 'abc"d', opaque: 'xyz', algorithm: 'MD5' });
+  assert.deepEqual(ch.params, {
+    realm: 'IP Camera, front',
+    qop: 'auth,auth-int',
+    nonce: 'abc"d',
+    opaque: 'xyz',
+    algorithm: 'MD5',
+  });
 
   let nonce = 'n1';
   let stale = false;
@@ -62,7 +82,11 @@ test('Digest: challenge parsing, a response the server accepts, stale nonce retr
       res.end('ok');
       return;
     }
-    res.writeHead(401, { 'WWW-Authenticate': `Digest realm="cam", qop="auth", nonce="${nonce}", algorithm=SHA-256${stale ? ', stale=true' : ''}` }).end();
+    res
+      .writeHead(401, {
+        'WWW-Authenticate': `Digest realm="cam", qop="auth", nonce="${nonce}", algorithm=SHA-256${stale ? ', stale=true' : ''}`,
+      })
+      .end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/x?y=1`);
@@ -91,7 +115,12 @@ test('servo URLs: securityCam steps in its own sense, templates, tracked and cla
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   try {
-    const sc = new ServoController(`${base}/control_servo`, { step: 5, home: { pan: 90, tilt: 90 }, auth: undefined, timeoutMs: 5000 });
+    const sc = new ServoController(`${base}/control_servo`, {
+      step: 5,
+      home: { pan: 90, tilt: 90 },
+      auth: undefined,
+      timeoutMs: 5000,
+    });
     await sc.move('left');
     await sc.move('right', 20);
     await sc.move('up');
@@ -110,7 +139,12 @@ test('servo URLs: securityCam steps in its own sense, templates, tracked and cla
       '/control_servo?tr=90&el=-90',
     ]);
     calls.length = 0;
-    const abs = new ServoController(`${base}/ptz?pan={pan}&tilt={tilt}&dx={dpan}`, { step: 10, home: { pan: 90, tilt: 90 }, auth: undefined, timeoutMs: 5000 });
+    const abs = new ServoController(`${base}/ptz?pan={pan}&tilt={tilt}&dx={dpan}`, {
+      step: 10,
+      home: { pan: 90, tilt: 90 },
+      auth: undefined,
+      timeoutMs: 5000,
+    });
     await abs.move('up');
     await abs.moveTo(0, undefined);
     assert.deepEqual(calls, ['/ptz?pan=90&tilt=100&dx=0', '/ptz?pan=0&tilt=100&dx=-90']);
@@ -122,7 +156,14 @@ test('servo URLs: securityCam steps in its own sense, templates, tracked and cla
 
 test('reconnect backoff doubles from min to max with jitter', () => {
   const b = { minMs: 1000, maxMs: 30_000 };
-  for (const [failures, base] of [[1, 1000], [2, 2000], [3, 4000], [5, 16_000], [6, 30_000], [50, 30_000]] as const) {
+  for (const [failures, base] of [
+    [1, 1000],
+    [2, 2000],
+    [3, 4000],
+    [5, 16_000],
+    [6, 30_000],
+    [50, 30_000],
+  ] as const) {
     const d = backoffDelay(b, failures);
     assert.ok(d >= base * 0.8 && d <= base * 1.2, `failures ${failures}: ${d} around ${base}`);
   }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Camera } from '../src/hub/camera.js';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
+import type { Camera } from '../src/hub/camera.js';
 import { decodeFrameMessage } from '../src/sinks/page/wire.js';
-import { SecurityCamEmulator } from './http-camera-emulators.js';
-import { freePort, sleep, startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
+import { freePort, sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
+import { SecurityCamEmulator } from './http-camera-emulators.js';
 
 // Pulled MJPEG cameras against a securityCam-like emulator (/mjpeg, one client at a time).
 
@@ -36,7 +36,7 @@ test('one upstream connection for 10 viewers, REST snapshots and snapshot reques
   try {
     await withBridge({ cameras: { front: { mjpeg_url: cam.mjpegUrl, ...fast } } }, async (b) => {
       const hub = b.bridge.hub;
-      const c = await waitFor(() => hub.get('front')?.online && hub.get('front'), 10_000, 'camera online') as Camera;
+      const c = (await waitFor(() => hub.get('front')?.online && hub.get('front'), 10_000, 'camera online')) as Camera;
       assert.equal(c.protocol, 'mjpeg');
       assert.ok(c.capabilities.has('snapshot'));
       const viewers = Array.from({ length: 10 }, () => new MjpegClient(`${b.url}/api/cameras/front/stream.mjpeg`));
@@ -51,22 +51,32 @@ test('one upstream connection for 10 viewers, REST snapshots and snapshot reques
         }
         const snap = await hub.takeSnapshot(c, 'request');
         assert.ok(snap.data.length > 1000);
-        await waitFor(() => viewers.every((v) => distinctSeqs(v).length >= 40), 40_000, 'every viewer to get 40 frames');
+        await waitFor(
+          () => viewers.every((v) => distinctSeqs(v).length >= 40),
+          40_000,
+          'every viewer to get 40 frames',
+        );
         for (const [i, v] of viewers.entries()) {
           assert.equal(v.error, undefined, `viewer ${i}: ${v.error?.message}`);
           const seqs = distinctSeqs(v);
-          for (let k = 1; k < seqs.length; k++) assert.equal(seqs[k], seqs[k - 1]! + 1, `viewer ${i} skipped from frame ${seqs[k - 1]} to ${seqs[k]}`);
+          for (let k = 1; k < seqs.length; k++)
+            assert.equal(seqs[k], seqs[k - 1]! + 1, `viewer ${i} skipped from frame ${seqs[k - 1]} to ${seqs[k]}`);
           // Byte for byte the camera's JPEGs, in order: seq n is the camera's n-th frame.
           for (const p of v.parts) {
             const seq = Number(p.headers['x-frame-seq']);
-            assert.ok(p.body.equals(cam.frames[(seq - 1) % cam.frames.length]!), `viewer ${i} frame ${seq} differs from the camera's`);
+            assert.ok(
+              p.body.equals(cam.frames[(seq - 1) % cam.frames.length]!),
+              `viewer ${i} frame ${seq} differs from the camera's`,
+            );
           }
         }
         assert.equal(cam.connections, 1, 'exactly one connection to the camera');
         assert.equal(cam.busyRefusals, 0);
         assert.equal(cam.maxOpen, 1);
         assert.equal(cam.requestsTo('/mjpeg').length, 1);
-        const health = await (await fetch(`${b.url}/healthz`)).json() as { http_cameras: { cameras: Record<string, { connects: number }> } };
+        const health = (await (await fetch(`${b.url}/healthz`)).json()) as {
+          http_cameras: { cameras: Record<string, { connects: number }> };
+        };
         assert.equal(health.http_cameras.cameras.front!.connects, 1);
       } finally {
         for (const v of viewers) v.close();
@@ -81,59 +91,85 @@ test('10 MJPEG viewers + 3 control pages + MQTT snapshots and Home Assistant-sty
   const cam = await new SecurityCamEmulator({ fps: 12 }).listen();
   const mqttPort = await freePort();
   try {
-    await withBridge({ mqtt: { enabled: true, port: mqttPort }, cameras: { front: { mjpeg_url: cam.mjpegUrl, snapshot_interval: 1, ...fast } } }, async (b) => {
-      const hub = b.bridge.hub;
-      await waitFor(() => hub.get('front')?.online, 10_000, 'camera online');
-      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: 'upstream-test', reconnectPeriod: 0 });
-      const snapshots: Buffer[] = [];
-      const responses: Record<string, unknown>[] = [];
-      client.on('message', (topic, payload) => {
-        if (topic === 'cam2mqtt/front/snapshot') snapshots.push(Buffer.from(payload));
-        if (topic === 'cam2mqtt/bridge/response/camera/snapshot') responses.push(JSON.parse(payload.toString()) as Record<string, unknown>);
-      });
-      await client.subscribeAsync(['cam2mqtt/front/snapshot', 'cam2mqtt/bridge/response/camera/snapshot']);
-      // Three control pages watching the camera's tile (one WebSocket each, acking every frame drawn).
-      const pages = Array.from({ length: 3 }, () => {
-        const ws = new WebSocket(`${b.url.replace('http', 'ws')}/api/ws`, { perMessageDeflate: false });
-        const seqs: number[] = [];
-        ws.on('open', () => ws.send(JSON.stringify({ t: 'watch', ids: ['front'] })));
-        ws.on('message', (data, isBinary) => {
-          if (!isBinary) return;
-          const f = decodeFrameMessage(data as Buffer);
-          seqs.push(f.seq);
-          ws.send(JSON.stringify({ t: 'ack', c: [f.idx] }));
+    await withBridge(
+      {
+        mqtt: { enabled: true, port: mqttPort },
+        cameras: { front: { mjpeg_url: cam.mjpegUrl, snapshot_interval: 1, ...fast } },
+      },
+      async (b) => {
+        const hub = b.bridge.hub;
+        await waitFor(() => hub.get('front')?.online, 10_000, 'camera online');
+        const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+          clientId: 'upstream-test',
+          reconnectPeriod: 0,
         });
-        ws.on('error', () => {});
-        return { ws, seqs };
-      });
-      const viewers = Array.from({ length: 10 }, () => new MjpegClient(`${b.url}/api/cameras/front/stream.mjpeg`));
-      try {
-        for (let i = 0; i < 3; i++) {
-          await client.publishAsync('cam2mqtt/bridge/request/camera/snapshot', JSON.stringify({ id: 'front', transaction: i }));
-          // Home Assistant's MQTT camera and generic camera poll stills: the REST snapshot.
-          const r = await fetch(`${b.url}/api/cameras/front/snapshot.jpg`);
-          assert.equal(r.status, 200);
-          await r.arrayBuffer();
+        const snapshots: Buffer[] = [];
+        const responses: Record<string, unknown>[] = [];
+        client.on('message', (topic, payload) => {
+          if (topic === 'cam2mqtt/front/snapshot') snapshots.push(Buffer.from(payload));
+          if (topic === 'cam2mqtt/bridge/response/camera/snapshot')
+            responses.push(JSON.parse(payload.toString()) as Record<string, unknown>);
+        });
+        await client.subscribeAsync(['cam2mqtt/front/snapshot', 'cam2mqtt/bridge/response/camera/snapshot']);
+        // Three control pages watching the camera's tile (one WebSocket each, acking every frame drawn).
+        const pages = Array.from({ length: 3 }, () => {
+          const ws = new WebSocket(`${b.url.replace('http', 'ws')}/api/ws`, { perMessageDeflate: false });
+          const seqs: number[] = [];
+          ws.on('open', () => ws.send(JSON.stringify({ t: 'watch', ids: ['front'] })));
+          ws.on('message', (data, isBinary) => {
+            if (!isBinary) return;
+            const f = decodeFrameMessage(data as Buffer);
+            seqs.push(f.seq);
+            ws.send(JSON.stringify({ t: 'ack', c: [f.idx] }));
+          });
+          ws.on('error', () => {});
+          return { ws, seqs };
+        });
+        const viewers = Array.from({ length: 10 }, () => new MjpegClient(`${b.url}/api/cameras/front/stream.mjpeg`));
+        try {
+          for (let i = 0; i < 3; i++) {
+            await client.publishAsync(
+              'cam2mqtt/bridge/request/camera/snapshot',
+              JSON.stringify({ id: 'front', transaction: i }),
+            );
+            // Home Assistant's MQTT camera and generic camera poll stills: the REST snapshot.
+            const r = await fetch(`${b.url}/api/cameras/front/snapshot.jpg`);
+            assert.equal(r.status, 200);
+            await r.arrayBuffer();
+          }
+          await waitFor(
+            () => viewers.every((v) => distinctSeqs(v).length >= 30),
+            40_000,
+            'every viewer to get 30 frames',
+          );
+          await waitFor(() => pages.every((p) => p.seqs.length >= 20), 20_000, 'every page to draw 20 frames');
+          await waitFor(
+            () => responses.length >= 3 && snapshots.length >= 3,
+            20_000,
+            'MQTT snapshot responses and images',
+          );
+          assert.ok(
+            responses.every((r) => r.status === 'ok'),
+            JSON.stringify(responses),
+          );
+          for (const s of snapshots) assert.equal(s[0], 0xff);
+          for (const [i, v] of viewers.entries()) {
+            const seqs = distinctSeqs(v);
+            for (let k = 1; k < seqs.length; k++)
+              assert.equal(seqs[k], seqs[k - 1]! + 1, `viewer ${i} skipped from frame ${seqs[k - 1]} to ${seqs[k]}`);
+          }
+          for (const p of pages)
+            for (let k = 1; k < p.seqs.length; k++) assert.ok(p.seqs[k]! > p.seqs[k - 1]!, 'page frames in order');
+          assert.equal(cam.connections, 1, 'exactly one connection to the camera');
+          assert.equal(cam.requestsTo('/mjpeg').length, 1);
+          assert.equal(cam.busyRefusals, 0);
+        } finally {
+          for (const v of viewers) v.close();
+          for (const p of pages) p.ws.terminate();
+          await client.endAsync(true);
         }
-        await waitFor(() => viewers.every((v) => distinctSeqs(v).length >= 30), 40_000, 'every viewer to get 30 frames');
-        await waitFor(() => pages.every((p) => p.seqs.length >= 20), 20_000, 'every page to draw 20 frames');
-        await waitFor(() => responses.length >= 3 && snapshots.length >= 3, 20_000, 'MQTT snapshot responses and images');
-        assert.ok(responses.every((r) => r.status === 'ok'), JSON.stringify(responses));
-        for (const s of snapshots) assert.equal(s[0], 0xff);
-        for (const [i, v] of viewers.entries()) {
-          const seqs = distinctSeqs(v);
-          for (let k = 1; k < seqs.length; k++) assert.equal(seqs[k], seqs[k - 1]! + 1, `viewer ${i} skipped from frame ${seqs[k - 1]} to ${seqs[k]}`);
-        }
-        for (const p of pages) for (let k = 1; k < p.seqs.length; k++) assert.ok(p.seqs[k]! > p.seqs[k - 1]!, 'page frames in order');
-        assert.equal(cam.connections, 1, 'exactly one connection to the camera');
-        assert.equal(cam.requestsTo('/mjpeg').length, 1);
-        assert.equal(cam.busyRefusals, 0);
-      } finally {
-        for (const v of viewers) v.close();
-        for (const p of pages) p.ws.terminate();
-        await client.endAsync(true);
-      }
-    });
+      },
+    );
   } finally {
     await cam.close();
   }

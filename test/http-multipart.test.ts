@@ -14,14 +14,33 @@ interface Run {
 }
 
 /** Feed `stream` to a parser in chunks of the given sizes (cycled), as a socket would. */
-function parse(stream: Buffer, boundary: string | undefined, chunkSizes: number[] = [65536], maxFrameBytes = 1 << 20): Run {
-  const run: Run = { parts: [], headers: [], oversize: [], ended: false, parser: undefined as unknown as MultipartParser };
-  run.parser = new MultipartParser({ boundary, maxFrameBytes }, {
-    // Copy: a zero-copy part is a view of a chunk, and the test reuses nothing, but be explicit.
-    onPart: (b, h) => { run.parts.push(Buffer.from(b)); run.headers.push({ ...h }); },
-    onOversize: (size) => run.oversize.push(size),
-    onEnd: () => { run.ended = true; },
-  });
+function parse(
+  stream: Buffer,
+  boundary: string | undefined,
+  chunkSizes: number[] = [65536],
+  maxFrameBytes = 1 << 20,
+): Run {
+  const run: Run = {
+    parts: [],
+    headers: [],
+    oversize: [],
+    ended: false,
+    parser: undefined as unknown as MultipartParser,
+  };
+  run.parser = new MultipartParser(
+    { boundary, maxFrameBytes },
+    {
+      // Copy: a zero-copy part is a view of a chunk, and the test reuses nothing, but be explicit.
+      onPart: (b, h) => {
+        run.parts.push(Buffer.from(b));
+        run.headers.push({ ...h });
+      },
+      onOversize: (size) => run.oversize.push(size),
+      onEnd: () => {
+        run.ended = true;
+      },
+    },
+  );
   let pos = 0;
   let i = 0;
   while (pos < stream.length) {
@@ -45,16 +64,28 @@ function esp(boundary: string, list: Buffer[], padded = false): Buffer {
   // MJPEG2SD: headers, JPEG, then the boundary after each frame.
   const out: Buffer[] = [Buffer.from(`--${boundary}\r\n`)];
   for (const f of list) {
-    out.push(Buffer.from(`Content-Type: image/jpeg\r\nContent-Length: ${padded ? String(f.length).padStart(10, ' ') : f.length}\r\n\r\n`), f, Buffer.from(`\r\n--${boundary}\r\n`));
+    out.push(
+      Buffer.from(
+        `Content-Type: image/jpeg\r\nContent-Length: ${padded ? String(f.length).padStart(10, ' ') : f.length}\r\n\r\n`,
+      ),
+      f,
+      Buffer.from(`\r\n--${boundary}\r\n`),
+    );
   }
   return Buffer.concat(out);
 }
 
 test('boundary from Content-Type: quoted, unquoted, with dashes, with other parameters', () => {
   assert.equal(boundaryFromContentType('multipart/x-mixed-replace; boundary=frame'), 'frame');
-  assert.equal(boundaryFromContentType('multipart/x-mixed-replace;boundary=123456789000000000000987654321'), '123456789000000000000987654321');
+  assert.equal(
+    boundaryFromContentType('multipart/x-mixed-replace;boundary=123456789000000000000987654321'),
+    '123456789000000000000987654321',
+  );
   assert.equal(boundaryFromContentType('multipart/x-mixed-replace; boundary="--myboundary"'), 'myboundary');
-  assert.equal(boundaryFromContentType('multipart/x-mixed-replace; boundary=--BoundaryString; charset=x'), 'BoundaryString');
+  assert.equal(
+    boundaryFromContentType('multipart/x-mixed-replace; boundary=--BoundaryString; charset=x'),
+    'BoundaryString',
+  );
   assert.equal(boundaryFromContentType('Multipart/X-Mixed-Replace; BOUNDARY = "a b"'), 'a b');
   assert.equal(boundaryFromContentType('multipart/x-mixed-replace'), undefined);
   assert.equal(boundaryFromContentType(undefined), undefined);
@@ -70,7 +101,14 @@ for (const [name, sizes] of CHUNKINGS) {
 
   test(`CameraWebServer stream (boundary before each frame, no final boundary), ${name}`, () => {
     const B = '123456789000000000000987654321';
-    const s = Buffer.concat(frames.flatMap((f) => [Buffer.from(`\r\n--${B}\r\nContent-Type: image/jpeg\r\nContent-Length: ${f.length}\r\nX-Timestamp: 12.345\r\n\r\n`), f]));
+    const s = Buffer.concat(
+      frames.flatMap((f) => [
+        Buffer.from(
+          `\r\n--${B}\r\nContent-Type: image/jpeg\r\nContent-Length: ${f.length}\r\nX-Timestamp: 12.345\r\n\r\n`,
+        ),
+        f,
+      ]),
+    );
     const r = parse(s, B, sizes);
     assert.equal(r.parts.length, frames.length);
     r.parts.forEach((p, i) => assert.ok(p.equals(frames[i]!)));
@@ -78,7 +116,11 @@ for (const [name, sizes] of CHUNKINGS) {
   });
 
   test(`no Content-Length: parts end at the next boundary, ${name}`, () => {
-    const s = Buffer.concat(frames.flatMap((f) => [Buffer.from('--frame\r\nContent-Type: image/jpeg\r\n\r\n'), f, Buffer.from('\r\n')]).concat([Buffer.from('--frame--\r\n')]));
+    const s = Buffer.concat(
+      frames
+        .flatMap((f) => [Buffer.from('--frame\r\nContent-Type: image/jpeg\r\n\r\n'), f, Buffer.from('\r\n')])
+        .concat([Buffer.from('--frame--\r\n')]),
+    );
     const r = parse(s, 'frame', sizes);
     assert.equal(r.parts.length, frames.length);
     r.parts.forEach((p, i) => assert.ok(p.equals(frames[i]!), `frame ${i}: ${p.length} vs ${frames[i]!.length}`));
@@ -89,33 +131,49 @@ for (const [name, sizes] of CHUNKINGS) {
     const [a, b, c, d] = frames as [Buffer, Buffer, Buffer, Buffer];
     const s = Buffer.concat([
       Buffer.from('some preamble\r\n\r\n'),
-      Buffer.from(`--xyz\r\nContent-Type: image/jpeg\r\nContent-Length: ${a.length}\r\n\r\n`), a,
+      Buffer.from(`--xyz\r\nContent-Type: image/jpeg\r\nContent-Length: ${a.length}\r\n\r\n`),
+      a,
       Buffer.from('\r\n\r\nrandom garbage between parts --x --xy\r\n'),
-      Buffer.from(`--xyz\nContent-Type: image/jpeg\nContent-Length: ${b.length}\n\n`), b,
-      Buffer.from('\n--xyz\r\n'), c, // no headers at all: the JPEG follows the boundary line
-      Buffer.from(`\r\nxyz\r\ncontent-length:${d.length}\r\n\r\n`), d, // boundary written without "--"
+      Buffer.from(`--xyz\nContent-Type: image/jpeg\nContent-Length: ${b.length}\n\n`),
+      b,
+      Buffer.from('\n--xyz\r\n'),
+      c, // no headers at all: the JPEG follows the boundary line
+      Buffer.from(`\r\nxyz\r\ncontent-length:${d.length}\r\n\r\n`),
+      d, // boundary written without "--"
       Buffer.from('\r\n--xyz\r\n'),
     ]);
     const r = parse(s, 'xyz', sizes);
-    assert.deepEqual(r.parts.map((p) => p.length), [a.length, b.length, c.length, d.length]);
+    assert.deepEqual(
+      r.parts.map((p) => p.length),
+      [a.length, b.length, c.length, d.length],
+    );
     assert.ok(r.parts[0]!.equals(a) && r.parts[1]!.equals(b) && r.parts[2]!.equals(c) && r.parts[3]!.equals(d));
     assert.ok(r.parser.garbageBytes > 0, 'garbage counted');
   });
 
   test(`frames over the limit are refused and reported, the others kept, ${name}`, () => {
     const big = Buffer.alloc(300_000, 0x41);
-    big[0] = 0xff; big[1] = 0xd8;
+    big[0] = 0xff;
+    big[1] = 0xd8;
     const [a, b] = frames as [Buffer, Buffer];
     const s = Buffer.concat([
-      Buffer.from(`--B\r\nContent-Length: ${a.length}\r\n\r\n`), a,
-      Buffer.from(`\r\n--B\r\nContent-Length: ${big.length}\r\n\r\n`), big, // known size: skipped without buffering
-      Buffer.from(`\r\n--B\r\nContent-Length: ${b.length}\r\n\r\n`), b,
-      Buffer.from('\r\n--B\r\nContent-Type: image/jpeg\r\n\r\n'), big, // unknown size: measured, then refused
-      Buffer.from(`\r\n--B\r\nContent-Length: ${a.length}\r\n\r\n`), a,
+      Buffer.from(`--B\r\nContent-Length: ${a.length}\r\n\r\n`),
+      a,
+      Buffer.from(`\r\n--B\r\nContent-Length: ${big.length}\r\n\r\n`),
+      big, // known size: skipped without buffering
+      Buffer.from(`\r\n--B\r\nContent-Length: ${b.length}\r\n\r\n`),
+      b,
+      Buffer.from('\r\n--B\r\nContent-Type: image/jpeg\r\n\r\n'),
+      big, // unknown size: measured, then refused
+      Buffer.from(`\r\n--B\r\nContent-Length: ${a.length}\r\n\r\n`),
+      a,
       Buffer.from('\r\n--B\r\n'),
     ]);
     const r = parse(s, 'B', sizes, 100_000);
-    assert.deepEqual(r.parts.map((p) => p.length), [a.length, b.length, a.length]);
+    assert.deepEqual(
+      r.parts.map((p) => p.length),
+      [a.length, b.length, a.length],
+    );
     assert.deepEqual(r.oversize, [big.length, big.length]);
   });
 }
@@ -129,9 +187,13 @@ test('boundary learnt from the body when the Content-Type has none', () => {
 test('wrong Content-Length resynchronises on the next boundary', () => {
   const [a, b, c] = frames as [Buffer, Buffer, Buffer];
   const s = Buffer.concat([
-    Buffer.from(`--B\r\nContent-Length: ${a.length}\r\n\r\n`), a,
-    Buffer.from(`\r\n--B\r\nContent-Length: ${b.length - 100}\r\n\r\n`), b, // claims less than it sends
-    Buffer.from(`\r\n--B\r\nContent-Length: ${c.length}\r\n\r\n`), c, Buffer.from('\r\n--B\r\n'),
+    Buffer.from(`--B\r\nContent-Length: ${a.length}\r\n\r\n`),
+    a,
+    Buffer.from(`\r\n--B\r\nContent-Length: ${b.length - 100}\r\n\r\n`),
+    b, // claims less than it sends
+    Buffer.from(`\r\n--B\r\nContent-Length: ${c.length}\r\n\r\n`),
+    c,
+    Buffer.from('\r\n--B\r\n'),
   ]);
   const r = parse(s, 'B', [1000]);
   assert.ok(r.parts[0]!.equals(a));
@@ -140,9 +202,20 @@ test('wrong Content-Length resynchronises on the next boundary', () => {
 
 test('a body within one chunk is handed out without copying', () => {
   const f = frames[0]!;
-  const chunk = Buffer.concat([Buffer.from(`--B\r\nContent-Length: ${f.length}\r\n\r\n`), f, Buffer.from('\r\n--B\r\n')]);
+  const chunk = Buffer.concat([
+    Buffer.from(`--B\r\nContent-Length: ${f.length}\r\n\r\n`),
+    f,
+    Buffer.from('\r\n--B\r\n'),
+  ]);
   let got: Buffer | undefined;
-  const p = new MultipartParser({ boundary: 'B', maxFrameBytes: 1 << 20 }, { onPart: (b) => { got = b; } });
+  const p = new MultipartParser(
+    { boundary: 'B', maxFrameBytes: 1 << 20 },
+    {
+      onPart: (b) => {
+        got = b;
+      },
+    },
+  );
   p.push(chunk);
   assert.ok(got);
   assert.equal(got.buffer, chunk.buffer, 'same memory as the socket chunk');
@@ -151,21 +224,43 @@ test('a body within one chunk is handed out without copying', () => {
 test('parser throughput (reported, not asserted)', (t) => {
   // VGA-sized frames (~40 KB) in 64 KiB socket chunks, with and without Content-Length.
   const vga = jpegCycle({ width: 640, height: 480, hue: 90, cycle: 4, noise: 12, quality: 75 });
-  const withLen = esp('123456789000000000000987654321', Array.from({ length: 400 }, (_, i) => vga[i % vga.length]!), true);
-  const noLen = Buffer.concat(Array.from({ length: 400 }, (_, i) => [Buffer.from('--frame\r\nContent-Type: image/jpeg\r\n\r\n'), vga[i % vga.length]!, Buffer.from('\r\n')]).flat());
-  for (const [name, stream, b] of [['Content-Length', withLen, '123456789000000000000987654321'], ['boundary scan', noLen, 'frame']] as const) {
+  const withLen = esp(
+    '123456789000000000000987654321',
+    Array.from({ length: 400 }, (_, i) => vga[i % vga.length]!),
+    true,
+  );
+  const noLen = Buffer.concat(
+    Array.from({ length: 400 }, (_, i) => [
+      Buffer.from('--frame\r\nContent-Type: image/jpeg\r\n\r\n'),
+      vga[i % vga.length]!,
+      Buffer.from('\r\n'),
+    ]).flat(),
+  );
+  for (const [name, stream, b] of [
+    ['Content-Length', withLen, '123456789000000000000987654321'],
+    ['boundary scan', noLen, 'frame'],
+  ] as const) {
     let parts = 0;
     let ms = 0;
     // The first pass warms the JIT up; the second is measured.
     for (let pass = 0; pass < 2; pass++) {
       parts = 0;
-      const p = new MultipartParser({ boundary: b, maxFrameBytes: 1 << 20 }, { onPart: () => { parts++; } });
+      const p = new MultipartParser(
+        { boundary: b, maxFrameBytes: 1 << 20 },
+        {
+          onPart: () => {
+            parts++;
+          },
+        },
+      );
       const t0 = process.hrtime.bigint();
       for (let pos = 0; pos < stream.length; pos += 65536) p.push(stream.subarray(pos, pos + 65536));
       p.finish();
       ms = Number(process.hrtime.bigint() - t0) / 1e6;
     }
     assert.equal(parts, 400);
-    t.diagnostic(`${name}: ${(stream.length / 1e6).toFixed(1)} MB, 400 frames of ~${Math.round(vga[0]!.length / 1000)} KB in ${ms.toFixed(1)} ms = ${(stream.length / 1e6 / (ms / 1000)).toFixed(0)} MB/s, ${Math.round(400 / (ms / 1000))} frames/s`);
+    t.diagnostic(
+      `${name}: ${(stream.length / 1e6).toFixed(1)} MB, 400 frames of ~${Math.round(vga[0]!.length / 1000)} KB in ${ms.toFixed(1)} ms = ${(stream.length / 1e6 / (ms / 1000)).toFixed(0)} MB/s, ${Math.round(400 / (ms / 1000))} frames/s`,
+    );
   }
 });

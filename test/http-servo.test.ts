@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
+import { freePort, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { SecurityCamEmulator } from './http-camera-emulators.js';
-import { freePort, startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
 
 // securityCam servos (SERVO_URL): /control_servo?tr=<int>&el=<int>, relative steps, both required.
 // The same moves from the page's D-pad (page socket and REST), the REST command API, MQTT (what HA's
@@ -12,19 +12,32 @@ import { freePort, startBridge, waitFor, type TestBridge } from './helpers/bridg
 
 const fast = { reconnect: { min_delay: 0.2, max_delay: 1 }, read_timeout: 3 };
 
-async function post(b: TestBridge, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(`${b.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+async function post(
+  b: TestBridge,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await fetch(`${b.url}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }
 
 /** The servo requests the emulator got since `from`, as [tr, el] pairs. */
 function servoCalls(cam: SecurityCamEmulator, from = 0): [string, string][] {
-  return cam.servo.requestsTo('/control_servo').slice(from).map((r) => [r.query.tr!, r.query.el!]);
+  return cam.servo
+    .requestsTo('/control_servo')
+    .slice(from)
+    .map((r) => [r.query.tr!, r.query.el!]);
 }
 
 test('servo steps from the page D-pad, REST and the hub arrive as securityCam expects; position tracked; errors reported', async () => {
   const cam = await new SecurityCamEmulator({ fps: 8 }).listen();
-  const b = await startBridge({ cameras: { front: { mjpeg_url: cam.mjpegUrl, servo_url: cam.servoUrl, servo_step: 7, ...fast } } });
+  const b = await startBridge({
+    cameras: { front: { mjpeg_url: cam.mjpegUrl, servo_url: cam.servoUrl, servo_step: 7, ...fast } },
+  });
   try {
     const hub = b.bridge.hub;
     await waitFor(() => hub.get('front')?.online, 10_000, 'camera online');
@@ -55,7 +68,10 @@ test('servo steps from the page D-pad, REST and the hub arrive as securityCam ex
     // CameraLink.move (relative, with the camera's servo_step of 7).
     const moved = await c.link!.move!('right', undefined, 5000);
     assert.deepEqual(servoCalls(cam, 3), [['-7', '0']]);
-    assert.deepEqual({ pan: (moved.answer as { pan: number }).pan, tilt: (moved.answer as { tilt: number }).tilt }, { pan: 107, tilt: 95 });
+    assert.deepEqual(
+      { pan: (moved.answer as { pan: number }).pan, tilt: (moved.answer as { tilt: number }).tilt },
+      { pan: 107, tilt: 95 },
+    );
     await c.link!.move!('home', undefined, 5000);
     assert.deepEqual(servoCalls(cam, 4), [['17', '5']]);
     assert.deepEqual([cam.pan, cam.tilt], [90, 90], 'camera back at its start position');
@@ -70,7 +86,10 @@ test('servo steps from the page D-pad, REST and the hub arrive as securityCam ex
     assert.match(String(r.json.error), /servo .*control_servo.*connection refused/);
     r = await post(b, '/api/cameras/front/command', { tilt: 10 });
     assert.equal(r.status, 502);
-    assert.ok(c.log.toArray().some((e) => e.dir === '!' && /servo/.test(e.text)), 'failure in the camera log');
+    assert.ok(
+      c.log.toArray().some((e) => e.dir === '!' && /servo/.test(e.text)),
+      'failure in the camera log',
+    );
   } finally {
     await b.stop();
     await cam.close().catch(() => {});
@@ -80,7 +99,15 @@ test('servo steps from the page D-pad, REST and the hub arrive as securityCam ex
 test('a servo URL template with {pan}/{tilt} and {tr}/{el}; an HTTP 500 from the camera is reported', async () => {
   const cam = await new SecurityCamEmulator({ fps: 5 }).listen();
   // A firmware with absolute positions, emulated by the same server (it ignores unknown parameters).
-  const b = await startBridge({ cameras: { cam2: { mjpeg_url: cam.mjpegUrl, servo_url: `${cam.servo.url}/control_servo?tr={tr}&el={el}&abs_pan={pan}&abs_tilt={tilt}`, ...fast } } });
+  const b = await startBridge({
+    cameras: {
+      cam2: {
+        mjpeg_url: cam.mjpegUrl,
+        servo_url: `${cam.servo.url}/control_servo?tr={tr}&el={el}&abs_pan={pan}&abs_tilt={tilt}`,
+        ...fast,
+      },
+    },
+  });
   try {
     const hub = b.bridge.hub;
     await waitFor(() => hub.get('cam2')?.online, 10_000, 'camera online');
@@ -90,7 +117,9 @@ test('a servo URL template with {pan}/{tilt} and {tr}/{el}; an HTTP 500 from the
     assert.deepEqual(q, { tr: '0', el: '-30', abs_pan: '90', abs_tilt: '120' });
     // A camera that answers 500 (securityCam does when a parameter is missing): the error reaches the caller.
     const cam3 = await new SecurityCamEmulator({ fps: 5 }).listen();
-    const b2 = await startBridge({ cameras: { cam3: { mjpeg_url: cam3.mjpegUrl, servo_url: `${cam3.servo.url}/control_servo?el={el}`, ...fast } } });
+    const b2 = await startBridge({
+      cameras: { cam3: { mjpeg_url: cam3.mjpegUrl, servo_url: `${cam3.servo.url}/control_servo?el={el}`, ...fast } },
+    });
     try {
       await waitFor(() => b2.bridge.hub.get('cam3')?.online, 10_000, 'cam3 online');
       const rr = await post(b2, '/api/cameras/cam3/command', { tilt: 80 });
@@ -110,12 +139,23 @@ test('a servo URL template with {pan}/{tilt} and {tr}/{el}; an HTTP 500 from the
 test('servo moves from MQTT (HA pan/tilt numbers) and the page socket D-pad', async () => {
   const cam = await new SecurityCamEmulator({ fps: 8 }).listen();
   const mqttPort = await freePort();
-  const b = await startBridge({ mqtt: { enabled: true, port: mqttPort }, cameras: { front: { mjpeg_url: cam.mjpegUrl, servo_url: cam.servoUrl, ...fast } } });
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: 'servo-test', reconnectPeriod: 0 });
+  const b = await startBridge({
+    mqtt: { enabled: true, port: mqttPort },
+    cameras: { front: { mjpeg_url: cam.mjpegUrl, servo_url: cam.servoUrl, ...fast } },
+  });
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+    clientId: 'servo-test',
+    reconnectPeriod: 0,
+  });
   const ws = new WebSocket(`${b.url.replace('http', 'ws')}/api/ws`);
   const replies: Record<string, unknown>[] = [];
-  ws.on('message', (data, isBinary) => { if (!isBinary) replies.push(JSON.parse(data.toString()) as Record<string, unknown>); });
-  const opened = new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  ws.on('message', (data, isBinary) => {
+    if (!isBinary) replies.push(JSON.parse(data.toString()) as Record<string, unknown>);
+  });
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
   opened.catch(() => {});
   try {
     const hub = b.bridge.hub;

@@ -7,7 +7,9 @@ const read = (p: string) => readFileSync(new URL(`../../${p}`, import.meta.url),
 
 /** Every line of `file` that starts cam2mqtt (names its cli.js) must pass every NODE_FLAGS entry. */
 function launchLines(file: string): string[] {
-  return read(file).split('\n').filter((l) => /dist[/\\]src[/\\]cli\.js/.test(l));
+  return read(file)
+    .split('\n')
+    .filter((l) => /dist[/\\]src[/\\]cli\.js/.test(l));
 }
 
 describe('cam2mqtt is started with its Node flags everywhere', () => {
@@ -19,7 +21,8 @@ describe('cam2mqtt is started with its Node flags everywhere', () => {
   it('npm start and npm run demo', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
     for (const name of ['start', 'demo']) {
-      for (const f of NODE_FLAGS) assert.ok(scripts[name]!.includes(f), `package.json scripts.${name} lacks ${f}: ${scripts[name]}`);
+      for (const f of NODE_FLAGS)
+        assert.ok(scripts[name]!.includes(f), `package.json scripts.${name} lacks ${f}: ${scripts[name]}`);
     }
   });
 

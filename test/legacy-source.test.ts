@@ -3,22 +3,35 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { Camera } from '../src/hub/camera.js';
-import { classify, parseBinary, parseLooseJson, parseText } from '../src/sources/legacy/codec.js';
 import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
-import { startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
+import { classify, parseBinary, parseLooseJson, parseText } from '../src/sources/legacy/codec.js';
+import { startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 
 const camWhen = (t: TestBridge, id: string, pred: (c: Camera) => unknown, label: string, ms = 3000) =>
-  waitFor(() => { const c = t.bridge.hub.get(id); return c && pred(c) ? c : undefined; }, ms, label);
+  waitFor(
+    () => {
+      const c = t.bridge.hub.get(id);
+      return c && pred(c) ? c : undefined;
+    },
+    ms,
+    label,
+  );
 
 /** A fake JPEG of n bytes: FF D8 ... FF D9, random inside. */
-const fakeJpeg = (n: number) => Buffer.concat([Buffer.from([0xff, 0xd8]), randomBytes(n - 4), Buffer.from([0xff, 0xd9])]);
+const fakeJpeg = (n: number) =>
+  Buffer.concat([Buffer.from([0xff, 0xd8]), randomBytes(n - 4), Buffer.from([0xff, 0xd9])]);
 const now = () => Math.floor(Date.now() / 1000);
 
 async function rawLegacy(t: TestBridge): Promise<{ ws: WebSocket; texts: string[] }> {
   const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`);
   const texts: string[] = [];
-  ws.on('message', (d, bin) => { if (!bin) texts.push(d.toString()); });
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  ws.on('message', (d, bin) => {
+    if (!bin) texts.push(d.toString());
+  });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
   return { ws, texts };
 }
 
@@ -31,7 +44,10 @@ describe('MJPEG2SD codec', () => {
 
   it('splits JPEG and ASCII epoch suffix; garbage suffix falls back', () => {
     const j = fakeJpeg(100);
-    assert.deepEqual(parseBinary(Buffer.concat([j, Buffer.from('1763734575')])), { jpegLength: 100, epoch: 1763734575 });
+    assert.deepEqual(parseBinary(Buffer.concat([j, Buffer.from('1763734575')])), {
+      jpegLength: 100,
+      epoch: 1763734575,
+    });
     assert.deepEqual(parseBinary(Buffer.concat([j, Buffer.from('17x')])), { jpegLength: 100, epoch: undefined });
     assert.deepEqual(parseBinary(Buffer.concat([j, Buffer.from('42')])), { jpegLength: 100, epoch: undefined });
     assert.deepEqual(parseBinary(j), { jpegLength: 100, epoch: undefined });
@@ -50,8 +66,12 @@ describe('MJPEG2SD codec', () => {
 
 describe('MJPEG2SD cameras on /ws', () => {
   let t: TestBridge;
-  before(async () => { t = await startBridge({ limits: { command_timeout: 1.5 } }); });
-  after(async () => { await t.stop(); });
+  before(async () => {
+    t = await startBridge({ limits: { command_timeout: 1.5 } });
+  });
+  after(async () => {
+    await t.stop();
+  });
 
   it('frames before the hello, garbage time, then hello: one camera with the frame kept', async () => {
     const { ws } = await rawLegacy(t);
@@ -59,7 +79,9 @@ describe('MJPEG2SD cameras on /ws', () => {
     ws.send(Buffer.concat([early, Buffer.from('9')]));
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(t.bridge.hub.get('esp-cam_mjpeg_904caaf23a08'), undefined);
-    ws.send('#0|{"hostName":"ESP-CAM_MJPEG_904CAAF23A08","framesize":"9","fw_version":"8.8","wifi_rssi":"-60 dBm","free_heap":"151000","camModel":"OV2640","lampLevel":"15"}');
+    ws.send(
+      '#0|{"hostName":"ESP-CAM_MJPEG_904CAAF23A08","framesize":"9","fw_version":"8.8","wifi_rssi":"-60 dBm","free_heap":"151000","camModel":"OV2640","lampLevel":"15"}',
+    );
     const cam = await camWhen(t, 'esp-cam_mjpeg_904caaf23a08', (c) => c.latest, 'camera with early frame');
     assert.ok(cam.latest!.data.equals(early));
     assert.ok(Math.abs(cam.latest!.cameraTime - Date.now()) < 5000, 'garbage time falls back to receive time');
@@ -81,7 +103,8 @@ describe('MJPEG2SD cameras on /ws', () => {
     assert.equal(cam.info.framesize, 'SVGA', 'v10 table: 11 is SVGA');
     const jpeg = fakeJpeg(35 * 1024);
     const msg = Buffer.concat([jpeg, Buffer.from('1763734575')]);
-    for (let o = 0; o < msg.length; o += 10 * 1024) ws.send(msg.subarray(o, o + 10 * 1024), { binary: true, fin: o + 10 * 1024 >= msg.length });
+    for (let o = 0; o < msg.length; o += 10 * 1024)
+      ws.send(msg.subarray(o, o + 10 * 1024), { binary: true, fin: o + 10 * 1024 >= msg.length });
     await camWhen(t, 'frag-cam', (c) => c.latest, 'fragmented frame');
     assert.ok(cam.latest!.data.equals(jpeg));
     assert.equal(cam.latest!.cameraTime, 1763734575000);
@@ -106,20 +129,47 @@ describe('MJPEG2SD cameras on /ws', () => {
     ws.send(`#${now()}|paused`);
     await camWhen(t, 'talker', (c) => c.info.paused === true, 'paused');
     ws.send(Buffer.from('GIF89a not a jpeg'));
-    await waitFor(() => /talker: refused a binary message of 17 bytes that is not a JPEG/.test(t.logText()), 2000, 'log line');
+    await waitFor(
+      () => /talker: refused a binary message of 17 bytes that is not a JPEG/.test(t.logText()),
+      2000,
+      'log line',
+    );
     assert.equal(cam.online, true);
     assert.ok(cam.log.toArray().some((l) => l.dir === '<' && l.text === 'MotionStart'));
     ws.close();
   });
 
   it('commands: translated, paced one at a time, answered by the echo', async () => {
-    const sim = new SimulatedLegacyCamera({ url: `ws://127.0.0.1:${t.port}/ws`, id: 'ESP-PACED', fps: 5, width: 160, height: 120, hue: 10, reconnect: false }).start();
+    const sim = new SimulatedLegacyCamera({
+      url: `ws://127.0.0.1:${t.port}/ws`,
+      id: 'ESP-PACED',
+      fps: 5,
+      width: 160,
+      height: 120,
+      hue: 10,
+      reconnect: false,
+    }).start();
     await camWhen(t, 'esp-paced', (c) => c.online, 'online');
-    const post = (body: unknown) => fetch(`${t.url}/api/cameras/esp-paced/command`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() as { answer?: unknown; error?: string } }));
+    const post = (body: unknown) =>
+      fetch(`${t.url}/api/cameras/esp-paced/command`, { method: 'POST', body: JSON.stringify(body) }).then(
+        async (r) => ({ status: r.status, body: (await r.json()) as { answer?: unknown; error?: string } }),
+      );
     // Five at once: the camera holds one pending command, so the bridge must queue them.
-    const results = await Promise.all([post({ lamp: true }), post({ framesize: 'VGA' }), post({ quality: 10 }), post({ fps: 4 }), post({ vflip: true })]);
-    assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200]);
-    assert.deepEqual(results.map((r) => r.body.answer), ['lampLevel=15', 'framesize=8', 'quality=10', 'socketFps=4', 'vflip=1']);
+    const results = await Promise.all([
+      post({ lamp: true }),
+      post({ framesize: 'VGA' }),
+      post({ quality: 10 }),
+      post({ fps: 4 }),
+      post({ vflip: true }),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [200, 200, 200, 200, 200],
+    );
+    assert.deepEqual(
+      results.map((r) => r.body.answer),
+      ['lampLevel=15', 'framesize=8', 'quality=10', 'socketFps=4', 'vflip=1'],
+    );
     assert.deepEqual(sim.received, ['lampLevel=15', 'framesize=8', 'quality=10', 'socketFps=4', 'vflip=1']);
     assert.equal((sim as SimulatedLegacyCamera).droppedCommands, 0);
     const status = await post({ command: 'status?q' });
@@ -136,7 +186,7 @@ describe('MJPEG2SD cameras on /ws', () => {
     await camWhen(t, 'deaf', (c) => c.online, 'online');
     const r = await fetch(`${t.url}/api/cameras/deaf/command`, { method: 'POST', body: '{"quality":20}' });
     assert.equal(r.status, 504);
-    assert.match((await r.json() as { error: string }).error, /camera deaf did not answer "quality=20" within 1.5 s/);
+    assert.match(((await r.json()) as { error: string }).error, /camera deaf did not answer "quality=20" within 1.5 s/);
     ws.close();
   });
 });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { encodeFrame } from '../src/sources/native/codec.js';
-import { startBridge, sleep, waitFor, type TestBridge } from './helpers/bridge.js';
+import { sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 
 const fakeJpeg = (n: number, seed: number) => {
@@ -15,7 +15,10 @@ const fakeJpeg = (n: number, seed: number) => {
 /** A native camera under test control: connect, hello, then send frames by hand. */
 async function camera(t: TestBridge, id: string): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${t.port}/api/camera`);
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
   ws.send(JSON.stringify({ type: 'hello', v: 1, id }));
   await waitFor(() => t.bridge.hub.get(id)?.online, 2000, `${id} online`);
   return ws;
@@ -23,17 +26,21 @@ async function camera(t: TestBridge, id: string): Promise<WebSocket> {
 
 describe('MJPEG fan-out', () => {
   let t: TestBridge;
-  before(async () => { t = await startBridge({ limits: { viewer_stall_timeout: 5, idle_repeat_interval: 0.5 } }); });
-  after(async () => { await t.stop(); });
+  before(async () => {
+    t = await startBridge({ limits: { viewer_stall_timeout: 5, idle_repeat_interval: 0.5 } });
+  });
+  after(async () => {
+    await t.stop();
+  });
 
   it('404 for an unknown camera, 503 snapshot before a first frame', async () => {
     const r = await fetch(`${t.url}/api/cameras/ghost/stream.mjpeg`);
     assert.equal(r.status, 404);
-    assert.match((await r.json() as { error: string }).error, /unknown camera "ghost"/);
+    assert.match(((await r.json()) as { error: string }).error, /unknown camera "ghost"/);
     const ws = await camera(t, 'blank');
     const s = await fetch(`${t.url}/api/cameras/blank/snapshot.jpg`);
     assert.equal(s.status, 503);
-    assert.match((await s.json() as { error: string }).error, /has not sent a frame yet/);
+    assert.match(((await s.json()) as { error: string }).error, /has not sent a frame yet/);
     ws.close();
   });
 
@@ -55,12 +62,20 @@ describe('MJPEG fan-out', () => {
       ws.send(encodeFrame(seq, 1763734575000 + seq, jpeg));
       await sleep(20);
     }
-    await waitFor(() => fast.every((c) => c.parts.some((p) => p.headers['x-frame-seq'] === '150')), 10_000, 'fast viewers reach the last frame');
+    await waitFor(
+      () => fast.every((c) => c.parts.some((p) => p.headers['x-frame-seq'] === '150')),
+      10_000,
+      'fast viewers reach the last frame',
+    );
     for (const c of fast) {
       assert.equal(c.error, undefined);
       const seqs = c.parts.map((p) => Number(p.headers['x-frame-seq'])).filter((s, i, a) => i === 0 || s !== a[i - 1]);
       const first = seqs[0]!;
-      assert.deepEqual(seqs, Array.from({ length: 150 - first + 1 }, (_, i) => first + i), 'no frame missing or out of order');
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: 150 - first + 1 }, (_, i) => first + i),
+        'no frame missing or out of order',
+      );
       for (const p of c.parts) {
         const seq = Number(p.headers['x-frame-seq']);
         assert.equal(p.headers['content-type'], 'image/jpeg');
@@ -68,14 +83,25 @@ describe('MJPEG fan-out', () => {
         assert.ok(p.body.equals(frames.get(seq)!), `frame ${seq} identical`);
       }
     }
-    const viewers = await (await fetch(`${t.url}/api/cameras/${id}/viewers`)).json() as { delivered: number; dropped: number }[];
+    const viewers = (await (await fetch(`${t.url}/api/cameras/${id}/viewers`)).json()) as {
+      delivered: number;
+      dropped: number;
+    }[];
     assert.equal(viewers.length, nFast + 1);
     const frozen = viewers.filter((v) => v.dropped > 0);
     assert.equal(frozen.length, 1, 'only the frozen viewer dropped frames');
     assert.ok(frozen[0]!.delivered < 150);
     // Stuck past viewer_stall_timeout (5 s): disconnected, with one log line.
-    await waitFor(() => new RegExp(`of ${id} accepted no data for \\d+ s, disconnecting it`).test(t.logText()), 10_000, 'stalled viewer dropped');
-    await waitFor(async () => (await (await fetch(`${t.url}/api/cameras/${id}/viewers`)).json() as unknown[]).length === nFast, 3000, `${nFast} viewers left`);
+    await waitFor(
+      () => new RegExp(`of ${id} accepted no data for \\d+ s, disconnecting it`).test(t.logText()),
+      10_000,
+      'stalled viewer dropped',
+    );
+    await waitFor(
+      async () => ((await (await fetch(`${t.url}/api/cameras/${id}/viewers`)).json()) as unknown[]).length === nFast,
+      3000,
+      `${nFast} viewers left`,
+    );
     for (const c of [...fast, slow]) c.close();
     ws.close();
   });
@@ -95,7 +121,9 @@ describe('MJPEG fan-out', () => {
   it('the camera is subscribed only while someone watches (demand)', async () => {
     const ws = await camera(t, 'demand');
     const texts: string[] = [];
-    ws.on('message', (d, bin) => { if (!bin) texts.push(d.toString()); });
+    ws.on('message', (d, bin) => {
+      if (!bin) texts.push(d.toString());
+    });
     const c = new MjpegClient(`${t.url}/api/cameras/demand/stream.mjpeg`);
     await waitFor(() => texts.includes('{"type":"demand","watching":true}'), 2000, 'demand on');
     c.close();

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import jpeg from 'jpeg-js';
 import type { MotionEvent } from '../src/hub/hub.js';
 import { GreyDecoder } from '../src/motion/decode.js';
 import { MotionDetector } from '../src/motion/detector.js';
-import jpeg from 'jpeg-js';
-import { jpegCycle as simulatorCycle, renderRgba, type FrameSpec } from '../src/simulator/frames.js';
-import { SceneEmulator } from './http-camera-emulators.js';
+import { type FrameSpec, renderRgba, jpegCycle as simulatorCycle } from '../src/simulator/frames.js';
 import { sleep, startBridge, waitFor } from './helpers/bridge.js';
+import { SceneEmulator } from './http-camera-emulators.js';
 
 // Server-side motion detection: a synthetic moving scene must trigger it, a static scene with heavy
 // sensor-like noise must not. Costs are measured and reported (diagnostics), never asserted.
@@ -33,9 +33,21 @@ function jpegCycle(spec: FrameSpec): Buffer[] {
 }
 
 const VGA_MOVING: FrameSpec = { width: 640, height: 480, hue: 200, cycle: 32, noise: 12, quality: 75 };
-const VGA_STATIC_NOISY: FrameSpec = { width: 640, height: 480, hue: 200, cycle: 32, noise: 24, quality: 75, still: true };
+const VGA_STATIC_NOISY: FrameSpec = {
+  width: 640,
+  height: 480,
+  hue: 200,
+  cycle: 32,
+  noise: 24,
+  quality: 75,
+  still: true,
+};
 
-async function analyseAll(frames: Buffer[], decoder: GreyDecoder, step = 1): Promise<{ motion: number; changed: number[]; regions: { x: number; y: number; w: number; h: number }[] }> {
+async function analyseAll(
+  frames: Buffer[],
+  decoder: GreyDecoder,
+  step = 1,
+): Promise<{ motion: number; changed: number[]; regions: { x: number; y: number; w: number; h: number }[] }> {
   const d = new MotionDetector({ sensitivity: 50, minArea: 1 });
   let motion = 0;
   const changed: number[] = [];
@@ -60,19 +72,27 @@ test('detector: motion on a moving scene, none on a static noisy one (sharp and 
     assert.equal(decoder.name, name);
     const m = await analyseAll(moving, decoder, 2);
     // Every analysed frame after the first (the background) sees the square move.
-    assert.ok(m.motion >= m.changed.length - 2, `${name}: motion in ${m.motion} of ${m.changed.length} frames (changed % ${m.changed.join(',')})`);
+    assert.ok(
+      m.motion >= m.changed.length - 2,
+      `${name}: motion in ${m.motion} of ${m.changed.length} frames (changed % ${m.changed.join(',')})`,
+    );
     // The region covers the square's band (the square is in the lower 7/8, a quarter of the height).
     // (Its width spans old and new positions, the whole frame when the square jumps back to the left.)
     for (const r of m.regions) {
-      assert.ok(r.y > 0.1 && r.y + r.h < 0.95 && r.h < 0.5, `${name}: region ${JSON.stringify(r)} in the square's rows`);
+      assert.ok(
+        r.y > 0.1 && r.y + r.h < 0.95 && r.h < 0.5,
+        `${name}: region ${JSON.stringify(r)} in the square's rows`,
+      );
     }
     const s = await analyseAll(still, decoder);
     assert.equal(s.motion, 0, `${name}: no motion on the static noisy scene (changed % ${s.changed.join(',')})`);
-    t.diagnostic(`${name}: moving scene changed ${Math.min(...m.changed.slice(1))}-${Math.max(...m.changed)} %, static noisy scene at most ${Math.max(...s.changed)} %`);
+    t.diagnostic(
+      `${name}: moving scene changed ${Math.min(...m.changed.slice(1))}-${Math.max(...m.changed)} %, static noisy scene at most ${Math.max(...s.changed)} %`,
+    );
   }
 });
 
-test('motion.ignore leaves out a changing overlay (the simulator\'s frame-number band, like a camera clock)', async () => {
+test("motion.ignore leaves out a changing overlay (the simulator's frame-number band, like a camera clock)", async () => {
   // The simulator's own frames: a band at the top (1/8 of the height) that changes every frame.
   const frames = simulatorCycle({ ...VGA_STATIC_NOISY, cycle: 16 });
   const decoder = new GreyDecoder();
@@ -88,7 +108,9 @@ test('motion.ignore leaves out a changing overlay (the simulator\'s frame-number
 
 test('detection cost per VGA frame: sharp (shrink-on-load) vs jpeg-js (full decode) — reported, not asserted', async (t) => {
   const frames = jpegCycle({ ...VGA_MOVING, cycle: 16 });
-  t.diagnostic(`VGA test JPEGs: ${Math.round(frames.reduce((a, f) => a + f.length, 0) / frames.length / 1000)} KB on average`);
+  t.diagnostic(
+    `VGA test JPEGs: ${Math.round(frames.reduce((a, f) => a + f.length, 0) / frames.length / 1000)} KB on average`,
+  );
   for (const name of ['sharp', 'jpeg-js'] as const) {
     const decoder = new GreyDecoder(name);
     await decoder.init();
@@ -107,7 +129,9 @@ test('detection cost per VGA frame: sharp (shrink-on-load) vs jpeg-js (full deco
     const wall = (performance.now() - t0) / n;
     const cpu = process.cpuUsage(cpu0);
     const cpuMs = (cpu.user + cpu.system) / 1000 / n;
-    t.diagnostic(`${name}: ${cpuMs.toFixed(1)} ms CPU per frame (all threads), ${wall.toFixed(1)} ms wall, of which analysis ${(analyseMs / n).toFixed(2)} ms; at max_fps 5 that is ${((cpuMs * 5) / 10).toFixed(1)} % of one core per camera`);
+    t.diagnostic(
+      `${name}: ${cpuMs.toFixed(1)} ms CPU per frame (all threads), ${wall.toFixed(1)} ms wall, of which analysis ${(analyseMs / n).toFixed(2)} ms; at max_fps 5 that is ${((cpuMs * 5) / 10).toFixed(1)} % of one core per camera`,
+    );
   }
 });
 
@@ -140,17 +164,26 @@ test('end to end: a pulled camera with motion_detection raises motion (region, s
     await sleep(3000);
     const cpu = process.cpuUsage(cpu0);
     assert.equal(events.length, 0, 'no motion on the static noisy scene');
-    const st = (b.bridge.status().http_cameras as { motion: Record<string, { analysed: number; skipped: number; avg_decode_ms: number }> }).motion.yard!;
+    const st = (
+      b.bridge.status().http_cameras as {
+        motion: Record<string, { analysed: number; skipped: number; avg_decode_ms: number }>;
+      }
+    ).motion.yard!;
     assert.ok(st.analysed >= 5, `frames analysed (${st.analysed})`);
     assert.ok(st.skipped > 0, 'frames over max_fps skipped');
-    t.diagnostic(`bridge process while pulling 10 fps VGA and analysing ${st.analysed} frames in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${(((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100).toFixed(1)} % of one core in total (avg decode ${st.avg_decode_ms} ms)`);
+    t.diagnostic(
+      `bridge process while pulling 10 fps VGA and analysing ${st.analysed} frames in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${(((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100).toFixed(1)} % of one core in total (avg decode ${st.avg_decode_ms} ms)`,
+    );
 
     // Something moves.
     cam.frames = moving;
     const start = await waitFor(() => events.find((e) => e.state === 'start'), 10_000, 'motion start');
     assert.equal(start.camera.id, 'yard');
     assert.ok(start.region, 'a region');
-    assert.ok(start.region.w > 0 && start.region.h > 0 && start.region.h < 0.5, `region ${JSON.stringify(start.region)}`);
+    assert.ok(
+      start.region.w > 0 && start.region.h > 0 && start.region.h < 0.5,
+      `region ${JSON.stringify(start.region)}`,
+    );
     assert.ok(snapshots.includes('motion'), 'a snapshot at motion start');
     assert.equal(c.motion, true);
     // It stops moving: motion ends after end_seconds of quiet.

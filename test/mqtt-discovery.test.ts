@@ -1,7 +1,7 @@
 // Pure parts of the MQTT extension: discovery payloads against the Home Assistant rules, topics,
 // the snapshot limiter, the packet-size guard and the known-camera store.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -10,9 +10,14 @@ import { Camera } from '../src/hub/camera.js';
 import type { Frame } from '../src/hub/frame.js';
 import { CameraStore } from '../src/hub/store.js';
 import { createLogger } from '../src/logging.js';
-import { bridgeDiscovery, cameraDiscovery, isOwnDiscovery, type CameraDescriptor } from '../src/sinks/mqtt/discovery.js';
+import {
+  bridgeDiscovery,
+  type CameraDescriptor,
+  cameraDiscovery,
+  isOwnDiscovery,
+} from '../src/sinks/mqtt/discovery.js';
 import { guardPacketSize } from '../src/sinks/mqtt/packet-guard.js';
-import { SnapshotLimiter, type SnapshotCause } from '../src/sinks/mqtt/snapshots.js';
+import { type SnapshotCause, SnapshotLimiter } from '../src/sinks/mqtt/snapshots.js';
 import { infoPayload, uptimeSeconds } from '../src/sinks/mqtt/state.js';
 import { entitySlug, Topics } from '../src/sinks/mqtt/topics.js';
 import { sleep } from './helpers/bridge.js';
@@ -22,9 +27,30 @@ const topics = new Topics({ base: 'cam2mqtt', discoveryPrefix: 'homeassistant', 
 const ctx = { topics, version: '1.2.3', publicUrl: 'http://192.168.1.10:9090' };
 const silent = createLogger({ level: 'silent', format: 'json' });
 
-const native: CameraDescriptor = { id: 'garage', name: 'Garage', protocol: 'native', model: 'ESP32-S3-EYE', firmware: '1.0.0', capabilities: ['lamp', 'framesize', 'quality', 'fps', 'flip', 'motion', 'snapshot', 'restart', 'servo'] };
-const legacy: CameraDescriptor = { id: 'esp-cam-1', name: 'ESP-CAM-1', protocol: 'legacy', model: 'OV2640', firmware: '8.8', capabilities: ['lamp', 'framesize', 'quality', 'fps', 'flip', 'motion', 'restart', 'pause'] };
-const pulled: CameraDescriptor = { id: 'porch', name: 'Porch', protocol: 'mjpeg', model: undefined, firmware: undefined, capabilities: [] };
+const native: CameraDescriptor = {
+  id: 'garage',
+  name: 'Garage',
+  protocol: 'native',
+  model: 'ESP32-S3-EYE',
+  firmware: '1.0.0',
+  capabilities: ['lamp', 'framesize', 'quality', 'fps', 'flip', 'motion', 'snapshot', 'restart', 'servo'],
+};
+const legacy: CameraDescriptor = {
+  id: 'esp-cam-1',
+  name: 'ESP-CAM-1',
+  protocol: 'legacy',
+  model: 'OV2640',
+  firmware: '8.8',
+  capabilities: ['lamp', 'framesize', 'quality', 'fps', 'flip', 'motion', 'restart', 'pause'],
+};
+const pulled: CameraDescriptor = {
+  id: 'porch',
+  name: 'Porch',
+  protocol: 'mjpeg',
+  model: undefined,
+  firmware: undefined,
+  capabilities: [],
+};
 
 function entityIds(configs: ReturnType<typeof cameraDiscovery>): string[] {
   return configs.map((c) => c.payload.default_entity_id as string).sort();
@@ -33,12 +59,30 @@ function entityIds(configs: ReturnType<typeof cameraDiscovery>): string[] {
 describe('Home Assistant discovery payloads', () => {
   it('announce every entity of a native camera with servo, all passing the HA 2024.3+ rules', () => {
     const configs = cameraDiscovery(native, ctx);
-    for (const c of configs) checkDiscovery(c.topic, JSON.stringify(c.payload), { prefix: 'homeassistant', base: 'cam2mqtt', cameraId: 'garage' });
+    for (const c of configs)
+      checkDiscovery(c.topic, JSON.stringify(c.payload), {
+        prefix: 'homeassistant',
+        base: 'cam2mqtt',
+        cameraId: 'garage',
+      });
     assert.deepEqual(entityIds(configs), [
-      'binary_sensor.garage_motion', 'button.garage_restart', 'button.garage_snapshot', 'camera.garage', 'event.garage_motion_event',
-      'number.garage_pan', 'number.garage_quality', 'number.garage_tilt', 'select.garage_framesize',
-      'sensor.garage_fps', 'sensor.garage_frame_size', 'sensor.garage_free_heap', 'sensor.garage_last_seen', 'sensor.garage_uptime', 'sensor.garage_wifi_signal',
-      'switch.garage_lamp', 'text.garage_command',
+      'binary_sensor.garage_motion',
+      'button.garage_restart',
+      'button.garage_snapshot',
+      'camera.garage',
+      'event.garage_motion_event',
+      'number.garage_pan',
+      'number.garage_quality',
+      'number.garage_tilt',
+      'select.garage_framesize',
+      'sensor.garage_fps',
+      'sensor.garage_frame_size',
+      'sensor.garage_free_heap',
+      'sensor.garage_last_seen',
+      'sensor.garage_uptime',
+      'sensor.garage_wifi_signal',
+      'switch.garage_lamp',
+      'text.garage_command',
     ]);
     const byObject = new Map(configs.map((c) => [c.object, c.payload]));
     assert.equal(byObject.get('camera')!.topic, 'cam2mqtt/garage/snapshot');
@@ -55,18 +99,29 @@ describe('Home Assistant discovery payloads', () => {
     assert.equal(byObject.get('restart')!.device_class, 'restart');
     assert.equal(byObject.get('command')!.max, 255);
     assert.deepEqual(byObject.get('motion_event')!.event_types, ['motion_start', 'motion_end']);
-    for (const o of ['wifi_signal', 'uptime', 'free_heap', 'frame_size', 'last_seen']) assert.equal(byObject.get(o)!.entity_category, 'diagnostic', o);
+    for (const o of ['wifi_signal', 'uptime', 'free_heap', 'frame_size', 'last_seen'])
+      assert.equal(byObject.get(o)!.entity_category, 'diagnostic', o);
     const device = byObject.get('camera')!.device as Record<string, unknown>;
     assert.deepEqual(device, {
-      identifiers: ['cam2mqtt_garage'], name: 'Garage', manufacturer: 'cam2mqtt', model: 'ESP32-S3-EYE', sw_version: '1.0.0',
-      via_device: 'cam2mqtt_bridge', configuration_url: 'http://192.168.1.10:9090/?camera=garage',
+      identifiers: ['cam2mqtt_garage'],
+      name: 'Garage',
+      manufacturer: 'cam2mqtt',
+      model: 'ESP32-S3-EYE',
+      sw_version: '1.0.0',
+      via_device: 'cam2mqtt_bridge',
+      configuration_url: 'http://192.168.1.10:9090/?camera=garage',
     });
     assert.deepEqual(byObject.get('camera')!.origin, { name: 'cam2mqtt', sw_version: '1.2.3' });
   });
 
   it('give a legacy camera with a dash in its id valid entity ids and a 127-byte command text', () => {
     const configs = cameraDiscovery(legacy, ctx);
-    for (const c of configs) checkDiscovery(c.topic, JSON.stringify(c.payload), { prefix: 'homeassistant', base: 'cam2mqtt', cameraId: 'esp-cam-1' });
+    for (const c of configs)
+      checkDiscovery(c.topic, JSON.stringify(c.payload), {
+        prefix: 'homeassistant',
+        base: 'cam2mqtt',
+        cameraId: 'esp-cam-1',
+      });
     const ids = entityIds(configs);
     assert.ok(ids.includes('camera.esp_cam_1'));
     assert.ok(ids.includes('switch.esp_cam_1_lamp'));
@@ -77,28 +132,59 @@ describe('Home Assistant discovery payloads', () => {
 
   it('offer a pulled camera without capabilities only what it has', () => {
     const configs = cameraDiscovery(pulled, ctx);
-    for (const c of configs) checkDiscovery(c.topic, JSON.stringify(c.payload), { prefix: 'homeassistant', base: 'cam2mqtt', cameraId: 'porch' });
-    assert.deepEqual(entityIds(configs), ['binary_sensor.porch_motion', 'button.porch_snapshot', 'camera.porch', 'event.porch_motion_event', 'sensor.porch_fps', 'sensor.porch_last_seen']);
+    for (const c of configs)
+      checkDiscovery(c.topic, JSON.stringify(c.payload), {
+        prefix: 'homeassistant',
+        base: 'cam2mqtt',
+        cameraId: 'porch',
+      });
+    assert.deepEqual(entityIds(configs), [
+      'binary_sensor.porch_motion',
+      'button.porch_snapshot',
+      'camera.porch',
+      'event.porch_motion_event',
+      'sensor.porch_fps',
+      'sensor.porch_last_seen',
+    ]);
   });
 
   it('announce the bridge device: connection state without availability, the rest depending on it', () => {
     const configs = bridgeDiscovery(ctx);
-    for (const c of configs) checkDiscovery(c.topic, JSON.stringify(c.payload), { prefix: 'homeassistant', base: 'cam2mqtt' });
+    for (const c of configs)
+      checkDiscovery(c.topic, JSON.stringify(c.payload), { prefix: 'homeassistant', base: 'cam2mqtt' });
     assert.deepEqual(configs.map((c) => c.payload.default_entity_id).sort(), [
-      'binary_sensor.cam2mqtt_bridge_connection_state', 'sensor.cam2mqtt_bridge_camera_count', 'sensor.cam2mqtt_bridge_cameras_online', 'sensor.cam2mqtt_bridge_version',
+      'binary_sensor.cam2mqtt_bridge_connection_state',
+      'sensor.cam2mqtt_bridge_camera_count',
+      'sensor.cam2mqtt_bridge_cameras_online',
+      'sensor.cam2mqtt_bridge_version',
     ]);
     const state = configs.find((c) => c.object === 'connection_state')!.payload;
     assert.equal(state.availability, undefined);
     assert.equal(state.device_class, 'connectivity');
     assert.equal(state.state_topic, 'cam2mqtt/bridge/state');
     const version = configs.find((c) => c.object === 'version')!.payload;
-    assert.deepEqual(version.availability, [{ topic: 'cam2mqtt/bridge/state', value_template: '{{ value_json.state }}', payload_available: 'online', payload_not_available: 'offline' }]);
+    assert.deepEqual(version.availability, [
+      {
+        topic: 'cam2mqtt/bridge/state',
+        value_template: '{{ value_json.state }}',
+        payload_available: 'online',
+        payload_not_available: 'offline',
+      },
+    ]);
   });
 
   it('keep a second bridge with another base topic apart', () => {
     const other = new Topics({ base: 'home/cams', discoveryPrefix: 'ha', haStatus: 'ha/status' });
-    const configs = [...bridgeDiscovery({ ...ctx, topics: other }), ...cameraDiscovery(native, { ...ctx, topics: other })];
-    for (const c of configs) checkDiscovery(c.topic, JSON.stringify(c.payload), { prefix: 'ha', base: 'home/cams', ...(c.node.startsWith('cam2mqtt_bridge') ? {} : { cameraId: 'garage' }) });
+    const configs = [
+      ...bridgeDiscovery({ ...ctx, topics: other }),
+      ...cameraDiscovery(native, { ...ctx, topics: other }),
+    ];
+    for (const c of configs)
+      checkDiscovery(c.topic, JSON.stringify(c.payload), {
+        prefix: 'ha',
+        base: 'home/cams',
+        ...(c.node.startsWith('cam2mqtt_bridge') ? {} : { cameraId: 'garage' }),
+      });
     assert.equal(configs[0]!.node, 'cam2mqtt_bridge_home_cams');
     assert.ok(isOwnDiscovery(configs[0]!.payload, other));
     assert.ok(!isOwnDiscovery(configs[0]!.payload, topics));
@@ -130,11 +216,18 @@ describe('topics', () => {
   it('classify incoming messages', () => {
     assert.deepEqual(topics.classify('cam2mqtt/garage/set/lamp'), { kind: 'set', id: 'garage', control: 'lamp' });
     assert.deepEqual(topics.classify('cam2mqtt/garage/set'), { kind: 'set', id: 'garage', control: undefined });
-    assert.deepEqual(topics.classify('cam2mqtt/bridge/request/camera/rename'), { kind: 'request', path: 'camera/rename' });
+    assert.deepEqual(topics.classify('cam2mqtt/bridge/request/camera/rename'), {
+      kind: 'request',
+      path: 'camera/rename',
+    });
     assert.deepEqual(topics.classify('homeassistant/status'), { kind: 'ha_status' });
     assert.deepEqual(topics.classify('cam2mqtt/bridge/set/lamp'), { kind: 'other' });
     assert.deepEqual(topics.classify('cam2mqtt/garage/motion'), { kind: 'other' });
-    assert.deepEqual(topics.parseDiscovery('homeassistant/switch/cam2mqtt_garage/lamp/config'), { component: 'switch', node: 'cam2mqtt_garage', object: 'lamp' });
+    assert.deepEqual(topics.parseDiscovery('homeassistant/switch/cam2mqtt_garage/lamp/config'), {
+      component: 'switch',
+      node: 'cam2mqtt_garage',
+      object: 'lamp',
+    });
     assert.equal(topics.parseDiscovery('homeassistant/switch/lamp/config'), undefined);
   });
 
@@ -155,7 +248,12 @@ function frame(seq: number, bytes = 100): Frame {
 describe('snapshot limits', () => {
   it('publish the frame Buffer itself, hold back bursts, let the most important win, refuse oversized frames', async () => {
     const out: { seq: number; cause: SnapshotCause; data: Buffer }[] = [];
-    const lim = new SnapshotLimiter({ minIntervalMs: 150, maxBytes: 1000, publish: (_c, f, cause) => out.push({ seq: f.seq, cause, data: f.data }), logger: silent });
+    const lim = new SnapshotLimiter({
+      minIntervalMs: 150,
+      maxBytes: 1000,
+      publish: (_c, f, cause) => out.push({ seq: f.seq, cause, data: f.data }),
+      logger: silent,
+    });
     const cam = new Camera('c');
     const f1 = frame(1);
     lim.offer(cam, f1, 'interval');
@@ -166,14 +264,24 @@ describe('snapshot limits', () => {
     assert.equal(out.length, 1, 'held back');
     // More important than the last one published: at once (the motion event refers to it).
     lim.offer(cam, frame(4), 'motion');
-    assert.deepEqual(out.map((o) => o.seq), [1, 4]);
+    assert.deepEqual(
+      out.map((o) => o.seq),
+      [1, 4],
+    );
     lim.offer(cam, frame(5), 'motion');
     lim.offer(cam, frame(6), 'interval');
     await sleep(250);
-    assert.deepEqual(out.map((o) => o.seq), [1, 4, 5], 'the held motion snapshot beat the later interval one');
+    assert.deepEqual(
+      out.map((o) => o.seq),
+      [1, 4, 5],
+      'the held motion snapshot beat the later interval one',
+    );
     lim.offer(cam, frame(7, 5000), 'request');
     await sleep(200);
-    assert.deepEqual(out.map((o) => o.seq), [1, 4, 5]);
+    assert.deepEqual(
+      out.map((o) => o.seq),
+      [1, 4, 5],
+    );
     assert.equal(lim.dropped.too_big, 1);
     lim.stop();
   });
@@ -183,7 +291,10 @@ describe('packet-size guard', () => {
   it('trips on the header of an oversized packet, across chunk boundaries, and lets normal traffic through', async () => {
     const s = new PassThrough();
     const seen: Buffer[] = [];
-    s.on('readable', () => { let c; while ((c = s.read()) !== null) seen.push(c as Buffer); });
+    s.on('readable', () => {
+      let c;
+      while ((c = s.read()) !== null) seen.push(c as Buffer);
+    });
     const trips: string[] = [];
     guardPacketSize(s, 1000, (_n, why) => trips.push(why));
     const small = rawPublish('a/b', Buffer.alloc(500));
@@ -218,7 +329,9 @@ describe('known-camera store', () => {
       cam.lastSeen = Date.now();
       store.upsert(cam);
       await sleep(80);
-      const saved = JSON.parse(readFileSync(file, 'utf8')) as { cameras: Record<string, { capabilities: string[]; protocol: string }> };
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+        cameras: Record<string, { capabilities: string[]; protocol: string }>;
+      };
       assert.deepEqual(saved.cameras.garage!.capabilities, ['lamp', 'servo']);
       cam.renamed = true;
       cam.name = 'Garage door';

@@ -2,15 +2,15 @@
 // cameras of both protocols.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ExtensionFactory } from '../src/bridge.js';
+import { jpegCycle } from '../src/simulator/frames.js';
 import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { jpegCycle } from '../src/simulator/frames.js';
 import { MqttExtension } from '../src/sinks/mqtt/mqtt-extension.js';
-import { freePort, sleep, startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
-import { checkDiscovery, rawConnect, rawSubscribe, Recorder } from './mqtt-helpers.js';
+import { freePort, sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
+import { checkDiscovery, Recorder, rawConnect, rawSubscribe } from './mqtt-helpers.js';
 
 const FRAMES = jpegCycle({ width: 160, height: 120, hue: 200, cycle: 4 });
 const LEGACY_FRAMES = jpegCycle({ width: 160, height: 120, hue: 20, cycle: 4 });
@@ -20,15 +20,39 @@ function capture(): { factory: ExtensionFactory; get: () => MqttExtension } {
   return { factory: (ctx) => (ext = new MqttExtension(ctx)), get: () => ext! };
 }
 
-function nativeCam(b: TestBridge, id: string, extra: Partial<ConstructorParameters<typeof SimulatedNativeCamera>[0]> = {}): SimulatedNativeCamera {
-  return new SimulatedNativeCamera({ url: `ws://127.0.0.1:${b.port}/api/camera`, id, fps: 10, width: 160, height: 120, hue: 200, frames: FRAMES, reconnectDelayMs: 200, ...extra }).start();
+function nativeCam(
+  b: TestBridge,
+  id: string,
+  extra: Partial<ConstructorParameters<typeof SimulatedNativeCamera>[0]> = {},
+): SimulatedNativeCamera {
+  return new SimulatedNativeCamera({
+    url: `ws://127.0.0.1:${b.port}/api/camera`,
+    id,
+    fps: 10,
+    width: 160,
+    height: 120,
+    hue: 200,
+    frames: FRAMES,
+    reconnectDelayMs: 200,
+    ...extra,
+  }).start();
 }
 
 function legacyCam(b: TestBridge, id: string): SimulatedLegacyCamera {
-  return new SimulatedLegacyCamera({ url: `ws://127.0.0.1:${b.port}/ws`, id, fps: 10, width: 160, height: 120, hue: 20, frames: LEGACY_FRAMES, reconnectDelayMs: 200 }).start();
+  return new SimulatedLegacyCamera({
+    url: `ws://127.0.0.1:${b.port}/ws`,
+    id,
+    fps: 10,
+    width: 160,
+    height: 120,
+    hue: 20,
+    frames: LEGACY_FRAMES,
+    reconnectDelayMs: 200,
+  }).start();
 }
 
-const nativeCmds = (cam: SimulatedNativeCamera) => cam.received.map((t) => JSON.parse(t) as { name: string; value?: unknown });
+const nativeCmds = (cam: SimulatedNativeCamera) =>
+  cam.received.map((t) => JSON.parse(t) as { name: string; value?: unknown });
 
 describe('MQTT with the embedded broker', () => {
   let b: TestBridge;
@@ -41,7 +65,10 @@ describe('MQTT with the embedded broker', () => {
   before(async () => {
     const port = await freePort();
     const cap = capture();
-    b = await startBridge({ mqtt: { enabled: true, port }, http: { public_url: 'http://cams.local:9090' } }, { extensions: [cap.factory] });
+    b = await startBridge(
+      { mqtt: { enabled: true, port }, http: { public_url: 'http://cams.local:9090' } },
+      { extensions: [cap.factory] },
+    );
     ext = cap.get();
     url = `mqtt://127.0.0.1:${port}`;
     rec = await Recorder.connect(url, ['cam2mqtt/#', 'homeassistant/#']);
@@ -68,32 +95,70 @@ describe('MQTT with the embedded broker', () => {
     const ids = new Set<string>();
     for (const [topic, text] of latest) {
       const node = topic.split('/')[2]!;
-      const d = checkDiscovery(topic, text, { prefix: 'homeassistant', base: 'cam2mqtt', ...(node.startsWith('cam2mqtt_bridge') ? {} : { cameraId: node.slice('cam2mqtt_'.length) }) });
+      const d = checkDiscovery(topic, text, {
+        prefix: 'homeassistant',
+        base: 'cam2mqtt',
+        ...(node.startsWith('cam2mqtt_bridge') ? {} : { cameraId: node.slice('cam2mqtt_'.length) }),
+      });
       ids.add(d.payload.default_entity_id as string);
     }
-    for (const id of ['camera.cam1', 'binary_sensor.cam1_motion', 'button.cam1_snapshot', 'button.cam1_restart', 'sensor.cam1_fps', 'sensor.cam1_wifi_signal',
-      'sensor.cam1_uptime', 'sensor.cam1_free_heap', 'sensor.cam1_frame_size', 'sensor.cam1_last_seen', 'switch.cam1_lamp', 'select.cam1_framesize',
-      'number.cam1_quality', 'number.cam1_pan', 'number.cam1_tilt', 'text.cam1_command', 'camera.esp_leg', 'switch.esp_leg_lamp', 'text.esp_leg_command',
-      'binary_sensor.cam2mqtt_bridge_connection_state', 'sensor.cam2mqtt_bridge_version', 'sensor.cam2mqtt_bridge_camera_count']) {
+    for (const id of [
+      'camera.cam1',
+      'binary_sensor.cam1_motion',
+      'button.cam1_snapshot',
+      'button.cam1_restart',
+      'sensor.cam1_fps',
+      'sensor.cam1_wifi_signal',
+      'sensor.cam1_uptime',
+      'sensor.cam1_free_heap',
+      'sensor.cam1_frame_size',
+      'sensor.cam1_last_seen',
+      'switch.cam1_lamp',
+      'select.cam1_framesize',
+      'number.cam1_quality',
+      'number.cam1_pan',
+      'number.cam1_tilt',
+      'text.cam1_command',
+      'camera.esp_leg',
+      'switch.esp_leg_lamp',
+      'text.esp_leg_command',
+      'binary_sensor.cam2mqtt_bridge_connection_state',
+      'sensor.cam2mqtt_bridge_version',
+      'sensor.cam2mqtt_bridge_camera_count',
+    ]) {
       assert.ok(ids.has(id), `missing ${id}`);
     }
-    const camCfg = JSON.parse(latest.get('homeassistant/camera/cam2mqtt_cam1/camera/config')!) as { device: Record<string, unknown> };
+    const camCfg = JSON.parse(latest.get('homeassistant/camera/cam2mqtt_cam1/camera/config')!) as {
+      device: Record<string, unknown>;
+    };
     assert.equal(camCfg.device.configuration_url, 'http://cams.local:9090/?camera=cam1');
     assert.equal(camCfg.device.model, 'cam2mqtt-sim');
     assert.equal(rec.text('cam2mqtt/bridge/state'), '{"state":"online"}');
     assert.equal(rec.last('cam2mqtt/bridge/state')!.retain, true);
-    const info = await waitFor(() => { const j = rec.json('cam2mqtt/cam1/info'); return j?.rssi === -55 ? j : undefined; });
+    const info = await waitFor(() => {
+      const j = rec.json('cam2mqtt/cam1/info');
+      return j?.rssi === -55 ? j : undefined;
+    });
     assert.equal(info.framesize, 'VGA');
     assert.equal(info.heap, 180000);
     assert.equal(info.online, true);
-    const legInfo = await waitFor(() => { const j = rec.json('cam2mqtt/esp-leg/info'); return j?.rssi === -61 ? j : undefined; });
+    const legInfo = await waitFor(() => {
+      const j = rec.json('cam2mqtt/esp-leg/info');
+      return j?.rssi === -61 ? j : undefined;
+    });
     assert.equal(legInfo.uptime, 754, 'MJPEG2SD "0-00:12:34" as seconds');
-    const binfo = await waitFor(() => { const j = rec.json('cam2mqtt/bridge/info'); return j?.camera_count === 2 ? j : undefined; });
+    const binfo = await waitFor(() => {
+      const j = rec.json('cam2mqtt/bridge/info');
+      return j?.camera_count === 2 ? j : undefined;
+    });
     assert.equal(binfo.version, b.bridge.version);
     assert.equal(binfo.url, 'http://cams.local:9090');
     assert.equal((binfo.broker as { mode: string }).mode, 'embedded');
     const list = JSON.parse(rec.text('cam2mqtt/bridge/cameras')!) as { id: string; protocol: string }[];
-    assert.deepEqual(list.map((c) => `${c.id}:${c.protocol}`), ['cam1:native', 'esp-leg:legacy']);
+    assert.deepEqual(
+      list.map((c) => `${c.id}:${c.protocol}`),
+      ['cam1:native', 'esp-leg:legacy'],
+    );
     // Each discovery config went out once, not once per event.
     assert.equal(rec.on('homeassistant/switch/cam2mqtt_cam1/lamp/config').length, 1);
   });
@@ -101,28 +166,46 @@ describe('MQTT with the embedded broker', () => {
   it('publishes motion ON/OFF from both protocols, the event, and the very frame as snapshot', async () => {
     const hub = b.bridge.hub;
     await waitFor(() => hub.get('cam1')?.latest && hub.get('esp-leg')?.latest);
-    for (const [id, cam] of [['cam1', native], ['esp-leg', legacy]] as const) {
+    for (const [id, cam] of [
+      ['cam1', native],
+      ['esp-leg', legacy],
+    ] as const) {
       const since = rec.mark;
       cam.setMotion(true);
       await rec.waitText(`cam2mqtt/${id}/motion`, 'ON', 5000, since);
-      const start = JSON.parse((await rec.wait(`cam2mqtt/${id}/event`, () => true, 5000, since)).payload.toString()) as Record<string, unknown>;
+      const start = JSON.parse(
+        (await rec.wait(`cam2mqtt/${id}/event`, () => true, 5000, since)).payload.toString(),
+      ) as Record<string, unknown>;
       assert.equal(start.event_type, 'motion_start');
       assert.equal(start.camera, id);
       assert.equal(typeof start.event_id, 'string');
       assert.equal(typeof start.camera_time, 'number');
       const snapMsg = rec.messages.slice(since).filter((m) => m.topic === `cam2mqtt/${id}/snapshot`);
       assert.equal(snapMsg.length, 1, 'the motion snapshot is published before the event');
-      assert.ok(rec.messages.indexOf(snapMsg[0]!) < rec.messages.findIndex((m, i) => i >= since && m.topic === `cam2mqtt/${id}/event`));
+      assert.ok(
+        rec.messages.indexOf(snapMsg[0]!) <
+          rec.messages.findIndex((m, i) => i >= since && m.topic === `cam2mqtt/${id}/event`),
+      );
       const hubSnap = hub.get(id)!.snapshot!;
       assert.equal(start.snapshot_seq, hubSnap.seq);
       assert.ok(snapMsg[0]!.payload.equals(hubSnap.data), 'snapshot bytes identical to the camera frame');
       assert.ok((id === 'cam1' ? FRAMES : LEGACY_FRAMES).some((f) => f.equals(snapMsg[0]!.payload)));
-      if (id === 'cam1') assert.ok(FRAMES[hubSnap.seq % FRAMES.length]!.equals(snapMsg[0]!.payload), 'the frame with the event\'s sequence');
-      assert.equal(ext.publisher.get(`cam2mqtt/${id}/snapshot`), hubSnap.data, 'published from the frame\'s own Buffer (no copy)');
+      if (id === 'cam1')
+        assert.ok(
+          FRAMES[hubSnap.seq % FRAMES.length]!.equals(snapMsg[0]!.payload),
+          "the frame with the event's sequence",
+        );
+      assert.equal(
+        ext.publisher.get(`cam2mqtt/${id}/snapshot`),
+        hubSnap.data,
+        "published from the frame's own Buffer (no copy)",
+      );
       const since2 = rec.mark;
       cam.setMotion(false);
       await rec.waitText(`cam2mqtt/${id}/motion`, 'OFF', 5000, since2);
-      const end = JSON.parse((await rec.wait(`cam2mqtt/${id}/event`, () => true, 5000, since2)).payload.toString()) as Record<string, unknown>;
+      const end = JSON.parse(
+        (await rec.wait(`cam2mqtt/${id}/event`, () => true, 5000, since2)).payload.toString(),
+      ) as Record<string, unknown>;
       assert.equal(end.event_type, 'motion_end');
       assert.equal(end.event_id, start.event_id);
       assert.equal(rec.last(`cam2mqtt/${id}/motion`)!.retain, false, 'live delivery');
@@ -137,38 +220,103 @@ describe('MQTT with the embedded broker', () => {
   it('routes every command topic to the camera as its own protocol message and publishes the new state', async () => {
     native.received.length = 0;
     legacy.received.length = 0;
-    const sets: [string, string][] = [['lamp', 'ON'], ['framesize', 'SVGA'], ['quality', '20'], ['fps', '8'], ['pan', '45'], ['tilt', '120'], ['command', 'status?q'], ['snapshot', 'PRESS']];
+    const sets: [string, string][] = [
+      ['lamp', 'ON'],
+      ['framesize', 'SVGA'],
+      ['quality', '20'],
+      ['fps', '8'],
+      ['pan', '45'],
+      ['tilt', '120'],
+      ['command', 'status?q'],
+      ['snapshot', 'PRESS'],
+    ];
     const since = rec.mark;
     for (const [control, value] of sets) {
       await rec.publish(`cam2mqtt/cam1/set/${control}`, value);
       await rec.publish(`cam2mqtt/esp-leg/set/${control}`, value);
     }
-    await waitFor(() => rec.messages.slice(since).filter((m) => m.topic === 'cam2mqtt/bridge/response/camera/set').length >= sets.length * 2, 10_000, 'all command responses');
-    const responses = rec.messages.slice(since).filter((m) => m.topic === 'cam2mqtt/bridge/response/camera/set').map((m) => JSON.parse(m.payload.toString()) as { status: string; error?: string });
-    assert.deepEqual(responses.filter((r) => r.status !== 'ok'), []);
-    assert.deepEqual(nativeCmds(native).map((c) => [c.name, c.value]), [
-      ['lamp', 100], ['framesize', 'SVGA'], ['quality', 20], ['fps', 8], ['pan', 45], ['tilt', 120], ['raw', 'status?q'], ['snapshot', undefined],
-    ]);
+    await waitFor(
+      () =>
+        rec.messages.slice(since).filter((m) => m.topic === 'cam2mqtt/bridge/response/camera/set').length >=
+        sets.length * 2,
+      10_000,
+      'all command responses',
+    );
+    const responses = rec.messages
+      .slice(since)
+      .filter((m) => m.topic === 'cam2mqtt/bridge/response/camera/set')
+      .map((m) => JSON.parse(m.payload.toString()) as { status: string; error?: string });
+    assert.deepEqual(
+      responses.filter((r) => r.status !== 'ok'),
+      [],
+    );
+    assert.deepEqual(
+      nativeCmds(native).map((c) => [c.name, c.value]),
+      [
+        ['lamp', 100],
+        ['framesize', 'SVGA'],
+        ['quality', 20],
+        ['fps', 8],
+        ['pan', 45],
+        ['tilt', 120],
+        ['raw', 'status?q'],
+        ['snapshot', undefined],
+      ],
+    );
     // MJPEG2SD speaks key=value; firmware 8.8 uses the old framesize table (SVGA = 9); snapshots come from the latest frame.
-    assert.deepEqual(legacy.received, ['lampLevel=15', 'framesize=9', 'quality=20', 'socketFps=8', 'camPan=45', 'camTilt=120', 'status?q']);
+    assert.deepEqual(legacy.received, [
+      'lampLevel=15',
+      'framesize=9',
+      'quality=20',
+      'socketFps=8',
+      'camPan=45',
+      'camTilt=120',
+      'status?q',
+    ]);
     // The state comes back on <id>/info (what the camera reported).
-    await waitFor(() => rec.json('cam2mqtt/cam1/info')?.lamp === 100 && rec.json('cam2mqtt/cam1/info')?.framesize === 'SVGA', 3000, 'native state');
-    await waitFor(() => rec.json('cam2mqtt/esp-leg/info')?.lamp === 100 && rec.json('cam2mqtt/esp-leg/info')?.quality === 20, 3000, 'legacy state');
+    await waitFor(
+      () => rec.json('cam2mqtt/cam1/info')?.lamp === 100 && rec.json('cam2mqtt/cam1/info')?.framesize === 'SVGA',
+      3000,
+      'native state',
+    );
+    await waitFor(
+      () => rec.json('cam2mqtt/esp-leg/info')?.lamp === 100 && rec.json('cam2mqtt/esp-leg/info')?.quality === 20,
+      3000,
+      'legacy state',
+    );
     // JSON form on <id>/set with a transaction.
     const s2 = rec.mark;
     await rec.publish('cam2mqtt/cam1/set', JSON.stringify({ lamp: 'OFF', transaction: 'tx-9' }));
-    const r = JSON.parse((await rec.wait('cam2mqtt/bridge/response/camera/set', () => true, 3000, s2)).payload.toString()) as Record<string, unknown>;
-    assert.deepEqual(r, { status: 'ok', data: { id: 'cam1', control: 'lamp', value: 0, answer: { lamp: 0 } }, transaction: 'tx-9' });
+    const r = JSON.parse(
+      (await rec.wait('cam2mqtt/bridge/response/camera/set', () => true, 3000, s2)).payload.toString(),
+    ) as Record<string, unknown>;
+    assert.deepEqual(r, {
+      status: 'ok',
+      data: { id: 'cam1', control: 'lamp', value: 0, answer: { lamp: 0 } },
+      transaction: 'tx-9',
+    });
     // Restart last: both cameras reconnect.
     await rec.publish('cam2mqtt/cam1/set/restart', 'PRESS');
     await rec.publish('cam2mqtt/esp-leg/set/restart', 'PRESS');
-    await waitFor(() => nativeCmds(native).some((c) => c.name === 'restart') && legacy.received.includes('reset=1'), 5000, 'restart commands');
+    await waitFor(
+      () => nativeCmds(native).some((c) => c.name === 'restart') && legacy.received.includes('reset=1'),
+      5000,
+      'restart commands',
+    );
     await rec.waitText('cam2mqtt/cam1/availability', '{"state":"online"}', 5000, s2);
-    await waitFor(() => native.connected && legacy.connected && b.bridge.hub.get('esp-leg')?.online, 5000, 'cameras back');
+    await waitFor(
+      () => native.connected && legacy.connected && b.bridge.hub.get('esp-leg')?.online,
+      5000,
+      'cameras back',
+    );
   });
 
   it('refuses bad commands with one clear log line and a response error, and forwards nothing', async () => {
-    await waitFor(() => b.bridge.hub.get('cam1')?.online && b.bridge.hub.get('esp-leg')?.online, 5000, 'cameras online');
+    await waitFor(
+      () => b.bridge.hub.get('cam1')?.online && b.bridge.hub.get('esp-leg')?.online,
+      5000,
+      'cameras online',
+    );
     await sleep(300);
     native.received.length = 0;
     legacy.received.length = 0;
@@ -185,8 +333,16 @@ describe('MQTT with the embedded broker', () => {
       ['cam2mqtt/esp-leg/set/lamp', 'maybe', /lamp: expected ON\/OFF/],
     ];
     for (const [topic, payload] of bad) await rec.publish(topic, payload);
-    await waitFor(() => rec.messages.slice(since).filter((m) => m.topic === 'cam2mqtt/bridge/response/camera/set').length >= bad.length, 5000, 'error responses');
-    const responses = rec.messages.slice(since).filter((m) => m.topic === 'cam2mqtt/bridge/response/camera/set').map((m) => JSON.parse(m.payload.toString()) as { status: string; error: string });
+    await waitFor(
+      () =>
+        rec.messages.slice(since).filter((m) => m.topic === 'cam2mqtt/bridge/response/camera/set').length >= bad.length,
+      5000,
+      'error responses',
+    );
+    const responses = rec.messages
+      .slice(since)
+      .filter((m) => m.topic === 'cam2mqtt/bridge/response/camera/set')
+      .map((m) => JSON.parse(m.payload.toString()) as { status: string; error: string });
     bad.forEach(([, , re], i) => {
       assert.equal(responses[i]!.status, 'error');
       assert.match(responses[i]!.error, re);
@@ -208,7 +364,10 @@ describe('MQTT with the embedded broker', () => {
     const list = await rec.request('cam2mqtt', 'camera/list', { transaction: 1 });
     assert.equal(list.status, 'ok');
     assert.equal(list.transaction, 1);
-    assert.deepEqual(((list.data as { cameras: { id: string }[] }).cameras).map((c) => c.id), ['cam1', 'esp-leg']);
+    assert.deepEqual(
+      (list.data as { cameras: { id: string }[] }).cameras.map((c) => c.id),
+      ['cam1', 'esp-leg'],
+    );
 
     const health = await rec.request('cam2mqtt', 'health_check', '');
     assert.equal(health.status, 'ok');
@@ -259,12 +418,22 @@ describe('MQTT with the embedded broker', () => {
       const since = rec.mark;
       const r = await rec.request('cam2mqtt', 'camera/remove', 'cam3');
       assert.equal(r.status, 'ok');
-      for (const t of [...announced, 'cam2mqtt/cam3/availability', 'cam2mqtt/cam3/info', 'cam2mqtt/cam3/motion', 'cam2mqtt/cam3/snapshot']) {
+      for (const t of [
+        ...announced,
+        'cam2mqtt/cam3/availability',
+        'cam2mqtt/cam3/info',
+        'cam2mqtt/cam3/motion',
+        'cam2mqtt/cam3/snapshot',
+      ]) {
         await rec.wait(t, (m) => m.payload.length === 0, 3000, since);
       }
       const late = await Recorder.connect(url, ['cam2mqtt/cam3/#', 'homeassistant/+/cam2mqtt_cam3/#']);
       await sleep(300);
-      assert.deepEqual(late.messages.map((m) => m.topic), [], 'nothing retained is left');
+      assert.deepEqual(
+        late.messages.map((m) => m.topic),
+        [],
+        'nothing retained is left',
+      );
       await late.close();
       assert.equal(ext.store.get('cam3'), undefined);
     } finally {
@@ -277,7 +446,14 @@ describe('MQTT with the embedded broker', () => {
     await rec.publish('homeassistant/status', 'online');
     await rec.wait('cam2mqtt/cam1/availability', () => true, 3000, since);
     const got = new Set(rec.messages.slice(since).map((m) => m.topic));
-    for (const t of ['cam2mqtt/cam1/motion', 'cam2mqtt/cam1/info', 'cam2mqtt/cam1/snapshot', 'cam2mqtt/esp-leg/availability', 'cam2mqtt/bridge/info']) assert.ok(got.has(t), `re-published ${t}`);
+    for (const t of [
+      'cam2mqtt/cam1/motion',
+      'cam2mqtt/cam1/info',
+      'cam2mqtt/cam1/snapshot',
+      'cam2mqtt/esp-leg/availability',
+      'cam2mqtt/bridge/info',
+    ])
+      assert.ok(got.has(t), `re-published ${t}`);
   });
 
   it('follows a camera that drops off: availability offline, then online again', async () => {
@@ -302,11 +478,21 @@ describe('MQTT with the embedded broker', () => {
       const payload = Buffer.alloc(64 * 1024, 7);
       let t0 = Date.now();
       for (let i = 0; i < N; i++) ext.publisher.send('load/bridge', payload);
-      await waitFor(() => healthy.on('load/bridge').length >= N, 10_000, `${N} bridge messages at the healthy subscriber`);
+      await waitFor(
+        () => healthy.on('load/bridge').length >= N,
+        10_000,
+        `${N} bridge messages at the healthy subscriber`,
+      );
       let ms = Date.now() - t0;
-      console.log(`# ${N} x 64 KiB (${(N * 64) / 1024} MiB) from the bridge reached a healthy subscriber in ${ms} ms with a frozen subscriber connected`);
+      console.log(
+        `# ${N} x 64 KiB (${(N * 64) / 1024} MiB) from the bridge reached a healthy subscriber in ${ms} ms with a frozen subscriber connected`,
+      );
       assert.ok(ms < 5000, `took ${ms} ms`);
-      await waitFor(() => b.logs.some((l) => /frozen-subscriber .* is not reading/.test(l.msg)), 10_000, 'the frozen client to be disconnected');
+      await waitFor(
+        () => b.logs.some((l) => /frozen-subscriber .* is not reading/.test(l.msg)),
+        10_000,
+        'the frozen client to be disconnected',
+      );
       // 2. Another client's messages: held up at most until the frozen client is dropped.
       const frozen2: Socket = tcpConnect(Number(new URL(url).port), '127.0.0.1');
       await new Promise<void>((resolve) => frozen2.once('connect', () => resolve()));
@@ -317,9 +503,15 @@ describe('MQTT with the embedded broker', () => {
       const pub = await Recorder.connect(url, []);
       t0 = Date.now();
       for (let i = 0; i < N; i++) pub.client.publish('load/client', payload, { qos: 0 });
-      await waitFor(() => healthy.on('load/client').length >= N, 20_000, `${N} client messages at the healthy subscriber`);
+      await waitFor(
+        () => healthy.on('load/client').length >= N,
+        20_000,
+        `${N} client messages at the healthy subscriber`,
+      );
       ms = Date.now() - t0;
-      console.log(`# ${N} x 64 KiB from another client reached a healthy subscriber in ${ms} ms with a frozen subscriber connected`);
+      console.log(
+        `# ${N} x 64 KiB from another client reached a healthy subscriber in ${ms} ms with a frozen subscriber connected`,
+      );
       assert.ok(ms < 12_000, `took ${ms} ms`);
       frozen2.destroy();
       await pub.close();
@@ -359,11 +551,25 @@ describe('MQTT embedded broker security and limits', () => {
 
   before(async () => {
     port = await freePort();
-    b = await startBridge({
-      mqtt: { enabled: true, port, max_packet_bytes: 65536, users: [{ username: 'ha', password: 'secret', admin: true }, { username: 'viewer', password: 'look' }] },
-    }, { extensions: [capture().factory] });
+    b = await startBridge(
+      {
+        mqtt: {
+          enabled: true,
+          port,
+          max_packet_bytes: 65536,
+          users: [
+            { username: 'ha', password: 'secret', admin: true },
+            { username: 'viewer', password: 'look' },
+          ],
+        },
+      },
+      { extensions: [capture().factory] },
+    );
     // Stand-in for the page's http.auth: every non-public HTTP route and upgrade is refused.
-    b.bridge.http.setGuard((_req, res) => { if (res) res.writeHead(401).end(); return false; });
+    b.bridge.http.setGuard((_req, res) => {
+      if (res) res.writeHead(401).end();
+      return false;
+    });
     cam = nativeCam(b, 'cam1');
     await waitFor(() => b.bridge.hub.get('cam1')?.online, 5000, 'camera online');
   });
@@ -374,14 +580,23 @@ describe('MQTT embedded broker security and limits', () => {
   });
 
   it('refuses anonymous clients and wrong passwords', async () => {
-    await assert.rejects(Recorder.connect(`mqtt://127.0.0.1:${port}`), (err: Error & { code?: number }) => err.code === 5 || /Not authorized/i.test(err.message));
-    await assert.rejects(Recorder.connect(`mqtt://127.0.0.1:${port}`, [], { username: 'ha', password: 'wrong' }), (err: Error & { code?: number }) => err.code === 4 || /Bad username or password/i.test(err.message));
+    await assert.rejects(
+      Recorder.connect(`mqtt://127.0.0.1:${port}`),
+      (err: Error & { code?: number }) => err.code === 5 || /Not authorized/i.test(err.message),
+    );
+    await assert.rejects(
+      Recorder.connect(`mqtt://127.0.0.1:${port}`, [], { username: 'ha', password: 'wrong' }),
+      (err: Error & { code?: number }) => err.code === 4 || /Bad username or password/i.test(err.message),
+    );
     assert.ok(b.logs.some((l) => /MQTT login refused .*anonymous clients are refused/.test(l.msg)));
     assert.ok(b.logs.some((l) => /MQTT login refused .*wrong username or password \(user "ha"\)/.test(l.msg)));
   });
 
   it('lets read-only users read but not command; admins command', async () => {
-    const viewer = await Recorder.connect(`mqtt://127.0.0.1:${port}`, ['cam2mqtt/#'], { username: 'viewer', password: 'look' });
+    const viewer = await Recorder.connect(`mqtt://127.0.0.1:${port}`, ['cam2mqtt/#'], {
+      username: 'viewer',
+      password: 'look',
+    });
     await viewer.waitText('cam2mqtt/cam1/availability', '{"state":"online"}');
     cam.received.length = 0;
     const closed = new Promise<void>((resolve) => viewer.client.once('close', () => resolve()));
@@ -398,10 +613,16 @@ describe('MQTT embedded broker security and limits', () => {
   });
 
   it('accepts MQTT over WebSocket with broker credentials even behind the page login', async () => {
-    const ws = await Recorder.connect(`ws://127.0.0.1:${b.port}/mqtt`, ['cam2mqtt/bridge/state'], { username: 'ha', password: 'secret' });
+    const ws = await Recorder.connect(`ws://127.0.0.1:${b.port}/mqtt`, ['cam2mqtt/bridge/state'], {
+      username: 'ha',
+      password: 'secret',
+    });
     await ws.waitText('cam2mqtt/bridge/state', '{"state":"online"}');
     await ws.close();
-    await assert.rejects(Recorder.connect(`ws://127.0.0.1:${b.port}/mqtt`), (err: Error & { code?: number }) => err.code === 5 || /Not authorized/i.test(err.message));
+    await assert.rejects(
+      Recorder.connect(`ws://127.0.0.1:${b.port}/mqtt`),
+      (err: Error & { code?: number }) => err.code === 5 || /Not authorized/i.test(err.message),
+    );
   });
 
   it('refuses an oversized publish without disturbing other clients', async () => {
@@ -410,12 +631,19 @@ describe('MQTT embedded broker security and limits', () => {
     const closed = new Promise<void>((resolve) => big.client.once('close', () => resolve()));
     big.client.publish('t/big', Buffer.alloc(200 * 1024));
     await closed;
-    assert.ok(b.logs.some((l) => /refused: packet of \d+ bytes is larger than mqtt.max_packet_bytes \(65536\)/.test(l.msg)));
+    assert.ok(
+      b.logs.some((l) => /refused: packet of \d+ bytes is larger than mqtt.max_packet_bytes \(65536\)/.test(l.msg)),
+    );
     const bigWs = await Recorder.connect(`ws://127.0.0.1:${b.port}/mqtt`, [], { username: 'ha', password: 'secret' });
     const closedWs = new Promise<void>((resolve) => bigWs.client.once('close', () => resolve()));
     bigWs.client.publish('t/big', Buffer.alloc(200 * 1024));
     await closedWs;
-    await waitFor(() => b.logs.some((l) => /\(websocket\) refused: WebSocket message larger than mqtt.max_packet_bytes/.test(l.msg)), 3000, 'websocket refusal line');
+    await waitFor(
+      () =>
+        b.logs.some((l) => /\(websocket\) refused: WebSocket message larger than mqtt.max_packet_bytes/.test(l.msg)),
+      3000,
+      'websocket refusal line',
+    );
     await other.publish('t/ok', 'fine');
     await other.waitText('t/ok', 'fine');
     assert.equal(other.on('t/big').length, 0);
@@ -428,7 +656,10 @@ describe('MQTT embedded broker security and limits', () => {
 describe('MQTT known cameras across restarts', () => {
   it('brings cameras back offline with the same entities, and keeps a rename', async () => {
     const port = await freePort();
-    const first = await startBridge({ mqtt: { enabled: true, port } }, { extensions: [capture().factory], keepDataDir: true });
+    const first = await startBridge(
+      { mqtt: { enabled: true, port } },
+      { extensions: [capture().factory], keepDataDir: true },
+    );
     const dataDir = first.dataDir;
     const cam = nativeCam(first, 'garage', { caps: ['lamp', 'servo', 'restart'] });
     try {
@@ -449,7 +680,10 @@ describe('MQTT known cameras across restarts', () => {
         assert.equal(g.online, false);
         assert.equal(g.name, 'Garage');
         assert.deepEqual([...g.capabilities].sort(), ['lamp', 'restart', 'servo']);
-        const rec2 = await Recorder.connect(`mqtt://127.0.0.1:${port}`, ['cam2mqtt/garage/#', 'homeassistant/+/cam2mqtt_garage/#']);
+        const rec2 = await Recorder.connect(`mqtt://127.0.0.1:${port}`, [
+          'cam2mqtt/garage/#',
+          'homeassistant/+/cam2mqtt_garage/#',
+        ]);
         await rec2.waitText('cam2mqtt/garage/availability', '{"state":"offline"}');
         const pan = await rec2.wait('homeassistant/number/cam2mqtt_garage/pan/config');
         assert.equal((JSON.parse(pan.payload.toString()) as { device: { name: string } }).device.name, 'Garage');

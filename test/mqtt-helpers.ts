@@ -1,8 +1,8 @@
 // Shared by the test/mqtt-*.test.ts files: a recording MQTT client, a real Mosquitto, and the Home
 // Assistant discovery rules from ../shared/reference/home-assistant.md as executable checks.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,9 @@ export interface Message {
 export class Recorder {
   readonly messages: Message[] = [];
   private constructor(readonly client: MqttClient) {
-    client.on('message', (topic, payload, packet) => this.messages.push({ topic, payload, retain: packet.retain, at: Date.now() }));
+    client.on('message', (topic, payload, packet) =>
+      this.messages.push({ topic, payload, retain: packet.retain, at: Date.now() }),
+    );
   }
 
   static async connect(url: string, filters: string[] = ['#'], opts: IClientOptions = {}): Promise<Recorder> {
@@ -51,7 +53,11 @@ export class Recorder {
 
   /** Wait for a message on `topic` (after index `since`) that satisfies `pred`. */
   async wait(topic: string, pred: (m: Message) => boolean = () => true, timeoutMs = 5000, since = 0): Promise<Message> {
-    return waitFor(() => this.messages.slice(since).find((m) => m.topic === topic && pred(m)), timeoutMs, `a message on ${topic}`);
+    return waitFor(
+      () => this.messages.slice(since).find((m) => m.topic === topic && pred(m)),
+      timeoutMs,
+      `a message on ${topic}`,
+    );
   }
 
   async waitText(topic: string, text: string, timeoutMs = 5000, since = 0): Promise<Message> {
@@ -95,7 +101,9 @@ export interface Mosquitto {
 }
 
 const running = new Set<ChildProcess>();
-process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
+process.on('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
 
 /**
  * A real Mosquitto on a free 127.0.0.1 port. Missing mosquitto is a failure with a clear message
@@ -103,11 +111,20 @@ process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
  */
 export async function startMosquitto(opts: { port?: number; users?: Record<string, string> } = {}): Promise<Mosquitto> {
   if (!existsSync(MOSQUITTO)) {
-    throw new Error(`${MOSQUITTO} not found: the MQTT tests need a real Mosquitto as the external broker. Install it with "apt-get install -y mosquitto" (CI does this).`);
+    throw new Error(
+      `${MOSQUITTO} not found: the MQTT tests need a real Mosquitto as the external broker. Install it with "apt-get install -y mosquitto" (CI does this).`,
+    );
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-mosq-'));
   const port = opts.port ?? (await freePort());
-  const conf = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stdout', 'log_type error', 'log_type warning', 'log_type notice'];
+  const conf = [
+    `listener ${port} 127.0.0.1`,
+    'persistence false',
+    'log_dest stdout',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+  ];
   if (opts.users) {
     const pw = path.join(dir, 'passwd');
     writeFileSync(pw, '');
@@ -130,8 +147,12 @@ export async function startMosquitto(opts: { port?: number; users?: Record<strin
     const c = spawn(MOSQUITTO, ['-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     running.add(c);
-    c.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    c.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    c.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    c.stderr!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     c.on('exit', () => running.delete(c));
     const end = Date.now() + 10_000;
     for (;;) {
@@ -174,38 +195,118 @@ function run(cmd: string, args: string[]): Promise<number> {
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = tcpConnect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
 
 // ---- Home Assistant discovery rules (../shared/reference/home-assistant.md) -----------------------
 
-const DEVICE_KEYS = new Set(['identifiers', 'connections', 'manufacturer', 'model', 'name', 'hw_version', 'serial_number', 'sw_version', 'via_device', 'suggested_area', 'configuration_url']);
+const DEVICE_KEYS = new Set([
+  'identifiers',
+  'connections',
+  'manufacturer',
+  'model',
+  'name',
+  'hw_version',
+  'serial_number',
+  'sw_version',
+  'via_device',
+  'suggested_area',
+  'configuration_url',
+]);
 const ORIGIN_KEYS = new Set(['name', 'sw_version', 'support_url']);
 const AVAILABILITY_KEYS = new Set(['topic', 'payload_available', 'payload_not_available', 'value_template']);
 
 // Top-level keys HA 2024.3's MQTT platforms accept (homeassistant/components/mqtt/*.py of 2024.3.3),
 // plus object_id/default_entity_id (entity id, old and new HA). Anything else would be dropped.
-const COMMON = ['name', 'unique_id', 'object_id', 'default_entity_id', 'availability', 'availability_mode', 'availability_topic', 'availability_template',
-  'payload_available', 'payload_not_available', 'device', 'origin', 'enabled_by_default', 'entity_category', 'icon', 'json_attributes_topic',
-  'json_attributes_template', 'qos', 'encoding'];
+const COMMON = [
+  'name',
+  'unique_id',
+  'object_id',
+  'default_entity_id',
+  'availability',
+  'availability_mode',
+  'availability_topic',
+  'availability_template',
+  'payload_available',
+  'payload_not_available',
+  'device',
+  'origin',
+  'enabled_by_default',
+  'entity_category',
+  'icon',
+  'json_attributes_topic',
+  'json_attributes_template',
+  'qos',
+  'encoding',
+];
 const RO = ['state_topic', 'value_template'];
 const RW = ['command_topic', 'optimistic', 'retain', 'state_topic'];
 export const PLATFORM_KEYS: Record<string, Set<string>> = {
   camera: new Set([...COMMON, 'topic', 'image_encoding']),
-  binary_sensor: new Set([...COMMON, ...RO, 'device_class', 'expire_after', 'force_update', 'off_delay', 'payload_off', 'payload_on']),
-  sensor: new Set([...COMMON, ...RO, 'device_class', 'expire_after', 'force_update', 'last_reset_value_template', 'suggested_display_precision', 'state_class', 'unit_of_measurement']),
-  switch: new Set([...COMMON, ...RW, 'payload_off', 'payload_on', 'state_off', 'state_on', 'value_template', 'device_class']),
+  binary_sensor: new Set([
+    ...COMMON,
+    ...RO,
+    'device_class',
+    'expire_after',
+    'force_update',
+    'off_delay',
+    'payload_off',
+    'payload_on',
+  ]),
+  sensor: new Set([
+    ...COMMON,
+    ...RO,
+    'device_class',
+    'expire_after',
+    'force_update',
+    'last_reset_value_template',
+    'suggested_display_precision',
+    'state_class',
+    'unit_of_measurement',
+  ]),
+  switch: new Set([
+    ...COMMON,
+    ...RW,
+    'payload_off',
+    'payload_on',
+    'state_off',
+    'state_on',
+    'value_template',
+    'device_class',
+  ]),
   select: new Set([...COMMON, ...RW, 'command_template', 'options', 'value_template']),
-  number: new Set([...COMMON, ...RW, 'command_template', 'device_class', 'max', 'min', 'mode', 'payload_reset', 'step', 'unit_of_measurement', 'value_template']),
+  number: new Set([
+    ...COMMON,
+    ...RW,
+    'command_template',
+    'device_class',
+    'max',
+    'min',
+    'mode',
+    'payload_reset',
+    'step',
+    'unit_of_measurement',
+    'value_template',
+  ]),
   button: new Set([...COMMON, 'command_template', 'command_topic', 'device_class', 'payload_press', 'retain']),
   text: new Set([...COMMON, ...RW, 'command_template', 'max', 'min', 'mode', 'pattern', 'value_template']),
   event: new Set([...COMMON, ...RO, 'device_class', 'event_types']),
 };
 const REQUIRED: Record<string, string[]> = {
-  camera: ['topic'], binary_sensor: ['state_topic'], sensor: ['state_topic'], switch: ['command_topic'], select: ['command_topic', 'options'],
-  number: ['command_topic'], button: ['command_topic'], text: ['command_topic'], event: ['state_topic', 'event_types'],
+  camera: ['topic'],
+  binary_sensor: ['state_topic'],
+  sensor: ['state_topic'],
+  switch: ['command_topic'],
+  select: ['command_topic', 'options'],
+  number: ['command_topic'],
+  button: ['command_topic'],
+  text: ['command_topic'],
+  event: ['state_topic', 'event_types'],
 };
 const ENTITY_ID = /^[a-z0-9_]+$/;
 const NODE = /^[A-Za-z0-9_-]+$/;
@@ -214,7 +315,11 @@ const NODE = /^[A-Za-z0-9_-]+$/;
  * Check one discovery config against the rules. `id` = camera id (or undefined for the bridge).
  * Returns the parsed pieces for further assertions.
  */
-export function checkDiscovery(topic: string, payloadText: string, opts: { prefix: string; base: string; cameraId?: string }): { component: string; node: string; object: string; payload: Record<string, unknown> } {
+export function checkDiscovery(
+  topic: string,
+  payloadText: string,
+  opts: { prefix: string; base: string; cameraId?: string },
+): { component: string; node: string; object: string; payload: Record<string, unknown> } {
   const parts = topic.split('/');
   assert.equal(parts.length, 5, `${topic}: expected <prefix>/<component>/<node>/<object>/config`);
   const [prefix, component, node, object, last] = parts as [string, string, string, string, string];
@@ -231,7 +336,8 @@ export function checkDiscovery(topic: string, payloadText: string, opts: { prefi
   for (const k of REQUIRED[component]!) assert.ok(payload[k] !== undefined, `${topic}: missing required "${k}"`);
   // Not in 2024.3.
   assert.equal(payload.cmps, undefined);
-  if (component === 'switch') assert.equal(payload.command_template, undefined, 'switch command_template is not in HA 2024.3');
+  if (component === 'switch')
+    assert.equal(payload.command_template, undefined, 'switch command_template is not in HA 2024.3');
   if (component === 'sensor') assert.equal(payload.options, undefined, 'sensor options is not in HA 2024.3');
   if (component === 'text') assert.ok(typeof payload.max !== 'number' || payload.max <= 255, 'text max must be <= 255');
 
@@ -241,7 +347,11 @@ export function checkDiscovery(topic: string, payloadText: string, opts: { prefi
   assert.equal(uid, `${node}_${object}`, `${topic}: unique_id must be <node>_<object> (cam2mqtt_<id>_<object>)`);
   const objectId = payload.object_id as string;
   assert.match(objectId, ENTITY_ID, `${topic}: object_id must be a valid entity slug`);
-  assert.equal(payload.default_entity_id, `${component}.${objectId}`, `${topic}: default_entity_id must be <domain>.<object_id>`);
+  assert.equal(
+    payload.default_entity_id,
+    `${component}.${objectId}`,
+    `${topic}: default_entity_id must be <domain>.<object_id>`,
+  );
   if (opts.cameraId !== undefined) {
     assert.equal(node, `cam2mqtt_${opts.cameraId}`);
     const slug = opts.cameraId.replace(/-/g, '_');
@@ -251,20 +361,27 @@ export function checkDiscovery(topic: string, payloadText: string, opts: { prefi
   // Strict nested blocks.
   const device = payload.device as Record<string, unknown>;
   assert.ok(device && typeof device === 'object', `${topic}: device block`);
-  for (const k of Object.keys(device)) assert.ok(DEVICE_KEYS.has(k), `${topic}: device key "${k}" would make HA 2024.3 reject the entity`);
-  assert.ok(Array.isArray(device.identifiers) && device.identifiers.length > 0 && device.identifiers.every((x) => typeof x === 'string'));
+  for (const k of Object.keys(device))
+    assert.ok(DEVICE_KEYS.has(k), `${topic}: device key "${k}" would make HA 2024.3 reject the entity`);
+  assert.ok(
+    Array.isArray(device.identifiers) &&
+      device.identifiers.length > 0 &&
+      device.identifiers.every((x) => typeof x === 'string'),
+  );
   for (const k of ['manufacturer', 'model', 'name', 'sw_version', 'via_device', 'configuration_url']) {
     if (device[k] !== undefined) assert.equal(typeof device[k], 'string', `${topic}: device.${k} must be a string`);
   }
   if (device.configuration_url !== undefined) assert.doesNotThrow(() => new URL(device.configuration_url as string));
   const origin = payload.origin as Record<string, unknown>;
   assert.ok(origin && typeof origin === 'object', `${topic}: origin block`);
-  for (const k of Object.keys(origin)) assert.ok(ORIGIN_KEYS.has(k), `${topic}: origin key "${k}" would make HA drop the message`);
+  for (const k of Object.keys(origin))
+    assert.ok(ORIGIN_KEYS.has(k), `${topic}: origin key "${k}" would make HA drop the message`);
   assert.equal(typeof origin.name, 'string');
   if (payload.availability !== undefined) {
     assert.ok(Array.isArray(payload.availability));
     for (const a of payload.availability as Record<string, unknown>[]) {
-      for (const k of Object.keys(a)) assert.ok(AVAILABILITY_KEYS.has(k), `${topic}: availability key "${k}" would make HA 2024.3 reject the entity`);
+      for (const k of Object.keys(a))
+        assert.ok(AVAILABILITY_KEYS.has(k), `${topic}: availability key "${k}" would make HA 2024.3 reject the entity`);
       assert.equal(typeof a.topic, 'string');
     }
   }
@@ -280,13 +397,23 @@ export function checkDiscovery(topic: string, payloadText: string, opts: { prefi
 /** Raw MQTT 3.1.1 packets for hand-driven clients (a frozen subscriber). */
 export function rawConnect(clientId: string): Buffer {
   const id = Buffer.from(clientId);
-  const body = Buffer.concat([Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 60]), Buffer.from([id.length >> 8, id.length & 0xff]), id]);
+  const body = Buffer.concat([
+    Buffer.from([0, 4]),
+    Buffer.from('MQTT'),
+    Buffer.from([4, 0x02, 0, 60]),
+    Buffer.from([id.length >> 8, id.length & 0xff]),
+    id,
+  ]);
   return Buffer.concat([Buffer.from([0x10]), varint(body.length), body]);
 }
 
 export function rawSubscribe(topic: string, messageId = 1): Buffer {
   const t = Buffer.from(topic);
-  const body = Buffer.concat([Buffer.from([messageId >> 8, messageId & 0xff, t.length >> 8, t.length & 0xff]), t, Buffer.from([0])]);
+  const body = Buffer.concat([
+    Buffer.from([messageId >> 8, messageId & 0xff, t.length >> 8, t.length & 0xff]),
+    t,
+    Buffer.from([0]),
+  ]);
   return Buffer.concat([Buffer.from([0x82]), varint(body.length), body]);
 }
 

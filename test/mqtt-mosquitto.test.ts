@@ -9,8 +9,8 @@ import type { MqttClient } from 'mqtt';
 import type { ExtensionFactory } from '../src/bridge.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { MqttExtension } from '../src/sinks/mqtt/mqtt-extension.js';
-import { freePort, startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
-import { checkDiscovery, Recorder, startMosquitto, type Mosquitto } from './mqtt-helpers.js';
+import { freePort, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
+import { checkDiscovery, type Mosquitto, Recorder, startMosquitto } from './mqtt-helpers.js';
 
 function capture(): { factory: ExtensionFactory; get: () => MqttExtension } {
   let ext: MqttExtension | undefined;
@@ -18,7 +18,16 @@ function capture(): { factory: ExtensionFactory; get: () => MqttExtension } {
 }
 
 function camera(b: TestBridge, id: string, caps?: string[]): SimulatedNativeCamera {
-  return new SimulatedNativeCamera({ url: `ws://127.0.0.1:${b.port}/api/camera`, id, fps: 5, width: 160, height: 120, hue: 90, reconnectDelayMs: 200, ...(caps ? { caps } : {}) }).start();
+  return new SimulatedNativeCamera({
+    url: `ws://127.0.0.1:${b.port}/api/camera`,
+    id,
+    fps: 5,
+    width: 160,
+    height: 120,
+    hue: 90,
+    reconnectDelayMs: 200,
+    ...(caps ? { caps } : {}),
+  }).start();
 }
 
 /** The mqtt.js client inside the extension (to cut its connection like a network failure would). */
@@ -46,14 +55,24 @@ describe('MQTT with an external broker (Mosquitto)', () => {
   it('starts at once while the broker is down, keeps the cameras working, and catches up when it appears', async () => {
     const cap = capture();
     const t0 = Date.now();
-    b = await startBridge({ mqtt: { enabled: true, server: `mqtt://127.0.0.1:${port}` } }, { extensions: [cap.factory] });
+    b = await startBridge(
+      { mqtt: { enabled: true, server: `mqtt://127.0.0.1:${port}` } },
+      { extensions: [cap.factory] },
+    );
     const startMs = Date.now() - t0;
     ext = cap.get();
     console.log(`# bridge started in ${startMs} ms with the external broker down`);
     assert.ok(startMs < 1500, `start took ${startMs} ms`);
     cam = camera(b, 'cam1');
     await waitFor(() => b.bridge.hub.get('cam1')?.online, 5000, 'camera online without MQTT');
-    await waitFor(() => b.logs.some((l) => /cannot reach the MQTT broker mqtt:\/\/127\.0\.0\.1:\d+ .*retrying in the background/.test(l.msg)), 5000, 'the broker-down log line');
+    await waitFor(
+      () =>
+        b.logs.some((l) =>
+          /cannot reach the MQTT broker mqtt:\/\/127\.0\.0\.1:\d+ .*retrying in the background/.test(l.msg),
+        ),
+      5000,
+      'the broker-down log line',
+    );
     // The REST API still answers while MQTT is down.
     const r = await fetch(`${b.url}/api/cameras/cam1`);
     assert.equal(r.status, 200);
@@ -76,7 +95,11 @@ describe('MQTT with an external broker (Mosquitto)', () => {
       if (!m.topic.startsWith('homeassistant/')) continue;
       assert.equal(m.retain, true, `${m.topic} is retained`);
       const node = m.topic.split('/')[2]!;
-      checkDiscovery(m.topic, m.payload.toString(), { prefix: 'homeassistant', base: 'cam2mqtt', ...(node.startsWith('cam2mqtt_bridge') ? {} : { cameraId: 'cam1' }) });
+      checkDiscovery(m.topic, m.payload.toString(), {
+        prefix: 'homeassistant',
+        base: 'cam2mqtt',
+        ...(node.startsWith('cam2mqtt_bridge') ? {} : { cameraId: 'cam1' }),
+      });
       n++;
     }
     assert.ok(n >= 20, `${n} discovery configs`);
@@ -85,14 +108,19 @@ describe('MQTT with an external broker (Mosquitto)', () => {
     await rec.publish('cam2mqtt/cam1/set/lamp', 'ON');
     await rec.publish('cam2mqtt/cam1/set/framesize', 'NOPE');
     await waitFor(() => cam.received.length === 1, 3000, 'lamp command');
-    assert.deepEqual(JSON.parse(cam.received[0]!), { type: 'cmd', id: JSON.parse(cam.received[0]!).id, name: 'lamp', value: 100 });
+    assert.deepEqual(JSON.parse(cam.received[0]!), {
+      type: 'cmd',
+      id: JSON.parse(cam.received[0]!).id,
+      name: 'lamp',
+      value: 100,
+    });
     await waitFor(() => rec.json('cam2mqtt/cam1/info')?.lamp === 100, 3000, 'lamp state back');
     const err = await rec.wait('cam2mqtt/bridge/response/camera/set', (m) => m.payload.toString().includes('"error"'));
     assert.match(err.payload.toString(), /framesize: expected one of/);
     const health = await rec.request('cam2mqtt', 'health_check', { transaction: 'h' });
     assert.equal(health.status, 'ok');
     assert.equal(health.transaction, 'h');
-    assert.equal(((health.data as { mqtt: { mode: string } }).mqtt).mode, 'external');
+    assert.equal((health.data as { mqtt: { mode: string } }).mqtt.mode, 'external');
     await rec.close();
   });
 
@@ -121,22 +149,30 @@ describe('MQTT with an external broker (Mosquitto)', () => {
     await snap.wait('cam2mqtt/cam1/snapshot');
     await snap.close();
     await mosq!.kill();
-    await waitFor(() => b.logs.some((l) => /lost the MQTT broker .*reconnecting in the background/.test(l.msg)), 5000, 'lost-broker log line');
+    await waitFor(
+      () => b.logs.some((l) => /lost the MQTT broker .*reconnecting in the background/.test(l.msg)),
+      5000,
+      'lost-broker log line',
+    );
     assert.ok(b.bridge.hub.get('cam1')!.online, 'cameras keep working');
     await mosq!.restart();
     // Retained messages were lost with the broker (no persistence): they must come back from cam2mqtt.
-    await waitFor(async () => {
-      const probe = await Recorder.connect(mosq!.url, ['cam2mqtt/bridge/state']).catch(() => undefined);
-      if (!probe) return false;
-      try {
-        await probe.waitText('cam2mqtt/bridge/state', '{"state":"online"}', 300);
-        return true;
-      } catch {
-        return false;
-      } finally {
-        await probe.close();
-      }
-    }, 15_000, 'bridge online again');
+    await waitFor(
+      async () => {
+        const probe = await Recorder.connect(mosq!.url, ['cam2mqtt/bridge/state']).catch(() => undefined);
+        if (!probe) return false;
+        try {
+          await probe.waitText('cam2mqtt/bridge/state', '{"state":"online"}', 300);
+          return true;
+        } catch {
+          return false;
+        } finally {
+          await probe.close();
+        }
+      },
+      15_000,
+      'bridge online again',
+    );
     await ext.settled();
     const rec = await Recorder.connect(mosq!.url, ['cam2mqtt/#', 'homeassistant/#']);
     await rec.wait('homeassistant/camera/cam2mqtt_cam1/camera/config');
@@ -174,16 +210,46 @@ describe('MQTT stale discovery clean-up against Mosquitto', () => {
 
   it('clears only its own configs of cameras and entities that no longer exist, and re-sends nothing unchanged', async () => {
     // A camera that connected in an earlier run (the store), with the lamp only.
-    writeFileSync(path.join(dataDir, 'cameras.json'), JSON.stringify({ version: 1, cameras: {
-      cam1: { id: 'cam1', name: 'Cam 1', protocol: 'native', model: 'm', capabilities: ['lamp'], first_seen: new Date().toISOString() },
-    } }));
-    const ours = (node: string) => JSON.stringify({ name: 'x', unique_id: `${node}_x`, state_topic: 'cam2mqtt/x/info', device: { identifiers: [node], via_device: 'cam2mqtt_bridge' } });
+    writeFileSync(
+      path.join(dataDir, 'cameras.json'),
+      JSON.stringify({
+        version: 1,
+        cameras: {
+          cam1: {
+            id: 'cam1',
+            name: 'Cam 1',
+            protocol: 'native',
+            model: 'm',
+            capabilities: ['lamp'],
+            first_seen: new Date().toISOString(),
+          },
+        },
+      }),
+    );
+    const ours = (node: string) =>
+      JSON.stringify({
+        name: 'x',
+        unique_id: `${node}_x`,
+        state_topic: 'cam2mqtt/x/info',
+        device: { identifiers: [node], via_device: 'cam2mqtt_bridge' },
+      });
     const seed = await Recorder.connect(mosq.url, []);
     // A removed camera, an entity the known camera no longer has, another instance's camera, another program's entity.
     await seed.publish('homeassistant/sensor/cam2mqtt_ghost/fps/config', ours('cam2mqtt_ghost'), { retain: true });
     await seed.publish('homeassistant/number/cam2mqtt_cam1/pan/config', ours('cam2mqtt_cam1'), { retain: true });
-    await seed.publish('homeassistant/sensor/cam2mqtt_other/fps/config', JSON.stringify({ name: 'x', device: { identifiers: ['cam2mqtt_other'], via_device: 'cam2mqtt_bridge_elsewhere' } }), { retain: true });
-    await seed.publish('homeassistant/sensor/zigbee_lamp/power/config', JSON.stringify({ name: 'p', device: { identifiers: ['z1'] } }), { retain: true });
+    await seed.publish(
+      'homeassistant/sensor/cam2mqtt_other/fps/config',
+      JSON.stringify({
+        name: 'x',
+        device: { identifiers: ['cam2mqtt_other'], via_device: 'cam2mqtt_bridge_elsewhere' },
+      }),
+      { retain: true },
+    );
+    await seed.publish(
+      'homeassistant/sensor/zigbee_lamp/power/config',
+      JSON.stringify({ name: 'p', device: { identifiers: ['z1'] } }),
+      { retain: true },
+    );
     await seed.close();
 
     const raw = { mqtt: { enabled: true, server: mosq.url }, http: { public_url: 'http://cams.local:9090' } };
@@ -191,12 +257,22 @@ describe('MQTT stale discovery clean-up against Mosquitto', () => {
     const cap1 = capture();
     const first = await startBridge(raw, { extensions: [cap1.factory], dataDir });
     try {
-      await waitFor(() => first.logs.some((l) => /Home Assistant discovery: \d+ config\(s\) sent/.test(l.msg)), 10_000, 'first sync');
+      await waitFor(
+        () => first.logs.some((l) => /Home Assistant discovery: \d+ config\(s\) sent/.test(l.msg)),
+        10_000,
+        'first sync',
+      );
       await cap1.get().settled();
       const cleared = (t: string) => watch.on(t).some((m) => m.payload.length === 0);
-      await waitFor(() => cleared('homeassistant/sensor/cam2mqtt_ghost/fps/config') && cleared('homeassistant/number/cam2mqtt_cam1/pan/config'), 3000, 'stale configs cleared');
-      assert.ok(!cleared('homeassistant/sensor/cam2mqtt_other/fps/config'), 'another instance\'s entity is left alone');
-      assert.ok(!cleared('homeassistant/sensor/zigbee_lamp/power/config'), 'another program\'s entity is left alone');
+      await waitFor(
+        () =>
+          cleared('homeassistant/sensor/cam2mqtt_ghost/fps/config') &&
+          cleared('homeassistant/number/cam2mqtt_cam1/pan/config'),
+        3000,
+        'stale configs cleared',
+      );
+      assert.ok(!cleared('homeassistant/sensor/cam2mqtt_other/fps/config'), "another instance's entity is left alone");
+      assert.ok(!cleared('homeassistant/sensor/zigbee_lamp/power/config'), "another program's entity is left alone");
       // The known (offline) camera is announced from the store, with its lamp.
       await watch.wait('homeassistant/switch/cam2mqtt_cam1/lamp/config');
       const line = first.logs.find((l) => /Home Assistant discovery:/.test(l.msg))!.msg;
@@ -215,7 +291,11 @@ describe('MQTT stale discovery clean-up against Mosquitto', () => {
       const line = second.logs.find((l) => /Home Assistant discovery:/.test(l.msg))!.msg;
       assert.match(line, /^Home Assistant discovery: 0 config\(s\) sent, \d+ unchanged, 0 stale removed$/);
       await new Promise((r) => setTimeout(r, 300));
-      assert.deepEqual(watch.messages.slice(before2).map((m) => m.topic), [], 'no discovery config was re-sent');
+      assert.deepEqual(
+        watch.messages.slice(before2).map((m) => m.topic),
+        [],
+        'no discovery config was re-sent',
+      );
     } finally {
       await second.stop();
       await watch.close();
@@ -233,18 +313,32 @@ describe('MQTT external broker credentials', () => {
   });
 
   it('logs in with mqtt.username/password, and keeps running (retrying) when they are wrong', async () => {
-    const good = await startBridge({ mqtt: { enabled: true, server: mosq.url, username: 'cam2mqtt', password: 's3cret' } }, { extensions: [capture().factory] });
+    const good = await startBridge(
+      { mqtt: { enabled: true, server: mosq.url, username: 'cam2mqtt', password: 's3cret' } },
+      { extensions: [capture().factory] },
+    );
     try {
       await waitFor(() => good.logs.some((l) => /connected to MQTT broker/.test(l.msg)), 5000, 'login');
     } finally {
       await good.stop();
     }
-    const bad = await startBridge({ mqtt: { enabled: true, server: mosq.url, username: 'cam2mqtt', password: 'nope' } }, { extensions: [capture().factory] });
+    const bad = await startBridge(
+      { mqtt: { enabled: true, server: mosq.url, username: 'cam2mqtt', password: 'nope' } },
+      { extensions: [capture().factory] },
+    );
     try {
-      await waitFor(() => bad.logs.some((l) => /cannot reach the MQTT broker .*(Not authorized|Bad username or password)/i.test(l.msg)), 5000, 'refusal log line');
+      await waitFor(
+        () =>
+          bad.logs.some((l) => /cannot reach the MQTT broker .*(Not authorized|Bad username or password)/i.test(l.msg)),
+        5000,
+        'refusal log line',
+      );
       const r = await fetch(`${bad.url}/healthz`);
       assert.equal(r.status, 200);
-      assert.ok(!bad.logs.some((l) => /password|nope/.test(l.msg) && /nope/.test(l.msg)), 'the password is never logged');
+      assert.ok(
+        !bad.logs.some((l) => /password|nope/.test(l.msg) && /nope/.test(l.msg)),
+        'the password is never logged',
+      );
     } finally {
       await bad.stop();
     }

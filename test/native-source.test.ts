@@ -2,24 +2,41 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { Camera } from '../src/hub/camera.js';
-import { encodeFrame, encodeText } from '../src/sources/native/codec.js';
 import { jpegCycle } from '../src/simulator/frames.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
+import { encodeFrame, encodeText } from '../src/sources/native/codec.js';
+import { startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 
 /** Wait until camera `id` satisfies `pred`, and return it. */
 const camWhen = (t: TestBridge, id: string, pred: (c: Camera) => unknown, label: string) =>
-  waitFor(() => { const c = t.bridge.hub.get(id); return c && pred(c) ? c : undefined; }, 2000, label);
+  waitFor(
+    () => {
+      const c = t.bridge.hub.get(id);
+      return c && pred(c) ? c : undefined;
+    },
+    2000,
+    label,
+  );
 
 const JPEGS = jpegCycle({ width: 160, height: 120, hue: 30, cycle: 8 });
 
 /** A hand-driven native camera: open a socket, say hello, and return it with what it received. */
-async function rawCamera(t: TestBridge, hello: Record<string, unknown> | null): Promise<{ ws: WebSocket; texts: string[]; closed: Promise<{ code: number; reason: string }> }> {
+async function rawCamera(
+  t: TestBridge,
+  hello: Record<string, unknown> | null,
+): Promise<{ ws: WebSocket; texts: string[]; closed: Promise<{ code: number; reason: string }> }> {
   const ws = new WebSocket(`ws://127.0.0.1:${t.port}/api/camera`);
   const texts: string[] = [];
-  ws.on('message', (d, bin) => { if (!bin) texts.push(d.toString()); });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  ws.on('message', (d, bin) => {
+    if (!bin) texts.push(d.toString());
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
   if (hello) ws.send(JSON.stringify({ type: 'hello', v: 1, ...hello }));
   return { ws, texts, closed };
 }
@@ -29,13 +46,26 @@ describe('native cameras on /api/camera', () => {
   before(async () => {
     t = await startBridge({
       cameras: { secure: { token: 'right-token' } },
-      limits: { max_message_bytes: 64 * 1024, hello_timeout: 1, camera_timeout: 1.5, command_timeout: 1, max_pending_connections: 5 },
+      limits: {
+        max_message_bytes: 64 * 1024,
+        hello_timeout: 1,
+        camera_timeout: 1.5,
+        command_timeout: 1,
+        max_pending_connections: 5,
+      },
     });
   });
-  after(async () => { await t.stop(); });
+  after(async () => {
+    await t.stop();
+  });
 
   it('registers on hello, answers welcome, and serves its frames byte-identical', async () => {
-    const { ws, texts } = await rawCamera(t, { id: 'Front Door', name: 'Front door', caps: ['lamp'], info: { rssi: -50 } });
+    const { ws, texts } = await rawCamera(t, {
+      id: 'Front Door',
+      name: 'Front door',
+      caps: ['lamp'],
+      info: { rssi: -50 },
+    });
     await waitFor(() => texts.length > 0, 2000, 'welcome');
     const welcome = JSON.parse(texts[0]!);
     assert.equal(welcome.type, 'welcome');
@@ -49,7 +79,11 @@ describe('native cameras on /api/camera', () => {
     assert.equal(res.headers.get('x-frame-seq'), '5');
     assert.equal(res.headers.get('x-frame-time'), '1763734575123');
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(JPEGS[3]!));
-    const list = await (await fetch(`${t.url}/api/cameras`)).json() as { id: string; online: boolean; protocol: string }[];
+    const list = (await (await fetch(`${t.url}/api/cameras`)).json()) as {
+      id: string;
+      online: boolean;
+      protocol: string;
+    }[];
     assert.ok(list.some((c) => c.id === 'front_door' && c.online && c.protocol === 'native'));
     ws.close();
     await waitFor(() => !t.bridge.hub.get('front_door')!.online, 2000, 'offline');
@@ -98,7 +132,17 @@ describe('native cameras on /api/camera', () => {
   });
 
   it('closes an oversized message with 1009; other cameras carry on', async () => {
-    const other = new SimulatedNativeCamera({ url: `ws://127.0.0.1:${t.port}/api/camera`, id: 'bystander', fps: 20, width: 160, height: 120, hue: 90, idleIntervalMs: 50, frames: JPEGS, reconnect: false }).start();
+    const other = new SimulatedNativeCamera({
+      url: `ws://127.0.0.1:${t.port}/api/camera`,
+      id: 'bystander',
+      fps: 20,
+      width: 160,
+      height: 120,
+      hue: 90,
+      idleIntervalMs: 50,
+      frames: JPEGS,
+      reconnect: false,
+    }).start();
     await waitFor(() => t.bridge.hub.get('bystander')?.online, 2000, 'bystander');
     const big = await rawCamera(t, { id: 'bigmouth' });
     await waitFor(() => t.bridge.hub.get('bigmouth')?.online, 2000, 'online');
@@ -114,7 +158,10 @@ describe('native cameras on /api/camera', () => {
     const first = await rawCamera(t, { id: 'twin' });
     await waitFor(() => t.bridge.hub.get('twin')?.online, 2000, 'first');
     const second = await rawCamera(t, { id: 'twin' });
-    assert.deepEqual(await first.closed, { code: 4004, reason: 'replaced by a newer connection with the same camera id' });
+    assert.deepEqual(await first.closed, {
+      code: 4004,
+      reason: 'replaced by a newer connection with the same camera id',
+    });
     await waitFor(() => second.texts.length > 0, 2000, 'welcome for second');
     assert.equal(t.bridge.hub.get('twin')!.online, true);
     second.ws.close();
@@ -139,9 +186,13 @@ describe('native cameras on /api/camera', () => {
     const { ws } = await rawCamera(t, { id: 'mover' });
     const cam = await camWhen(t, 'mover', (c) => c.online, 'online');
     const events: string[] = [];
-    t.bridge.hub.on('motion', (e: { camera: { id: string }; state: string }) => { if (e.camera.id === 'mover') events.push(e.state); });
+    t.bridge.hub.on('motion', (e: { camera: { id: string }; state: string }) => {
+      if (e.camera.id === 'mover') events.push(e.state);
+    });
     ws.send(encodeFrame(1, Date.now(), JPEGS[0]!));
-    ws.send(encodeText({ type: 'motion', state: 'start', time: 1763734575123, region: { x: 250, y: 100, w: 300, h: 400 } }));
+    ws.send(
+      encodeText({ type: 'motion', state: 'start', time: 1763734575123, region: { x: 250, y: 100, w: 300, h: 400 } }),
+    );
     await waitFor(() => cam.motion, 2000, 'motion on');
     assert.deepEqual(cam.motionRegion, { x: 0.25, y: 0.1, w: 0.3, h: 0.4 });
     assert.equal(cam.snapshot?.seq, 1, 'the frame at motion start becomes the snapshot');
@@ -156,22 +207,32 @@ describe('native cameras on /api/camera', () => {
   });
 
   it('routes commands with ids and returns the ack; times out clearly; validates first', async () => {
-    const sim = new SimulatedNativeCamera({ url: `ws://127.0.0.1:${t.port}/api/camera`, id: 'cmdcam', fps: 5, width: 160, height: 120, hue: 200, frames: JPEGS, reconnect: false }).start();
+    const sim = new SimulatedNativeCamera({
+      url: `ws://127.0.0.1:${t.port}/api/camera`,
+      id: 'cmdcam',
+      fps: 5,
+      width: 160,
+      height: 120,
+      hue: 200,
+      frames: JPEGS,
+      reconnect: false,
+    }).start();
     await waitFor(() => t.bridge.hub.get('cmdcam')?.online, 2000, 'online');
-    const post = (body: unknown) => fetch(`${t.url}/api/cameras/cmdcam/command`, { method: 'POST', body: JSON.stringify(body) });
+    const post = (body: unknown) =>
+      fetch(`${t.url}/api/cameras/cmdcam/command`, { method: 'POST', body: JSON.stringify(body) });
     let res = await post({ framesize: 'svga' });
     assert.equal(res.status, 200);
-    assert.deepEqual((await res.json() as { answer: unknown }).answer, { framesize: 'SVGA' });
+    assert.deepEqual(((await res.json()) as { answer: unknown }).answer, { framesize: 'SVGA' });
     assert.deepEqual(JSON.parse(sim.received.at(-1)!), { type: 'cmd', id: 1, name: 'framesize', value: 'SVGA' });
     res = await post({ lamp: 'ON' });
     assert.equal(res.status, 200);
     assert.equal(sim.state.lamp, 100);
     res = await post({ command: 'xclk=20' });
-    assert.deepEqual((await res.json() as { answer: unknown }).answer, { echo: 'xclk=20' });
+    assert.deepEqual(((await res.json()) as { answer: unknown }).answer, { echo: 'xclk=20' });
     // The camera refuses: a clear 502 with its reason.
     res = await post({ framesize: 'QSXGA' });
     assert.equal(res.status, 502);
-    assert.match((await res.json() as { error: string }).error, /unsupported framesize QSXGA/);
+    assert.match(((await res.json()) as { error: string }).error, /unsupported framesize QSXGA/);
     // Never forwarded: invalid values and unknown controls.
     const n = sim.received.length;
     for (const bad of [{ quality: 99 }, { framesize: 'HUGE' }, { warp: 9 }, { lamp: 'maybe' }]) {
@@ -189,7 +250,7 @@ describe('native cameras on /api/camera', () => {
     await waitFor(() => t.bridge.hub.get('mute')?.online, 2000, 'online');
     res = await fetch(`${t.url}/api/cameras/mute/command`, { method: 'POST', body: '{"lamp":false}' });
     assert.equal(res.status, 504);
-    assert.match((await res.json() as { error: string }).error, /camera mute did not answer lamp within 1 s/);
+    assert.match(((await res.json()) as { error: string }).error, /camera mute did not answer lamp within 1 s/);
     mute.ws.close();
   });
 
@@ -212,7 +273,10 @@ describe('allow_unknown_cameras: false', () => {
     const t = await startBridge({ allow_unknown_cameras: false, cameras: { known: {} } });
     try {
       const u = await rawCamera(t, { id: 'stranger' });
-      assert.deepEqual(await u.closed, { code: 4003, reason: 'camera stranger: unknown camera "stranger" (allow_unknown_cameras is false)' });
+      assert.deepEqual(await u.closed, {
+        code: 4003,
+        reason: 'camera stranger: unknown camera "stranger" (allow_unknown_cameras is false)',
+      });
       const k = await rawCamera(t, { id: 'known' });
       await waitFor(() => t.bridge.hub.get('known')?.online, 2000, 'known online');
       k.ws.close();

@@ -1,16 +1,38 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { decodeCameraText, decodeFrameHeader, encodeFrame, encodeText, type BridgeMessage, type CameraMessage } from '../src/sources/native/codec.js';
+import {
+  type BridgeMessage,
+  type CameraMessage,
+  decodeCameraText,
+  decodeFrameHeader,
+  encodeFrame,
+  encodeText,
+} from '../src/sources/native/codec.js';
 
-interface Vector { name: string; direction: string; kind: 'text' | 'binary'; hex: string; message: Record<string, unknown> }
-interface Invalid { name: string; kind: 'text' | 'binary'; hex: string; error: string }
-const file = JSON.parse(readFileSync(new URL('../../test/vectors/native-v1.json', import.meta.url), 'utf8')) as { vectors: Vector[]; invalid: Invalid[] };
+interface Vector {
+  name: string;
+  direction: string;
+  kind: 'text' | 'binary';
+  hex: string;
+  message: Record<string, unknown>;
+}
+interface Invalid {
+  name: string;
+  kind: 'text' | 'binary';
+  hex: string;
+  error: string;
+}
+const file = JSON.parse(readFileSync(new URL('../../test/vectors/native-v1.json', import.meta.url), 'utf8')) as {
+  vectors: Vector[];
+  invalid: Invalid[];
+};
 
 describe('native protocol v1 vectors (test/vectors/native-v1.json)', () => {
   it('covers every message type in both directions', () => {
     const types = new Set(file.vectors.filter((v) => v.kind === 'text').map((v) => v.message.type));
-    for (const t of ['hello', 'motion', 'info', 'log', 'ack', 'welcome', 'demand', 'cmd', 'bye']) assert.ok(types.has(t), `no vector for ${t}`);
+    for (const t of ['hello', 'motion', 'info', 'log', 'ack', 'welcome', 'demand', 'cmd', 'bye'])
+      assert.ok(types.has(t), `no vector for ${t}`);
     assert.ok(file.vectors.some((v) => v.kind === 'binary'));
   });
 
@@ -18,7 +40,10 @@ describe('native protocol v1 vectors (test/vectors/native-v1.json)', () => {
     it(`${v.name}: encodes to the exact bytes and decodes back`, () => {
       const bytes = Buffer.from(v.hex, 'hex');
       if (v.kind === 'text') {
-        assert.equal(Buffer.from(encodeText(v.message as unknown as CameraMessage | BridgeMessage), 'utf8').toString('hex'), v.hex);
+        assert.equal(
+          Buffer.from(encodeText(v.message as unknown as CameraMessage | BridgeMessage), 'utf8').toString('hex'),
+          v.hex,
+        );
         if (v.direction === 'camera->bridge') assert.deepEqual(decodeCameraText(bytes.toString('utf8')), v.message);
       } else {
         const m = v.message as { flags: number; seq: number; time: number; jpeg_hex: string };
@@ -33,7 +58,10 @@ describe('native protocol v1 vectors (test/vectors/native-v1.json)', () => {
   for (const bad of file.invalid) {
     it(`${bad.name}: refused with a clear reason`, () => {
       const bytes = Buffer.from(bad.hex, 'hex');
-      assert.throws(() => (bad.kind === 'text' ? decodeCameraText(bytes.toString('utf8')) : decodeFrameHeader(bytes)), (err: Error) => err.message.includes(bad.error));
+      assert.throws(
+        () => (bad.kind === 'text' ? decodeCameraText(bytes.toString('utf8')) : decodeFrameHeader(bytes)),
+        (err: Error) => err.message.includes(bad.error),
+      );
     });
   }
 });

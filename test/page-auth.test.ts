@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
+import { startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { launchBrowser, nextFrames, openPage } from './page-helpers.js';
 
 declare const document: any;
@@ -17,7 +17,15 @@ describe('control page with http.auth', () => {
 
   before(async () => {
     t = await startBridge({ http: { auth: { username: 'admin', password: 's3cret-pass' } } });
-    cam = new SimulatedNativeCamera({ url: `ws://127.0.0.1:${t.port}/api/camera`, id: 'door', name: 'Door', fps: 10, width: 320, height: 240, hue: 15 });
+    cam = new SimulatedNativeCamera({
+      url: `ws://127.0.0.1:${t.port}/api/camera`,
+      id: 'door',
+      name: 'Door',
+      fps: 10,
+      width: 320,
+      height: 240,
+      hue: 15,
+    });
     cam.start();
     await waitFor(() => t.bridge.hub.get('door')?.latest, 5000, 'camera (no page credentials needed)');
     browser = await launchBrowser();
@@ -38,7 +46,10 @@ describe('control page with http.auth', () => {
     await page.waitForSelector('.error:text("Wrong username or password.")');
     assert.match(page.url(), /\/login$/);
     assert.equal(await page.$('.tile'), null);
-    assert.ok(t.logs.some((l) => /login refused for user "admin" from 127\.0\.0\.1 \(login form/.test(l.msg)), 'one log line for the refused login');
+    assert.ok(
+      t.logs.some((l) => /login refused for user "admin" from 127\.0\.0\.1 \(login form/.test(l.msg)),
+      'one log line for the refused login',
+    );
 
     await page.fill('input[name="password"]', 's3cret-pass');
     await page.click('button[type="submit"]');

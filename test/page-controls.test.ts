@@ -8,13 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { freePort, startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
+import { freePort, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { launchBrowser, nextFrames, openPage, tileSel } from './page-helpers.js';
 
 const SIZE = { width: 320, height: 240 };
 
 /** The commands a native simulated camera received, as {name, value}. */
-const nativeCmds = (c: SimulatedNativeCamera) => c.received.map((r) => JSON.parse(r) as { name: string; value?: unknown });
+const nativeCmds = (c: SimulatedNativeCamera) =>
+  c.received.map((r) => JSON.parse(r) as { name: string; value?: unknown });
 
 describe('control page: controls', () => {
   let t: TestBridge;
@@ -30,9 +31,33 @@ describe('control page: controls', () => {
 
   const startCams = () => {
     const url = `ws://127.0.0.1:${port}`;
-    pt = new SimulatedNativeCamera({ url: `${url}/api/camera`, id: 'pt', name: 'Pan tilt', fps: 10, ...SIZE, hue: 200, reconnectDelayMs: 200 });
-    plain = new SimulatedNativeCamera({ url: `${url}/api/camera`, id: 'plain', name: 'Plain', fps: 10, ...SIZE, hue: 40, caps: ['lamp', 'framesize'], reconnectDelayMs: 200 });
-    legacy = new SimulatedLegacyCamera({ url: `${url}/ws`, id: 'ESP-CAM-LEGACY', fps: 8, ...SIZE, hue: 100, reconnectDelayMs: 200 });
+    pt = new SimulatedNativeCamera({
+      url: `${url}/api/camera`,
+      id: 'pt',
+      name: 'Pan tilt',
+      fps: 10,
+      ...SIZE,
+      hue: 200,
+      reconnectDelayMs: 200,
+    });
+    plain = new SimulatedNativeCamera({
+      url: `${url}/api/camera`,
+      id: 'plain',
+      name: 'Plain',
+      fps: 10,
+      ...SIZE,
+      hue: 40,
+      caps: ['lamp', 'framesize'],
+      reconnectDelayMs: 200,
+    });
+    legacy = new SimulatedLegacyCamera({
+      url: `${url}/ws`,
+      id: 'ESP-CAM-LEGACY',
+      fps: 8,
+      ...SIZE,
+      hue: 100,
+      reconnectDelayMs: 200,
+    });
     for (const c of [pt, plain, legacy]) c.start();
   };
 
@@ -70,7 +95,11 @@ describe('control page: controls', () => {
     const nat = `${tileSel('pt')} .query-input`;
     await page.fill(nat, 'hello camera');
     await page.press(nat, 'Enter');
-    await waitFor(() => nativeCmds(pt).some((c) => c.name === 'raw' && c.value === 'hello camera'), 3000, 'raw command reaches the camera');
+    await waitFor(
+      () => nativeCmds(pt).some((c) => c.name === 'raw' && c.value === 'hello camera'),
+      3000,
+      'raw command reaches the camera',
+    );
     await waitFor(async () => /echo.*hello camera/.test(await logText('pt')), 3000, 'the answer in the log');
     // A typo is explained in the log (kept for this tab's session).
     await page.fill(nat, '/warp 9');
@@ -102,7 +131,10 @@ describe('control page: controls', () => {
     assert.equal(await page.isVisible(`${tileSel('plain')} .dpad`), false, 'no D-pad without servos');
     assert.equal(await page.isVisible(`${tileSel('esp-cam-legacy')} .dpad`), false);
     await page.hover(`${tileSel('pt')} canvas`);
-    const dpad = await page.$eval(`${tileSel('pt')} .dpad`, (e: any) => { const r = e.getBoundingClientRect(); return { w: r.width, h: r.height, radius: getComputedStyle(e).borderRadius }; });
+    const dpad = await page.$eval(`${tileSel('pt')} .dpad`, (e: any) => {
+      const r = e.getBoundingClientRect();
+      return { w: r.width, h: r.height, radius: getComputedStyle(e).borderRadius };
+    });
     assert.equal(dpad.w, dpad.h);
     assert.equal(dpad.radius, '50%');
     await page.click(`${tileSel('pt')} .d-right`);
@@ -116,7 +148,9 @@ describe('control page: controls', () => {
     await waitFor(() => pt.state.tilt === 98, 3000, 'shift+arrow down: a small step');
     await page.click(`${tileSel('pt')} .d-home`);
     await waitFor(() => pt.state.pan === 90 && pt.state.tilt === 90, 3000, 'centre');
-    const names = nativeCmds(pt).filter((c) => c.name === 'pan' || c.name === 'tilt').map((c) => `${c.name}=${String(c.value)}`);
+    const names = nativeCmds(pt)
+      .filter((c) => c.name === 'pan' || c.name === 'tilt')
+      .map((c) => `${c.name}=${String(c.value)}`);
     assert.deepEqual(names, ['pan=100', 'tilt=100', 'pan=90', 'tilt=98', 'tilt=90']);
   });
 
@@ -146,22 +180,43 @@ describe('control page: controls', () => {
     await page.fill('#presets-text', 'Night|/lamp off\nBig|/framesize SVGA\n');
     await page.click('#presets-form button[type="submit"]');
     await page.waitForSelector('#presets-dialog', { state: 'hidden' });
-    assert.deepEqual(await page.$$eval('#presets .preset', (els: any[]) => els.map((e) => e.textContent)), ['Night', 'Big']);
+    assert.deepEqual(await page.$$eval('#presets .preset', (els: any[]) => els.map((e) => e.textContent)), [
+      'Night',
+      'Big',
+    ]);
     assert.ok(existsSync(path.join(dataDir, 'presets.json')));
     // Restart the bridge on the same port: the page reconnects by itself, cameras come back.
     await t.stop();
     t = await startBridge({ http: { port } }, { dataDir });
     await page.waitForSelector('#link.open', { timeout: 15_000 });
-    await waitFor(() => ['pt', 'plain', 'esp-cam-legacy'].every((id) => t.bridge.hub.get(id)?.online), 8000, 'cameras reconnect');
+    await waitFor(
+      () => ['pt', 'plain', 'esp-cam-legacy'].every((id) => t.bridge.hub.get(id)?.online),
+      8000,
+      'cameras reconnect',
+    );
     await page.reload();
     await page.waitForSelector('#presets .preset:text("Night")');
-    assert.deepEqual(await page.$$eval('#presets .preset', (els: any[]) => els.map((e) => e.textContent)), ['Night', 'Big']);
-    assert.deepEqual(await page.$$eval(`${tileSel('pt')} .menu button span`, (els: any[]) => els.map((e) => e.textContent)), ['Night', 'Big']);
-    assert.deepEqual(await page.$$eval('#preset-list option', (els: any[]) => els.map((e) => e.value)), ['/lamp off', '/framesize SVGA'], 'suggested in the query inputs');
+    assert.deepEqual(await page.$$eval('#presets .preset', (els: any[]) => els.map((e) => e.textContent)), [
+      'Night',
+      'Big',
+    ]);
+    assert.deepEqual(
+      await page.$$eval(`${tileSel('pt')} .menu button span`, (els: any[]) => els.map((e) => e.textContent)),
+      ['Night', 'Big'],
+    );
+    assert.deepEqual(
+      await page.$$eval('#preset-list option', (els: any[]) => els.map((e) => e.value)),
+      ['/lamp off', '/framesize SVGA'],
+      'suggested in the query inputs',
+    );
     // A preset button sends its command to every camera.
     pt.state.lamp = 100;
     await page.click('#presets .preset:text("Night")');
-    await waitFor(() => nativeCmds(pt).some((c) => c.name === 'lamp' && c.value === 0) && legacy.received.includes('lampLevel=0'), 3000, 'preset sent to all');
+    await waitFor(
+      () => nativeCmds(pt).some((c) => c.name === 'lamp' && c.value === 0) && legacy.received.includes('lampLevel=0'),
+      3000,
+      'preset sent to all',
+    );
     // The per-tile preset menu sends to that camera only.
     const ptSizes = nativeCmds(pt).filter((c) => c.name === 'framesize').length;
     await page.click(`${tileSel('plain')} button[title="Presets for this camera"]`);
@@ -169,7 +224,10 @@ describe('control page: controls', () => {
     await page.waitForSelector(`${tileSel('plain')} .menu`, { state: 'hidden' });
     await waitFor(() => plain.state.framesize === 'SVGA', 3000, 'preset to one camera');
     assert.equal(nativeCmds(pt).filter((c) => c.name === 'framesize').length, ptSizes, 'not to the others');
-    assert.deepEqual(errors.filter((e) => !/WebSocket/.test(e)), []);
+    assert.deepEqual(
+      errors.filter((e) => !/WebSocket/.test(e)),
+      [],
+    );
   });
 });
 

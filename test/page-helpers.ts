@@ -1,6 +1,6 @@
 // Shared by the control page tests: a real headless Chromium, and a raw /api/ws client.
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { decodeFrameMessage, type FrameHeader } from '../src/sinks/page/wire.js';
 import { waitFor } from './helpers/bridge.js';
@@ -13,21 +13,36 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Headless Chromium; a missing browser fails the test with how to install it (CI does), never skips. */
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: the control page tests need a real browser. Install it with "apt-get update && apt-get install -y chromium" (Debian), or set CHROMIUM_PATH. .ci/run installs it.`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: the control page tests need a real browser. Install it with "apt-get update && apt-get install -y chromium" (Debian), or set CHROMIUM_PATH. .ci/run installs it.`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
 /** A page with UTC time (the video clock is shown in the browser's zone) that reports page errors. */
-export async function openPage(browser: Browser, url: string, viewport = { width: 1400, height: 900 }): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+export async function openPage(
+  browser: Browser,
+  url: string,
+  viewport = { width: 1400, height: 900 },
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport, timezoneId: 'UTC', locale: 'en-GB' });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text());
+  });
   await page.goto(url);
   return { context, page, errors };
 }
@@ -54,7 +69,8 @@ export async function tileState(page: Page, id: string): Promise<TileState | und
     const tile = document.querySelector(sel);
     const canvas = tile?.querySelector('canvas');
     if (!tile || !canvas || !tile.dataset.seq) return undefined;
-    const w = canvas.width, h = canvas.height;
+    const w = canvas.width,
+      h = canvas.height;
     const px = canvas.getContext('2d').getImageData(0, 0, w, h).data as Uint8ClampedArray;
     const band = Math.max(8, Math.floor(h / 8));
     const y = Math.floor(band / 2);
@@ -64,19 +80,34 @@ export async function tileState(page: Page, id: string): Promise<TileState | und
       const o = (y * w + x) * 4;
       v = (v << 1) | ((px[o]! + px[o + 1]! + px[o + 2]!) / 3 > 128 ? 1 : 0);
     }
-    return { index: v, seq: Number(tile.dataset.seq), cameraTime: Number(tile.dataset.cameraTime), frames: Number(tile.dataset.frames), fps: Number(tile.dataset.fps ?? 0), width: w, height: h };
+    return {
+      index: v,
+      seq: Number(tile.dataset.seq),
+      cameraTime: Number(tile.dataset.cameraTime),
+      frames: Number(tile.dataset.frames),
+      fps: Number(tile.dataset.fps ?? 0),
+      width: w,
+      height: h,
+    };
   }, tileSel(id));
 }
 
 /** Wait until the tile has drawn more frames than `after` and return its state. */
 export async function nextFrames(page: Page, id: string, after = 0, timeoutMs = 5000): Promise<TileState> {
-  return waitFor(async () => {
-    const s = await tileState(page, id);
-    return s && s.frames > after ? s : undefined;
-  }, timeoutMs, `tile ${id} to draw frames after ${after}`);
+  return waitFor(
+    async () => {
+      const s = await tileState(page, id);
+      return s && s.frames > after ? s : undefined;
+    },
+    timeoutMs,
+    `tile ${id} to draw frames after ${after}`,
+  );
 }
 
-export interface PageMessage { t: string; [k: string]: unknown }
+export interface PageMessage {
+  t: string;
+  [k: string]: unknown;
+}
 
 /** A raw page socket, as the browser page uses it: JSON in, JSON and binary frames out. */
 export class PageWsClient {
@@ -88,14 +119,19 @@ export class PageWsClient {
   readonly opened: Promise<void>;
 
   constructor(url: string, opts: WebSocket.ClientOptions = {}) {
-    this.ws = new WebSocket(url.replace(/^http/, 'ws') + '/api/ws', { perMessageDeflate: false, ...opts });
+    this.ws = new WebSocket(`${url.replace(/^http/, 'ws')}/api/ws`, { perMessageDeflate: false, ...opts });
     this.ws.on('message', (data, isBinary) => {
       if (isBinary) this.frames.push({ ...decodeFrameMessage(data as Buffer), at: Date.now() });
       else this.messages.push(JSON.parse(data.toString()) as PageMessage);
     });
-    this.ws.on('close', (code, reason) => { this.closed = { code, reason: reason.toString() }; });
+    this.ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+    });
     this.ws.on('error', () => {});
-    this.opened = new Promise((resolve, reject) => { this.ws.once('open', () => resolve()); this.ws.once('error', reject); });
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
   }
 
   send(msg: unknown): void {
@@ -110,7 +146,11 @@ export class PageWsClient {
   async request(msg: Record<string, unknown>, timeoutMs = 5000): Promise<PageMessage> {
     const rid = this.nextRid++;
     this.send({ ...msg, rid });
-    return waitFor(() => this.messages.find((m) => (m.t === 'reply' || m.t === 'error') && m.rid === rid), timeoutMs, `reply to ${JSON.stringify(msg)}`);
+    return waitFor(
+      () => this.messages.find((m) => (m.t === 'reply' || m.t === 'error') && m.rid === rid),
+      timeoutMs,
+      `reply to ${JSON.stringify(msg)}`,
+    );
   }
 
   waitMessage(pred: (m: PageMessage) => unknown, label: string, timeoutMs = 3000): Promise<PageMessage> {

@@ -6,13 +6,20 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { SimulatedCamera } from '../src/simulator/camera.js';
 import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { sleep, startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
+import { sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { launchBrowser, nextFrames, tileSel, tileState } from './page-helpers.js';
 
 declare const document: any;
 declare const localStorage: any;
 
-const NATIVE = [['front', 'Front door'], ['garage', 'Garage'], ['garden', 'Garden'], ['driveway', 'Driveway'], ['backyard', 'Back yard'], ['workshop', 'Workshop']] as const;
+const NATIVE = [
+  ['front', 'Front door'],
+  ['garage', 'Garage'],
+  ['garden', 'Garden'],
+  ['driveway', 'Driveway'],
+  ['backyard', 'Back yard'],
+  ['workshop', 'Workshop'],
+] as const;
 const LEGACY = ['ESP-CAM-ATTIC', 'ESP-CAM-SHED', 'ESP-CAM-GATE'] as const;
 const NATIVE_FPS = 12;
 const LEGACY_FPS = 8;
@@ -30,17 +37,48 @@ describe('control page: nine cameras at once', () => {
   before(async () => {
     t = await startBridge({});
     const url = `ws://127.0.0.1:${t.port}`;
-    NATIVE.forEach(([id, name], i) => cams.push(new SimulatedNativeCamera({ url: `${url}/api/camera`, id, name, fps: NATIVE_FPS, width: 320, height: 240, hue: (i * 47 + 10) % 360, idleIntervalMs: 1000 })));
-    LEGACY.forEach((id, i) => cams.push(new SimulatedLegacyCamera({ url: `${url}/ws`, id, fps: LEGACY_FPS, width: 320, height: 240, hue: (i * 61 + 200) % 360, fwVersion: '10.4' })));
+    NATIVE.forEach(([id, name], i) =>
+      cams.push(
+        new SimulatedNativeCamera({
+          url: `${url}/api/camera`,
+          id,
+          name,
+          fps: NATIVE_FPS,
+          width: 320,
+          height: 240,
+          hue: (i * 47 + 10) % 360,
+          idleIntervalMs: 1000,
+        }),
+      ),
+    );
+    LEGACY.forEach((id, i) =>
+      cams.push(
+        new SimulatedLegacyCamera({
+          url: `${url}/ws`,
+          id,
+          fps: LEGACY_FPS,
+          width: 320,
+          height: 240,
+          hue: (i * 61 + 200) % 360,
+          fwVersion: '10.4',
+        }),
+      ),
+    );
     for (const c of cams) c.start();
     await waitFor(() => ids.every((id) => t.bridge.hub.get(id)?.latest), 8000, 'nine cameras');
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, timezoneId: 'UTC' });
     // Small tiles so that all nine are on screen.
-    await context.addInitScript(() => { if (!localStorage.getItem('cam2mqtt.density')) localStorage.setItem('cam2mqtt.density', '"s"'); });
+    await context.addInitScript(() => {
+      if (!localStorage.getItem('cam2mqtt.density')) localStorage.setItem('cam2mqtt.density', '"s"');
+    });
     page = await context.newPage();
-    page.on('websocket', () => { sockets++; });
-    page.on('request', (r) => { if (r.url().includes('stream.mjpeg')) mjpegRequests++; });
+    page.on('websocket', () => {
+      sockets++;
+    });
+    page.on('request', (r) => {
+      if (r.url().includes('stream.mjpeg')) mjpegRequests++;
+    });
     await page.goto(t.url);
   });
   after(async () => {
@@ -50,9 +88,12 @@ describe('control page: nine cameras at once', () => {
     await t.stop();
   });
 
-  it('updates all nine tiles at the cameras\' rates over one WebSocket', async (ctx) => {
+  it("updates all nine tiles at the cameras' rates over one WebSocket", async (ctx) => {
     for (const id of ids) await nextFrames(page, id, 0, 8000);
-    const sample = () => page.$$eval('.tile', (els: any[]) => Object.fromEntries(els.map((e) => [e.dataset.id, Number(e.dataset.frames)])));
+    const sample = () =>
+      page.$$eval('.tile', (els: any[]) =>
+        Object.fromEntries(els.map((e) => [e.dataset.id, Number(e.dataset.frames)])),
+      );
     await sleep(500);
     const a = await sample();
     const t0 = Date.now();
@@ -62,7 +103,11 @@ describe('control page: nine cameras at once', () => {
     const rates: Record<string, number> = {};
     for (const id of ids) rates[id] = (b[id]! - a[id]!) / secs;
     const total = Object.values(rates).reduce((x, y) => x + y, 0);
-    ctx.diagnostic(`frames/s drawn per tile: ${Object.entries(rates).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; total ${total.toFixed(1)} frames/s`);
+    ctx.diagnostic(
+      `frames/s drawn per tile: ${Object.entries(rates)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ')}; total ${total.toFixed(1)} frames/s`,
+    );
     for (const id of ids) {
       const want = id.startsWith('esp-cam') ? LEGACY_FPS : NATIVE_FPS;
       assert.ok(rates[id]! >= want * 0.75, `${id}: ${rates[id]!.toFixed(1)} frames/s drawn, camera sends ${want}`);

@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { SimulatedCamera } from '../src/simulator/camera.js';
 import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { sleep, startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
+import { sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { launchBrowser, nextFrames, tileSel } from './page-helpers.js';
 
 const OUT = process.env.CAM2MQTT_SCREENSHOTS;
@@ -20,9 +20,13 @@ function scene(seed: number, i: number, n: number, w = 480, h = 360): Buffer {
   const px = Buffer.alloc(w * h * 4);
   const night = seed % 4 === 3;
   const horizon = h * (0.52 + (seed % 3) * 0.04);
-  const hill = (x: number) => horizon - 26 * Math.sin((x / w) * Math.PI * (1.5 + (seed % 2)) + seed) - 12 * Math.sin(x / 23 + seed);
-  const hx = w * (0.18 + ((seed * 37) % 50) / 100), hw = w * 0.22, hh = h * 0.2;
-  const walkerX = w * (0.05 + 0.9 * (i / n)), walkerY = horizon + h * 0.22;
+  const hill = (x: number) =>
+    horizon - 26 * Math.sin((x / w) * Math.PI * (1.5 + (seed % 2)) + seed) - 12 * Math.sin(x / 23 + seed);
+  const hx = w * (0.18 + ((seed * 37) % 50) / 100),
+    hw = w * 0.22,
+    hh = h * 0.2;
+  const walkerX = w * (0.05 + 0.9 * (i / n)),
+    walkerY = horizon + h * 0.22;
   let r = seed * 7919 + i;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -36,14 +40,20 @@ function scene(seed: number, i: number, n: number, w = 480, h = 360): Buffer {
       }
       // House with a roof and a lit window.
       const inHouse = x > hx && x < hx + hw && y > horizon - hh && y < horizon + 6;
-      const roof = y <= horizon - hh && y > horizon - hh - (hw / 2 - Math.abs(x - hx - hw / 2)) * 0.7 && x > hx - 6 && x < hx + hw + 6;
+      const roof =
+        y <= horizon - hh &&
+        y > horizon - hh - (hw / 2 - Math.abs(x - hx - hw / 2)) * 0.7 &&
+        x > hx - 6 &&
+        x < hx + hw + 6;
       if (inHouse) c = night ? [40, 36, 44] : [196, 180, 150];
       if (roof) c = [120, 48, 40];
       const win = x > hx + hw * 0.6 && x < hx + hw * 0.8 && y > horizon - hh * 0.7 && y < horizon - hh * 0.35;
       if (win) c = night ? [250, 210, 110] : [90, 120, 150];
       // The walker: a body and a head.
-      const dx = x - walkerX, dy = y - walkerY;
-      if ((Math.abs(dx) < 7 && dy > -34 && dy < 0) || dx * dx + (dy + 42) * (dy + 42) < 64) c = night ? [200, 200, 210] : [40, 40, 60];
+      const dx = x - walkerX,
+        dy = y - walkerY;
+      if ((Math.abs(dx) < 7 && dy > -34 && dy < 0) || dx * dx + (dy + 42) * (dy + 42) < 64)
+        c = night ? [200, 200, 210] : [40, 40, 60];
       r = (r * 1103515245 + 12345) & 0x7fffffff;
       const noise = ((r >> 16) % 9) - 4;
       const vignette = 1 - 0.35 * (((x - w / 2) / w) ** 2 + ((y - h / 2) / h) ** 2) * 2;
@@ -69,13 +79,50 @@ describe('documentation screenshots', { skip: OUT ? false : 'set CAM2MQTT_SCREEN
   before(async () => {
     t = await startBridge({});
     const url = `ws://127.0.0.1:${t.port}`;
-    const native: [string, string][] = [['front', 'Front door'], ['garage', 'Garage'], ['garden', 'Garden'], ['driveway', 'Driveway'], ['backyard', 'Back yard'], ['workshop', 'Workshop']];
-    native.forEach(([id, name], i) => cams.push(new SimulatedNativeCamera({ url: `${url}/api/camera`, id, name, fps: 10, width: 480, height: 360, hue: 0, frames: cycle(i) })));
-    ['ESP-CAM-ATTIC', 'ESP-CAM-SHED', 'ESP-CAM-GATE'].forEach((id, i) => cams.push(new SimulatedLegacyCamera({ url: `${url}/ws`, id, fps: 8, width: 480, height: 360, hue: 0, frames: cycle(i + 6), fwVersion: '10.4' })));
+    const native: [string, string][] = [
+      ['front', 'Front door'],
+      ['garage', 'Garage'],
+      ['garden', 'Garden'],
+      ['driveway', 'Driveway'],
+      ['backyard', 'Back yard'],
+      ['workshop', 'Workshop'],
+    ];
+    native.forEach(([id, name], i) =>
+      cams.push(
+        new SimulatedNativeCamera({
+          url: `${url}/api/camera`,
+          id,
+          name,
+          fps: 10,
+          width: 480,
+          height: 360,
+          hue: 0,
+          frames: cycle(i),
+        }),
+      ),
+    );
+    ['ESP-CAM-ATTIC', 'ESP-CAM-SHED', 'ESP-CAM-GATE'].forEach((id, i) =>
+      cams.push(
+        new SimulatedLegacyCamera({
+          url: `${url}/ws`,
+          id,
+          fps: 8,
+          width: 480,
+          height: 360,
+          hue: 0,
+          frames: cycle(i + 6),
+          fwVersion: '10.4',
+        }),
+      ),
+    );
     for (const c of cams) c.start();
     await waitFor(() => t.bridge.hub.list().filter((c) => c.latest).length === 9, 8000, 'nine cameras');
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, timezoneId: 'Europe/Amsterdam', deviceScaleFactor: 1 });
+    context = await browser.newContext({
+      viewport: { width: 1920, height: 1080 },
+      timezoneId: 'Europe/Amsterdam',
+      deviceScaleFactor: 1,
+    });
     page = await context.newPage();
     await page.goto(t.url);
   });
@@ -105,7 +152,10 @@ describe('documentation screenshots', { skip: OUT ? false : 'set CAM2MQTT_SCREEN
     await page.hover(`${tileSel('workshop')} canvas`);
     await sleep(700);
     const box = (await (await page.$(tileSel('workshop')))!.boundingBox())!;
-    await page.screenshot({ path: path.join(OUT!, 'wall-tile.png'), clip: { x: box.x - 8, y: box.y - 8, width: box.width + 16, height: box.height + 16 } });
+    await page.screenshot({
+      path: path.join(OUT!, 'wall-tile.png'),
+      clip: { x: box.x - 8, y: box.y - 8, width: box.width + 16, height: box.height + 16 },
+    });
     assert.ok(box.width > 300);
   });
 });

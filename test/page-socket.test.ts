@@ -8,9 +8,9 @@ import type { Frame } from '../src/hub/frame.js';
 import { jpegCycle } from '../src/simulator/frames.js';
 import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { frameMessage, decodeFrameMessage, FRAME_HEADER_BYTES } from '../src/sinks/page/wire.js';
-import { freePort, sleep, startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
-import { PageWsClient, type PageMessage } from './page-helpers.js';
+import { decodeFrameMessage, FRAME_HEADER_BYTES, frameMessage } from '../src/sinks/page/wire.js';
+import { freePort, sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
+import { type PageMessage, PageWsClient } from './page-helpers.js';
 
 const SIZE = { width: 320, height: 240 };
 
@@ -20,10 +20,13 @@ describe('page socket frame messages', () => {
     const frame: Frame = { data: jpeg, seq: 4_000_000_123, cameraTime: 1763734575123.5, receivedAt: 1763734575200 };
     const a = frameMessage(frame, 7);
     assert.equal(a.head.length, FRAME_HEADER_BYTES);
-    assert.equal(a.jpeg, jpeg, 'the camera\'s own Buffer, not a copy');
+    assert.equal(a.jpeg, jpeg, "the camera's own Buffer, not a copy");
     assert.equal(frameMessage(frame, 7).head, a.head, 'the same header Buffer for every client');
     const d = decodeFrameMessage(Buffer.concat([a.head, a.jpeg]));
-    assert.deepEqual({ kind: d.kind, idx: d.idx, seq: d.seq, cameraTime: d.cameraTime, receivedAt: d.receivedAt }, { kind: 1, idx: 7, seq: 4_000_000_123, cameraTime: 1763734575123.5, receivedAt: 1763734575200 });
+    assert.deepEqual(
+      { kind: d.kind, idx: d.idx, seq: d.seq, cameraTime: d.cameraTime, receivedAt: d.receivedAt },
+      { kind: 1, idx: 7, seq: 4_000_000_123, cameraTime: 1763734575123.5, receivedAt: 1763734575200 },
+    );
     assert.ok(d.jpeg.equals(jpeg));
   });
 });
@@ -44,11 +47,37 @@ describe('/api/ws', () => {
 
   before(async () => {
     t = await startBridge({ limits: { command_timeout: 2 } });
-    native = new SimulatedNativeCamera({ url: `ws://127.0.0.1:${t.port}/api/camera`, id: 'front', name: 'Front door', fps: 20, ...SIZE, hue: 30, idleIntervalMs: 500 });
-    plain = new SimulatedNativeCamera({ url: `ws://127.0.0.1:${t.port}/api/camera`, id: 'plain', fps: 20, ...SIZE, hue: 200, caps: ['lamp'], idleIntervalMs: 500 });
-    legacy = new SimulatedLegacyCamera({ url: `ws://127.0.0.1:${t.port}/ws`, id: 'ESP-CAM-GARAGE', fps: 10, ...SIZE, hue: 120 });
+    native = new SimulatedNativeCamera({
+      url: `ws://127.0.0.1:${t.port}/api/camera`,
+      id: 'front',
+      name: 'Front door',
+      fps: 20,
+      ...SIZE,
+      hue: 30,
+      idleIntervalMs: 500,
+    });
+    plain = new SimulatedNativeCamera({
+      url: `ws://127.0.0.1:${t.port}/api/camera`,
+      id: 'plain',
+      fps: 20,
+      ...SIZE,
+      hue: 200,
+      caps: ['lamp'],
+      idleIntervalMs: 500,
+    });
+    legacy = new SimulatedLegacyCamera({
+      url: `ws://127.0.0.1:${t.port}/ws`,
+      id: 'ESP-CAM-GARAGE',
+      fps: 10,
+      ...SIZE,
+      hue: 120,
+    });
     for (const c of [native, plain, legacy]) c.start();
-    await waitFor(() => ['front', 'plain', 'esp-cam-garage'].every((id) => t.bridge.hub.get(id)?.latest), 5000, 'three cameras with frames');
+    await waitFor(
+      () => ['front', 'plain', 'esp-cam-garage'].every((id) => t.bridge.hub.get(id)?.latest),
+      5000,
+      'three cameras with frames',
+    );
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -60,8 +89,19 @@ describe('/api/ws', () => {
     const c = await client();
     const hello = c.messages[0]!;
     assert.equal(hello.t, 'hello');
-    const cams = hello.cameras as { id: string; idx: number; name: string; online: boolean; protocol: string; log: unknown[]; capabilities: string[] }[];
-    assert.deepEqual(cams.map((x) => x.id), ['esp-cam-garage', 'front', 'plain']);
+    const cams = hello.cameras as {
+      id: string;
+      idx: number;
+      name: string;
+      online: boolean;
+      protocol: string;
+      log: unknown[];
+      capabilities: string[];
+    }[];
+    assert.deepEqual(
+      cams.map((x) => x.id),
+      ['esp-cam-garage', 'front', 'plain'],
+    );
     assert.equal(new Set(cams.map((x) => x.idx)).size, 3, 'distinct indexes');
     const front = cams.find((x) => x.id === 'front')!;
     assert.equal(front.name, 'Front door');
@@ -72,12 +112,12 @@ describe('/api/ws', () => {
     assert.ok(Array.isArray(hello.framesizes));
     assert.equal(hello.auth, false);
     assert.equal(typeof (hello.status as Record<string, unknown>).version, 'string');
-    assert.equal(((hello.status as Record<string, { clients: number }>).page).clients >= 1, true);
+    assert.equal((hello.status as Record<string, { clients: number }>).page.clients >= 1, true);
   });
 
   it('sends frames only for watched cameras, as the camera JPEG bytes, paced by acks', async () => {
     const c = await client();
-    const cams = (c.messages[0]!.cameras as { id: string; idx: number }[]);
+    const cams = c.messages[0]!.cameras as { id: string; idx: number }[];
     const idx = cams.find((x) => x.id === 'front')!.idx;
     assert.equal(native.watching, false, 'nobody watches yet');
     c.send({ t: 'watch', ids: ['front'] });
@@ -101,9 +141,15 @@ describe('/api/ws', () => {
     }
     const got = c.frames.length - n0;
     assert.ok(got >= 12, `expected ~20 frames/s with acks, got ${got}`);
-    assert.ok(c.frames.every((f) => f.idx === idx), 'no frames of unwatched cameras');
+    assert.ok(
+      c.frames.every((f) => f.idx === idx),
+      'no frames of unwatched cameras',
+    );
     const seqs = c.frames.map((f) => f.seq);
-    assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]!), 'in order');
+    assert.ok(
+      seqs.every((s, i) => i === 0 || s > seqs[i - 1]!),
+      'in order',
+    );
     c.send({ t: 'watch', ids: [] });
     await waitFor(() => !native.watching, 2000, 'demand ends when the tile is not shown');
   });
@@ -125,13 +171,22 @@ describe('/api/ws', () => {
     const e1 = await bad.waitMessage((m) => m.t === 'error', 'error for garbage');
     assert.match(String(e1.error), /JSON object/);
     bad.send({ t: 'launch-missiles' });
-    await bad.waitMessage((m) => m.t === 'error' && /unknown message type/.test(String(m.error)), 'error for unknown type');
+    await bad.waitMessage(
+      (m) => m.t === 'error' && /unknown message type/.test(String(m.error)),
+      'error for unknown type',
+    );
     bad.send({ t: 'watch', ids: ['nosuch'] });
-    await bad.waitMessage((m) => m.t === 'error' && /unknown camera nosuch/.test(String(m.error)), 'error for unknown camera');
+    await bad.waitMessage(
+      (m) => m.t === 'error' && /unknown camera nosuch/.test(String(m.error)),
+      'error for unknown camera',
+    );
     const r = await bad.request({ t: 'cmd', id: 'nosuch', text: 'status?q' });
     assert.equal(r.t, 'error');
     const refusals = t.logs.slice(logsBefore).filter((l) => /page .* refused a message/.test(l.msg));
-    assert.ok(refusals.length >= 1 && refusals.length <= 4, `one line per refusal at most (throttled): ${refusals.length}`);
+    assert.ok(
+      refusals.length >= 1 && refusals.length <= 4,
+      `one line per refusal at most (throttled): ${refusals.length}`,
+    );
     // Still usable after refusals.
     bad.send({ t: 'ping', rid: 'p1' });
     await bad.waitMessage((m) => m.t === 'pong' && m.rid === 'p1', 'pong after the refusals');
@@ -172,7 +227,14 @@ describe('/api/ws', () => {
     assert.equal(bad.code, 'invalid');
     assert.match(String(bad.error), /unknown control "warp"/);
     // Sent and received lines reach every page through the camera log.
-    await c.waitMessage((m) => m.t === 'log' && m.id === 'esp-cam-garage' && (m.entry as { dir: string }).dir === '<' && /hostName/.test((m.entry as { text: string }).text), 'log of the answer');
+    await c.waitMessage(
+      (m) =>
+        m.t === 'log' &&
+        m.id === 'esp-cam-garage' &&
+        (m.entry as { dir: string }).dir === '<' &&
+        /hostName/.test((m.entry as { text: string }).text),
+      'log of the answer',
+    );
   });
 
   it('queries all online cameras at once', async () => {
@@ -180,7 +242,10 @@ describe('/api/ws', () => {
     const r = await c.request({ t: 'cmd', all: true, text: '/lamp off' });
     const results = r.results as { id: string; ok: boolean }[];
     assert.deepEqual(results.map((x) => x.id).sort(), ['esp-cam-garage', 'front', 'plain']);
-    assert.ok(results.every((x) => x.ok), JSON.stringify(results));
+    assert.ok(
+      results.every((x) => x.ok),
+      JSON.stringify(results),
+    );
     assert.equal(native.state.lamp, 0);
     assert.equal(plain.state.lamp, 0);
     assert.ok(legacy.received.includes('lampLevel=0'));
@@ -194,21 +259,36 @@ describe('/api/ws', () => {
     const up = await c.request({ t: 'ptz', id: 'front', direction: 'up', step: 100 });
     assert.deepEqual(up.answer, { pan: 100, tilt: 180 }, 'clamped');
     assert.equal(native.state.tilt, 180);
-    let res = await fetch(`${t.url}/api/cameras/front/ptz`, { method: 'POST', body: JSON.stringify({ direction: 'left', step: 30 }) });
+    let res = await fetch(`${t.url}/api/cameras/front/ptz`, {
+      method: 'POST',
+      body: JSON.stringify({ direction: 'left', step: 30 }),
+    });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { ok: true, camera: 'front', pan: 70, tilt: 180 });
     assert.equal(native.state.pan, 70);
-    res = await fetch(`${t.url}/api/cameras/front/ptz`, { method: 'POST', body: JSON.stringify({ direction: 'home' }) });
+    res = await fetch(`${t.url}/api/cameras/front/ptz`, {
+      method: 'POST',
+      body: JSON.stringify({ direction: 'home' }),
+    });
     assert.deepEqual(await res.json(), { ok: true, camera: 'front', pan: 90, tilt: 90 });
     // Absolute angles, either or both; invalid values move nothing.
-    res = await fetch(`${t.url}/api/cameras/front/ptz`, { method: 'POST', body: JSON.stringify({ pan: 120, tilt: 45 }) });
+    res = await fetch(`${t.url}/api/cameras/front/ptz`, {
+      method: 'POST',
+      body: JSON.stringify({ pan: 120, tilt: 45 }),
+    });
     assert.deepEqual(await res.json(), { ok: true, camera: 'front', pan: 120, tilt: 45 });
     assert.equal(native.state.pan, 120);
     assert.equal(native.state.tilt, 45);
-    res = await fetch(`${t.url}/api/cameras/front/ptz`, { method: 'POST', body: JSON.stringify({ pan: 60, tilt: 999 }) });
+    res = await fetch(`${t.url}/api/cameras/front/ptz`, {
+      method: 'POST',
+      body: JSON.stringify({ pan: 60, tilt: 999 }),
+    });
     assert.equal(res.status, 400);
     assert.equal(native.state.pan, 120, 'nothing moved when one angle is invalid');
-    res = await fetch(`${t.url}/api/cameras/front/ptz`, { method: 'POST', body: JSON.stringify({ direction: 'sideways' }) });
+    res = await fetch(`${t.url}/api/cameras/front/ptz`, {
+      method: 'POST',
+      body: JSON.stringify({ direction: 'sideways' }),
+    });
     assert.equal(res.status, 400);
     res = await fetch(`${t.url}/api/cameras/plain/ptz`, { method: 'POST', body: JSON.stringify({ direction: 'up' }) });
     assert.equal(res.status, 422, 'no servo capability');
@@ -225,13 +305,32 @@ describe('/api/ws', () => {
     native.setMotion(false);
     await c.waitMessage((x) => x.t === 'motion' && x.id === 'front' && x.state === 'end', 'motion end');
     native.send({ type: 'info', info: { framesize: 'SVGA' } });
-    await c.waitMessage((x) => x.t === 'info' && x.id === 'front' && (x.patch as Record<string, unknown>).framesize === 'SVGA', 'info');
-    const late = new SimulatedNativeCamera({ url: `ws://127.0.0.1:${t.port}/api/camera`, id: 'late', fps: 5, ...SIZE, hue: 300, reconnect: false });
+    await c.waitMessage(
+      (x) => x.t === 'info' && x.id === 'front' && (x.patch as Record<string, unknown>).framesize === 'SVGA',
+      'info',
+    );
+    const late = new SimulatedNativeCamera({
+      url: `ws://127.0.0.1:${t.port}/api/camera`,
+      id: 'late',
+      fps: 5,
+      ...SIZE,
+      hue: 300,
+      reconnect: false,
+    });
     late.start();
-    const added = await c.waitMessage((x) => x.t === 'cam' && (x.cam as { id: string }).id === 'late' && (x.cam as { online: boolean }).online, 'new camera');
+    const added = await c.waitMessage(
+      (x) => x.t === 'cam' && (x.cam as { id: string }).id === 'late' && (x.cam as { online: boolean }).online,
+      'new camera',
+    );
     assert.equal(typeof (added.cam as { idx: number }).idx, 'number');
     late.kill();
-    await c.waitMessage((x) => x.t === 'cam' && (x.cam as { id: string; online: boolean }).id === 'late' && !(x.cam as { online: boolean }).online, 'offline');
+    await c.waitMessage(
+      (x) =>
+        x.t === 'cam' &&
+        (x.cam as { id: string; online: boolean }).id === 'late' &&
+        !(x.cam as { online: boolean }).online,
+      'offline',
+    );
     t.bridge.hub.remove('late');
     await c.waitMessage((x) => x.t === 'removed' && x.id === 'late', 'removed');
     await late.stop();
@@ -252,7 +351,15 @@ describe('a slow page only hurts itself', () => {
   before(async () => {
     t = await startBridge({ limits: { viewer_stall_timeout: 2, viewer_queue_bytes: 64 * 1024 } });
     // Noisy frames: ~50-100 KB each, 25 fps, so the slow page's socket fills quickly.
-    cam = new SimulatedNativeCamera({ url: `ws://127.0.0.1:${t.port}/api/camera`, id: 'busy', fps: 25, width: 640, height: 480, hue: 90, frames: jpegCycle({ width: 640, height: 480, hue: 90, cycle: 6, noise: 40, quality: 90 }) });
+    cam = new SimulatedNativeCamera({
+      url: `ws://127.0.0.1:${t.port}/api/camera`,
+      id: 'busy',
+      fps: 25,
+      width: 640,
+      height: 480,
+      hue: 90,
+      frames: jpegCycle({ width: 640, height: 480, hue: 90, cycle: 6, noise: 40, quality: 90 }),
+    });
     cam.start();
     await waitFor(() => t.bridge.hub.get('busy')?.latest, 5000, 'camera');
   });
@@ -277,19 +384,36 @@ describe('a slow page only hurts itself', () => {
     }, 15);
     try {
       let maxQueued = 0;
-      const frameBytes = Math.max(...jpegCycle({ width: 640, height: 480, hue: 90, cycle: 6, noise: 40, quality: 90 }).map((b) => b.length));
+      const frameBytes = Math.max(
+        ...jpegCycle({ width: 640, height: 480, hue: 90, cycle: 6, noise: 40, quality: 90 }).map((b) => b.length),
+      );
       const start = fast.frames.length;
       const t0 = Date.now();
-      await waitFor(async () => {
-        const list = await (await fetch(`${t.url}/api/page/clients`)).json() as { queued_bytes: number; dropped: number }[];
-        for (const c of list) maxQueued = Math.max(maxQueued, c.queued_bytes);
-        return slow.closed;
-      }, 15_000, 'the stalled page to be disconnected');
+      await waitFor(
+        async () => {
+          const list = (await (await fetch(`${t.url}/api/page/clients`)).json()) as {
+            queued_bytes: number;
+            dropped: number;
+          }[];
+          for (const c of list) maxQueued = Math.max(maxQueued, c.queued_bytes);
+          return slow.closed;
+        },
+        15_000,
+        'the stalled page to be disconnected',
+      );
       const fps = ((fast.frames.length - start) * 1000) / (Date.now() - t0);
-      ctx.diagnostic(`fast page: ${fps.toFixed(1)} frames/s of 25 while the other stalled; stuck page queued at most ${maxQueued} bytes (frames up to ${frameBytes} bytes); dropped after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      ctx.diagnostic(
+        `fast page: ${fps.toFixed(1)} frames/s of 25 while the other stalled; stuck page queued at most ${maxQueued} bytes (frames up to ${frameBytes} bytes); dropped after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
       assert.ok(fps > 15, `the fast page kept ~25 fps while the other stalled (got ${fps.toFixed(1)})`);
-      assert.ok(maxQueued <= 256 * 1024 + 2 * (frameBytes + FRAME_HEADER_BYTES), `queued ${maxQueued} bytes for the stuck page, frames are ${frameBytes} bytes`);
-      assert.ok(t.logs.some((l) => /page .* accepted no data for \d+ s/.test(l.msg)), 'one log line when it is dropped');
+      assert.ok(
+        maxQueued <= 256 * 1024 + 2 * (frameBytes + FRAME_HEADER_BYTES),
+        `queued ${maxQueued} bytes for the stuck page, frames are ${frameBytes} bytes`,
+      );
+      assert.ok(
+        t.logs.some((l) => /page .* accepted no data for \d+ s/.test(l.msg)),
+        'one log line when it is dropped',
+      );
       assert.ok(!fast.closed, 'the fast page stays connected');
     } finally {
       clearInterval(ack);
@@ -305,17 +429,23 @@ describe('presets', () => {
     const port = await freePort();
     let t = await startBridge({ http: { port } }, { dataDir });
     try {
-      const defaults = await (await fetch(`${t.url}/api/presets`)).json() as { label: string; command: string }[];
+      const defaults = (await (await fetch(`${t.url}/api/presets`)).json()) as { label: string; command: string }[];
       assert.ok(defaults.some((p) => p.command === '/status'));
       const page = new PageWsClient(t.url);
       await page.opened;
       await page.hello();
-      let res = await fetch(`${t.url}/api/presets`, { method: 'PUT', body: JSON.stringify([{ label: '', command: 'x' }]) });
+      let res = await fetch(`${t.url}/api/presets`, {
+        method: 'PUT',
+        body: JSON.stringify([{ label: '', command: 'x' }]),
+      });
       assert.equal(res.status, 400);
-      assert.match((await res.json() as { error: string }).error, /label/);
+      assert.match(((await res.json()) as { error: string }).error, /label/);
       res = await fetch(`${t.url}/api/presets`, { method: 'PUT', body: 'nope' });
       assert.equal(res.status, 400);
-      const mine = [{ label: 'Night', command: '/lamp off' }, { label: 'Big', command: 'framesize=13;quality=10' }];
+      const mine = [
+        { label: 'Night', command: '/lamp off' },
+        { label: 'Big', command: 'framesize=13;quality=10' },
+      ];
       res = await fetch(`${t.url}/api/presets`, { method: 'PUT', body: JSON.stringify(mine) });
       assert.equal(res.status, 200);
       const pushed = await page.waitMessage((m: PageMessage) => m.t === 'presets', 'presets pushed to the page');
@@ -326,7 +456,11 @@ describe('presets', () => {
       await t.stop();
       t = await startBridge({ http: { port } }, { dataDir });
       // (fetch may first try its pooled connection to the old bridge: retry.)
-      const after = await waitFor(async () => (await fetch(`${t.url}/api/presets`)).json(), 2000, 'presets after the restart');
+      const after = await waitFor(
+        async () => (await fetch(`${t.url}/api/presets`)).json(),
+        2000,
+        'presets after the restart',
+      );
       assert.deepEqual(after, mine);
     } finally {
       await t.stop();

@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { encodeFrame, FLAG_TIME_SYNCED } from '../src/sources/native/codec.js';
-import { sleep, startBridge, waitFor, type TestBridge } from './helpers/bridge.js';
+import { sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { launchBrowser, nextFrames, openPage, tileSel, tileState } from './page-helpers.js';
 
 // Browser globals inside page.evaluate callbacks (this project compiles without the DOM lib).
@@ -41,12 +41,32 @@ describe('control page: the wall', () => {
   before(async () => {
     t = await startBridge({});
     const url = `ws://127.0.0.1:${t.port}`;
-    skewed = new SkewedCamera({ url: `${url}/api/camera`, id: 'skewed', name: 'Skewed clock', fps: 10, ...SIZE, hue: 20, idleIntervalMs: 1000 });
-    yard = new SimulatedNativeCamera({ url: `${url}/api/camera`, id: 'yard', name: 'Yard', fps: 10, ...SIZE, hue: 140, idleIntervalMs: 1000 });
+    skewed = new SkewedCamera({
+      url: `${url}/api/camera`,
+      id: 'skewed',
+      name: 'Skewed clock',
+      fps: 10,
+      ...SIZE,
+      hue: 20,
+      idleIntervalMs: 1000,
+    });
+    yard = new SimulatedNativeCamera({
+      url: `${url}/api/camera`,
+      id: 'yard',
+      name: 'Yard',
+      fps: 10,
+      ...SIZE,
+      hue: 140,
+      idleIntervalMs: 1000,
+    });
     porch = new SimulatedLegacyCamera({ url: `${url}/ws`, id: 'ESP-CAM-PORCH', fps: 8, ...SIZE, hue: 260 });
     cams.push(skewed, yard, porch);
     for (const c of cams) c.start();
-    await waitFor(() => ['skewed', 'yard', 'esp-cam-porch'].every((id) => t.bridge.hub.get(id)?.latest), 5000, 'cameras');
+    await waitFor(
+      () => ['skewed', 'yard', 'esp-cam-porch'].every((id) => t.bridge.hub.get(id)?.latest),
+      5000,
+      'cameras',
+    );
     browser = await launchBrowser();
     ({ context, page, errors } = await openPage(browser, t.url));
   });
@@ -59,7 +79,11 @@ describe('control page: the wall', () => {
 
   it('shows one tile per camera, each drawing its own camera frames (checked from the pixels)', async () => {
     await page.waitForSelector('.tile[data-id="skewed"]');
-    assert.deepEqual(await page.$$eval('.tile', (els: any[]) => els.map((e) => e.dataset.id)), ['esp-cam-porch', 'skewed', 'yard'], 'sorted by name');
+    assert.deepEqual(
+      await page.$$eval('.tile', (els: any[]) => els.map((e) => e.dataset.id)),
+      ['esp-cam-porch', 'skewed', 'yard'],
+      'sorted by name',
+    );
     for (const id of ['skewed', 'yard', 'esp-cam-porch']) {
       const a = await nextFrames(page, id, 0);
       assert.equal(a.width, 320);
@@ -78,42 +102,70 @@ describe('control page: the wall', () => {
     assert.deepEqual(errors, []);
   });
 
-  it('shows the video clock: the camera\'s own time of the frame shown, following it', async () => {
-    const read = () => page.$eval(tileSel('skewed'), (e: any) => ({ text: e.querySelector('.clock').textContent as string, time: Number(e.dataset.cameraTime) }));
+  it("shows the video clock: the camera's own time of the frame shown, following it", async () => {
+    const read = () =>
+      page.$eval(tileSel('skewed'), (e: any) => ({
+        text: e.querySelector('.clock').textContent as string,
+        time: Number(e.dataset.cameraTime),
+      }));
     const a = await read();
     const expectedNow = Date.now() - SKEW_MS;
-    assert.ok(Math.abs(a.time - expectedNow) < 2000, `camera time ${new Date(a.time).toISOString()} vs ${new Date(expectedNow).toISOString()}`);
-    assert.ok(a.text.endsWith(new Date(a.time).toISOString().slice(11, 19)), `clock "${a.text}" shows ${new Date(a.time).toISOString()}`);
+    assert.ok(
+      Math.abs(a.time - expectedNow) < 2000,
+      `camera time ${new Date(a.time).toISOString()} vs ${new Date(expectedNow).toISOString()}`,
+    );
+    assert.ok(
+      a.text.endsWith(new Date(a.time).toISOString().slice(11, 19)),
+      `clock "${a.text}" shows ${new Date(a.time).toISOString()}`,
+    );
     await sleep(1500);
     const b = await read();
     assert.ok(b.time - a.time >= 1000, 'the clock follows the camera');
     assert.ok(b.text.endsWith(new Date(b.time).toISOString().slice(11, 19)));
     // MJPEG2SD cameras stamp whole seconds.
-    const legacy = await page.$eval(tileSel('esp-cam-porch'), (e: any) => ({ text: e.querySelector('.clock').textContent as string, time: Number(e.dataset.cameraTime) }));
+    const legacy = await page.$eval(tileSel('esp-cam-porch'), (e: any) => ({
+      text: e.querySelector('.clock').textContent as string,
+      time: Number(e.dataset.cameraTime),
+    }));
     assert.equal(legacy.time % 1000, 0);
     assert.ok(legacy.text.endsWith(new Date(legacy.time).toISOString().slice(11, 19)));
   });
 
   it('draws a red box around a tile while motion is on, with the reported region', async () => {
-    const box = (id: string) => page.$eval(`${tileSel(id)} .view`, (v: any) => {
-      const s = getComputedStyle(v, '::after');
-      const r = v.querySelector('.region');
-      const vb = v.getBoundingClientRect();
-      const rb = r.getBoundingClientRect();
-      return {
-        motion: v.closest('.tile').classList.contains('motion'),
-        border: s.content === 'none' ? null : `${s.borderTopWidth} ${s.borderTopStyle} ${s.borderTopColor}`,
-        badge: getComputedStyle(v.querySelector('.motion-badge')).display,
-        region: r.hidden ? null : { x: (rb.left - vb.left) / vb.width, y: (rb.top - vb.top) / vb.height, w: rb.width / vb.width, h: rb.height / vb.height },
-      };
-    });
+    const box = (id: string) =>
+      page.$eval(`${tileSel(id)} .view`, (v: any) => {
+        const s = getComputedStyle(v, '::after');
+        const r = v.querySelector('.region');
+        const vb = v.getBoundingClientRect();
+        const rb = r.getBoundingClientRect();
+        return {
+          motion: v.closest('.tile').classList.contains('motion'),
+          border: s.content === 'none' ? null : `${s.borderTopWidth} ${s.borderTopStyle} ${s.borderTopColor}`,
+          badge: getComputedStyle(v.querySelector('.motion-badge')).display,
+          region: r.hidden
+            ? null
+            : {
+                x: (rb.left - vb.left) / vb.width,
+                y: (rb.top - vb.top) / vb.height,
+                w: rb.width / vb.width,
+                h: rb.height / vb.height,
+              },
+        };
+      });
     assert.deepEqual(await box('yard'), { motion: false, border: null, badge: 'none', region: null });
     yard.setMotion(true, { x: 250, y: 500, w: 500, h: 250 });
     await page.waitForSelector(`${tileSel('yard')}.motion`);
     const on = await box('yard');
     assert.equal(on.border, '3px solid rgb(255, 59, 48)');
     assert.equal(on.badge, 'block');
-    assert.ok(on.region && Math.abs(on.region.x - 0.25) < 0.01 && Math.abs(on.region.y - 0.5) < 0.01 && Math.abs(on.region.w - 0.5) < 0.01 && Math.abs(on.region.h - 0.25) < 0.01, JSON.stringify(on.region));
+    assert.ok(
+      on.region &&
+        Math.abs(on.region.x - 0.25) < 0.01 &&
+        Math.abs(on.region.y - 0.5) < 0.01 &&
+        Math.abs(on.region.w - 0.5) < 0.01 &&
+        Math.abs(on.region.h - 0.25) < 0.01,
+      JSON.stringify(on.region),
+    );
     yard.setMotion(false);
     await page.waitForSelector(`${tileSel('yard')}:not(.motion)`);
     assert.deepEqual(await box('yard'), { motion: false, border: null, badge: 'none', region: null });
@@ -141,25 +193,53 @@ describe('control page: the wall', () => {
 
   it('shows the camera info when hovering the picture', async () => {
     await page.hover(`${tileSel('yard')} canvas`);
-    await page.waitForFunction((sel: string) => getComputedStyle(document.querySelector(sel)).opacity === '1', `${tileSel('yard')} .infopanel`);
+    await page.waitForFunction(
+      (sel: string) => getComputedStyle(document.querySelector(sel)).opacity === '1',
+      `${tileSel('yard')} .infopanel`,
+    );
     const text = await page.$eval(`${tileSel('yard')} .infopanel`, (e: any) => e.textContent as string);
-    for (const s of ['cam2mqtt native', 'cam2mqtt-sim', 'sim-1.0', 'VGA', '-55 dBm', 'heap 176 KiB', 'Uptime', 'Video clock']) assert.ok(text.includes(s), `info shows ${s}: ${text}`);
+    for (const s of [
+      'cam2mqtt native',
+      'cam2mqtt-sim',
+      'sim-1.0',
+      'VGA',
+      '-55 dBm',
+      'heap 176 KiB',
+      'Uptime',
+      'Video clock',
+    ])
+      assert.ok(text.includes(s), `info shows ${s}: ${text}`);
     await page.hover(`${tileSel('esp-cam-porch')} canvas`);
-    await page.waitForFunction((sel: string) => getComputedStyle(document.querySelector(sel)).opacity === '1', `${tileSel('esp-cam-porch')} .infopanel`);
+    await page.waitForFunction(
+      (sel: string) => getComputedStyle(document.querySelector(sel)).opacity === '1',
+      `${tileSel('esp-cam-porch')} .infopanel`,
+    );
     const legacy = await page.$eval(`${tileSel('esp-cam-porch')} .infopanel`, (e: any) => e.textContent as string);
-    for (const s of ['MJPEG2SD', 'OV2640', '8.8', '-61 dBm', '0-00:12:34']) assert.ok(legacy.includes(s), `info shows ${s}: ${legacy}`);
+    for (const s of ['MJPEG2SD', 'OV2640', '8.8', '-61 dBm', '0-00:12:34'])
+      assert.ok(legacy.includes(s), `info shows ${s}: ${legacy}`);
     await page.mouse.move(0, 0);
   });
 
   it('adds tiles for cameras as they connect, shows one going offline with "last seen", removes removed ones', async () => {
-    const late = new SimulatedNativeCamera({ url: `ws://127.0.0.1:${t.port}/api/camera`, id: 'late', name: 'Late arrival', fps: 10, ...SIZE, hue: 330, reconnect: false });
+    const late = new SimulatedNativeCamera({
+      url: `ws://127.0.0.1:${t.port}/api/camera`,
+      id: 'late',
+      name: 'Late arrival',
+      fps: 10,
+      ...SIZE,
+      hue: 330,
+      reconnect: false,
+    });
     late.start();
     try {
       await page.waitForSelector(tileSel('late'));
       await nextFrames(page, 'late');
       late.kill();
       await page.waitForSelector(`${tileSel('late')}.offline`);
-      const note = await page.$eval(`${tileSel('late')} .offline-note`, (e: any) => ({ text: e.textContent as string, shown: getComputedStyle(e).display }));
+      const note = await page.$eval(`${tileSel('late')} .offline-note`, (e: any) => ({
+        text: e.textContent as string,
+        shown: getComputedStyle(e).display,
+      }));
       assert.match(note.text, /^Offline · last seen (just now|\d+ s ago)$/);
       assert.equal(note.shown, 'grid');
       assert.match(await page.$eval('#status', (e: any) => e.textContent as string), /Cameras 3\/4 online/);
@@ -174,19 +254,33 @@ describe('control page: the wall', () => {
     await page.setViewportSize({ width: 390, height: 420 });
     await sleep(300);
     const check = async () => {
-      const visible = await page.$$eval('.tile', (els: any[]) => els.map((e) => {
-        const r = e.querySelector('.view').getBoundingClientRect();
-        return { id: e.dataset.id as string, on: r.bottom > -120 && r.top < (document.documentElement.clientHeight as number) + 120 };
-      }));
+      const visible = await page.$$eval('.tile', (els: any[]) =>
+        els.map((e) => {
+          const r = e.querySelector('.view').getBoundingClientRect();
+          return {
+            id: e.dataset.id as string,
+            on: r.bottom > -120 && r.top < (document.documentElement.clientHeight as number) + 120,
+          };
+        }),
+      );
       return visible.every((v) => t.bridge.hub.get(v.id)!.watchers === (v.on ? 1 : 0)) ? visible : undefined;
     };
     const vis = await waitFor(check, 3000, 'watchers to match the tiles on screen');
     assert.ok(vis.some((v) => v.on) && vis.some((v) => !v.on), JSON.stringify(vis));
     const off = vis.find((v) => !v.on)!.id;
-    if (off !== 'esp-cam-porch') await waitFor(() => !(off === 'yard' ? yard : skewed).watching, 2000, 'an off-screen camera is told nobody watches');
+    if (off !== 'esp-cam-porch')
+      await waitFor(
+        () => !(off === 'yard' ? yard : skewed).watching,
+        2000,
+        'an off-screen camera is told nobody watches',
+      );
     const frames = Number(await page.$eval(tileSel(off), (e: any) => e.dataset.frames));
     await sleep(600);
-    assert.equal(Number(await page.$eval(tileSel(off), (e: any) => e.dataset.frames)), frames, 'no frames for an off-screen tile');
+    assert.equal(
+      Number(await page.$eval(tileSel(off), (e: any) => e.dataset.frames)),
+      frames,
+      'no frames for an off-screen tile',
+    );
     // Scroll it into view: it gets frames again.
     await page.$eval(tileSel(off), (e: any) => e.scrollIntoView());
     await nextFrames(page, off, frames);
@@ -195,14 +289,21 @@ describe('control page: the wall', () => {
       Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
       document.dispatchEvent(new Event('visibilitychange'));
     });
-    await waitFor(() => ['skewed', 'yard', 'esp-cam-porch'].every((id) => t.bridge.hub.get(id)!.watchers === 0), 2000, 'no watchers while hidden');
+    await waitFor(
+      () => ['skewed', 'yard', 'esp-cam-porch'].every((id) => t.bridge.hub.get(id)!.watchers === 0),
+      2000,
+      'no watchers while hidden',
+    );
     await page.evaluate(() => {
       Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
       document.dispatchEvent(new Event('visibilitychange'));
     });
     await waitFor(check, 3000, 'watchers back when visible');
     // A phone: one column, nothing wider than the screen.
-    const layout = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth as number, tile: document.querySelector('.tile').getBoundingClientRect().width as number }));
+    const layout = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth as number,
+      tile: document.querySelector('.tile').getBoundingClientRect().width as number,
+    }));
     assert.ok(layout.scroll <= 390, `no horizontal scrolling on a phone (${layout.scroll}px)`);
     assert.ok(layout.tile > 340, `tiles use the phone's width (${layout.tile}px)`);
     await page.setViewportSize({ width: 1400, height: 900 });
@@ -211,8 +312,14 @@ describe('control page: the wall', () => {
   it('filters and sorts the tiles; filtered-out tiles get no frames', async () => {
     await page.fill('#filter', 'porch');
     await page.waitForSelector(`${tileSel('yard')}`, { state: 'hidden' });
-    assert.deepEqual(await page.$$eval('.tile:not([hidden])', (els: any[]) => els.map((e) => e.dataset.id)), ['esp-cam-porch']);
-    await waitFor(() => t.bridge.hub.get('yard')!.watchers === 0 && t.bridge.hub.get('esp-cam-porch')!.watchers === 1, 3000, 'only the shown tile is sent');
+    assert.deepEqual(await page.$$eval('.tile:not([hidden])', (els: any[]) => els.map((e) => e.dataset.id)), [
+      'esp-cam-porch',
+    ]);
+    await waitFor(
+      () => t.bridge.hub.get('yard')!.watchers === 0 && t.bridge.hub.get('esp-cam-porch')!.watchers === 1,
+      3000,
+      'only the shown tile is sent',
+    );
     await page.fill('#filter', 'native');
     await page.waitForSelector(`${tileSel('esp-cam-porch')}`, { state: 'hidden' });
     await page.fill('#filter', '');
@@ -223,8 +330,16 @@ describe('control page: the wall', () => {
     assert.equal(await page.$eval('.tile', (e: any) => e.dataset.id), 'yard', 'recent motion first');
     yard.setMotion(false);
     await page.selectOption('#sort', 'name');
-    assert.deepEqual(await page.$$eval('.tile', (els: any[]) => els.map((e) => e.dataset.id)), ['esp-cam-porch', 'skewed', 'yard']);
-    await waitFor(() => ['skewed', 'yard', 'esp-cam-porch'].every((id) => t.bridge.hub.get(id)!.watchers === 1), 3000, 'all tiles watched again');
+    assert.deepEqual(await page.$$eval('.tile', (els: any[]) => els.map((e) => e.dataset.id)), [
+      'esp-cam-porch',
+      'skewed',
+      'yard',
+    ]);
+    await waitFor(
+      () => ['skewed', 'yard', 'esp-cam-porch'].every((id) => t.bridge.hub.get(id)!.watchers === 1),
+      3000,
+      'all tiles watched again',
+    );
   });
 
   it('opens one camera in a full view (others stop), and Escape returns to the wall', async () => {
@@ -233,12 +348,23 @@ describe('control page: the wall', () => {
     const view = await page.$eval(`${tileSel('yard')} .view`, (v: any) => v.getBoundingClientRect().width as number);
     assert.ok(view > 1000, `full view is big (${view}px)`);
     assert.match(page.url(), /#cam=yard$/);
-    await waitFor(() => t.bridge.hub.get('skewed')!.watchers === 0 && t.bridge.hub.get('esp-cam-porch')!.watchers === 0 && t.bridge.hub.get('yard')!.watchers === 1, 3000, 'only the shown camera is sent');
+    await waitFor(
+      () =>
+        t.bridge.hub.get('skewed')!.watchers === 0 &&
+        t.bridge.hub.get('esp-cam-porch')!.watchers === 0 &&
+        t.bridge.hub.get('yard')!.watchers === 1,
+      3000,
+      'only the shown camera is sent',
+    );
     const f = (await tileState(page, 'yard'))!.frames;
     await nextFrames(page, 'yard', f + 3);
     await page.keyboard.press('Escape');
     await page.waitForSelector('.tile.solo', { state: 'detached' });
-    await waitFor(() => ['skewed', 'yard', 'esp-cam-porch'].every((id) => t.bridge.hub.get(id)!.watchers === 1), 3000, 'all tiles watched again');
+    await waitFor(
+      () => ['skewed', 'yard', 'esp-cam-porch'].every((id) => t.bridge.hub.get(id)!.watchers === 1),
+      3000,
+      'all tiles watched again',
+    );
     assert.deepEqual(errors, []);
   });
 });

@@ -8,9 +8,9 @@ import { jpegCycle } from '../../src/simulator/frames.js';
  * costs nothing during a run. Sizes follow the OV2640 table in shared/reference/streaming-and-peers.md.
  */
 export const PROFILES = {
-  VGA: { width: 640, height: 480, noise: 8, quality: 65 },      // ~25 KB
-  SVGA: { width: 800, height: 600, noise: 8, quality: 67 },     // ~40 KB
-  UXGA: { width: 1600, height: 1200, noise: 12, quality: 80 },  // ~310 KB
+  VGA: { width: 640, height: 480, noise: 8, quality: 65 }, // ~25 KB
+  SVGA: { width: 800, height: 600, noise: 8, quality: 67 }, // ~40 KB
+  UXGA: { width: 1600, height: 1200, noise: 12, quality: 80 }, // ~310 KB
 } as const;
 export type Profile = keyof typeof PROFILES;
 
@@ -24,7 +24,7 @@ export function benchJpegs(profile: Profile, hue: number, count = 8): Buffer[] {
   try {
     const blob = readFileSync(file);
     const out: Buffer[] = [];
-    for (let o = 0; o < blob.length;) {
+    for (let o = 0; o < blob.length; ) {
       const n = blob.readUInt32BE(o);
       out.push(blob.subarray(o + 4, o + 4 + n));
       o += 4 + n;

@@ -5,14 +5,23 @@ import WebSocket from 'ws';
 
 const o = JSON.parse(process.argv[2]!) as { url: string; cameras: string[]; count: number; durationMs: number };
 let measuring = false;
-interface C { frames: number; bytes: number; gaps: number; samples: number[][]; lastSeq: Map<number, number> }
+interface C {
+  frames: number;
+  bytes: number;
+  gaps: number;
+  samples: number[][];
+  lastSeq: Map<number, number>;
+}
 const clients: C[] = [];
 
 async function open(): Promise<void> {
   const c: C = { frames: 0, bytes: 0, gaps: 0, samples: [], lastSeq: new Map() };
   clients.push(c);
   const ws = new WebSocket(o.url, { perMessageDeflate: false });
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
   ws.send(JSON.stringify({ t: 'watch', ids: o.cameras }));
   let acks: number[] = [];
   ws.on('message', (data: Buffer, isBinary) => {
@@ -20,7 +29,11 @@ async function open(): Promise<void> {
     const idx = data.readUInt16BE(2);
     const seq = data.readUInt32BE(4);
     const time = data.readDoubleBE(8);
-    if (acks.length === 0) setImmediate(() => { ws.send(JSON.stringify({ t: 'ack', c: acks })); acks = []; });
+    if (acks.length === 0)
+      setImmediate(() => {
+        ws.send(JSON.stringify({ t: 'ack', c: acks }));
+        acks = [];
+      });
     acks.push(idx);
     if (!measuring) return;
     const last = c.lastSeq.get(idx);

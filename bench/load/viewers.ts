@@ -1,12 +1,29 @@
 // Load process: MJPEG viewers that parse every part and record latency from the camera time in the
 // part headers (X-Frame-Time, ms). Slow viewers read at a capped byte rate.
 // argv: JSON {base, cameras: string[], perCamera, slow?: {count, bytesPerSec}, durationMs}
-import { request, type IncomingMessage } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 
-const o = JSON.parse(process.argv[2]!) as { base: string; cameras: string[]; perCamera: number; slow?: { count: number; bytesPerSec: number }; durationMs: number; path?: string };
+const o = JSON.parse(process.argv[2]!) as {
+  base: string;
+  cameras: string[];
+  perCamera: number;
+  slow?: { count: number; bytesPerSec: number };
+  durationMs: number;
+  path?: string;
+};
 
 // samples: [seq, receive ms, header camera time ms] per new frame; the runner turns them into latencies.
-interface V { cam: string; slow: boolean; frames: number; bytes: number; gaps: number; outOfOrder: number; lastSeq: number; samples: number[][]; res?: IncomingMessage }
+interface V {
+  cam: string;
+  slow: boolean;
+  frames: number;
+  bytes: number;
+  gaps: number;
+  outOfOrder: number;
+  lastSeq: number;
+  samples: number[][];
+  res?: IncomingMessage;
+}
 const viewers: V[] = [];
 let measuring = false;
 
@@ -71,6 +88,14 @@ await new Promise((resolve) => process.stdin.once('data', resolve));
 measuring = true;
 await new Promise((r) => setTimeout(r, o.durationMs + 1500));
 measuring = false;
-const out = viewers.map((v) => ({ cam: v.cam, slow: v.slow, frames: v.frames, bytes: v.bytes, gaps: v.gaps, outOfOrder: v.outOfOrder, samples: v.samples }));
+const out = viewers.map((v) => ({
+  cam: v.cam,
+  slow: v.slow,
+  frames: v.frames,
+  bytes: v.bytes,
+  gaps: v.gaps,
+  outOfOrder: v.outOfOrder,
+  samples: v.samples,
+}));
 // Exit only once the (large) line is flushed: process.exit would cut a pipe write short.
 process.stdout.write(`${JSON.stringify({ viewers: out })}\n`, () => process.exit(0));

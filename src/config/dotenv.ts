@@ -65,7 +65,9 @@ export function readDotenv(cwd: string, env: NodeJS.ProcessEnv = process.env): D
   const where = (keys: string[]) => {
     const f = keys.filter((k) => from[k] === 'file');
     const e = keys.filter((k) => from[k] === 'environment');
-    return [f.length ? `${f.join(', ')} from ${file}` : '', e.length ? `${e.join(', ')} from the environment` : ''].filter(Boolean).join(' and ');
+    return [f.length ? `${f.join(', ')} from ${file}` : '', e.length ? `${e.join(', ')} from the environment` : '']
+      .filter(Boolean)
+      .join(' and ');
   };
 
   const user = seed.HTTP_AUTH_USERNAME;
@@ -73,14 +75,20 @@ export function readDotenv(cwd: string, env: NodeJS.ProcessEnv = process.env): D
   if (user !== undefined && pass !== undefined) {
     out.overrides['http.auth.username'] = user;
     out.overrides['http.auth.password'] = pass;
-    out.log.push(`${where(['HTTP_AUTH_USERNAME', 'HTTP_AUTH_PASSWORD'])}: page, API and stream login for user "${user}" (http.auth)`);
+    out.log.push(
+      `${where(['HTTP_AUTH_USERNAME', 'HTTP_AUTH_PASSWORD'])}: page, API and stream login for user "${user}" (http.auth)`,
+    );
   } else if (user !== undefined || pass !== undefined) {
-    out.warnings.push(`${user !== undefined ? 'HTTP_AUTH_USERNAME' : 'HTTP_AUTH_PASSWORD'} is set without ${user !== undefined ? 'HTTP_AUTH_PASSWORD' : 'HTTP_AUTH_USERNAME'}: no login configured from it`);
+    out.warnings.push(
+      `${user !== undefined ? 'HTTP_AUTH_USERNAME' : 'HTTP_AUTH_PASSWORD'} is set without ${user !== undefined ? 'HTTP_AUTH_PASSWORD' : 'HTTP_AUTH_USERNAME'}: no login configured from it`,
+    );
   }
 
   const id = (seed.CAM_ID ?? DEFAULT_SEED_CAMERA_ID).toLowerCase();
   if (!/^[a-z0-9][a-z0-9_-]{0,47}$/.test(id)) {
-    out.warnings.push(`CAM_ID ${JSON.stringify(seed.CAM_ID)} is not a valid camera id (1-48 chars of a-z, 0-9, _ or -): CAM_URL and SERVO_URL ignored`);
+    out.warnings.push(
+      `CAM_ID ${JSON.stringify(seed.CAM_ID)} is not a valid camera id (1-48 chars of a-z, 0-9, _ or -): CAM_URL and SERVO_URL ignored`,
+    );
     return out;
   }
   const cam = seed.CAM_URL;
@@ -96,13 +104,19 @@ export function readDotenv(cwd: string, env: NodeJS.ProcessEnv = process.env): D
   if (servo !== undefined) {
     if (isHttpUrl(servo)) {
       out.overrides[`cameras.${id}.servo_url`] = servo;
-      if (cam === undefined) out.warnings.push(`SERVO_URL is set without CAM_URL: camera "${id}" needs CAM_URL (or cameras.${id}.mjpeg_url in the settings file) for its servos to be used`);
-      out.log.push(`${where(['SERVO_URL'])}: pan/tilt for camera "${id}" through ${redact(servo)} (cameras.${id}.servo_url)`);
+      if (cam === undefined)
+        out.warnings.push(
+          `SERVO_URL is set without CAM_URL: camera "${id}" needs CAM_URL (or cameras.${id}.mjpeg_url in the settings file) for its servos to be used`,
+        );
+      out.log.push(
+        `${where(['SERVO_URL'])}: pan/tilt for camera "${id}" through ${redact(servo)} (cameras.${id}.servo_url)`,
+      );
     } else {
       out.warnings.push(`SERVO_URL ${JSON.stringify(servo)} is not an http:// URL: ignored`);
     }
   }
-  if (out.env && Object.keys(out.env).length) out.log.push(`${file}: ${Object.keys(out.env).join(', ')} applied as environment settings`);
+  if (out.env && Object.keys(out.env).length)
+    out.log.push(`${file}: ${Object.keys(out.env).join(', ')} applied as environment settings`);
   return out;
 }
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type Config } from './schema.js';
+import { type Config, configSchema } from './schema.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -37,7 +37,15 @@ function unwrap(schema: Node): Node {
   let s = schema;
   for (;;) {
     const def = s._zod.def as unknown as { type: string; innerType?: Node; in?: Node };
-    if ((def.type === 'default' || def.type === 'prefault' || def.type === 'optional' || def.type === 'nullable' || def.type === 'readonly') && def.innerType) s = def.innerType;
+    if (
+      (def.type === 'default' ||
+        def.type === 'prefault' ||
+        def.type === 'optional' ||
+        def.type === 'nullable' ||
+        def.type === 'readonly') &&
+      def.innerType
+    )
+      s = def.innerType;
     else if (def.type === 'pipe' && def.in) s = def.in;
     else return s;
   }
@@ -117,20 +125,22 @@ function show(value: unknown): string {
 }
 
 function describeIssues(error: z.ZodError, raw: unknown): string {
-  return error.issues.map((issue) => {
-    const keys = issue.path;
-    if (issue.code === 'unrecognized_keys') {
-      const where = keys.length ? `${keys.join('.')}.` : '';
-      return `unknown key ${issue.keys.map((k) => `"${where}${k}"`).join(', ')} (see config/configuration.example.yaml)`;
-    }
-    if (issue.code === 'invalid_key') {
-      const inner = (issue as unknown as { issues?: { message: string }[] }).issues?.[0]?.message ?? issue.message;
-      return `${keys.slice(0, -1).join('.')}: ${show(keys[keys.length - 1])} is not a valid id: ${inner}`;
-    }
-    const key = keys.length ? keys.join('.') : '(root)';
-    const value = getPath(raw, keys);
-    return `${key} = ${show(value)}: ${issue.message.replace(/^Invalid input: /, '')}`;
-  }).join('; ');
+  return error.issues
+    .map((issue) => {
+      const keys = issue.path;
+      if (issue.code === 'unrecognized_keys') {
+        const where = keys.length ? `${keys.join('.')}.` : '';
+        return `unknown key ${issue.keys.map((k) => `"${where}${k}"`).join(', ')} (see config/configuration.example.yaml)`;
+      }
+      if (issue.code === 'invalid_key') {
+        const inner = (issue as unknown as { issues?: { message: string }[] }).issues?.[0]?.message ?? issue.message;
+        return `${keys.slice(0, -1).join('.')}: ${show(keys[keys.length - 1])} is not a valid id: ${inner}`;
+      }
+      const key = keys.length ? keys.join('.') : '(root)';
+      const value = getPath(raw, keys);
+      return `${key} = ${show(value)}: ${issue.message.replace(/^Invalid input: /, '')}`;
+    })
+    .join('; ');
 }
 
 export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
@@ -154,7 +164,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     } catch (err) {
       throw new ConfigError(`${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
     }
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: expected a mapping of settings at the top level`);
+    if (typeof raw !== 'object' || Array.isArray(raw))
+      throw new ConfigError(`${file}: expected a mapping of settings at the top level`);
   } else if (opts.file !== undefined || env[`${ENV_PREFIX}CONFIG`] !== undefined) {
     throw new ConfigError(`configuration file ${file} does not exist`);
   }
@@ -165,7 +176,10 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     if (name === `${ENV_PREFIX}DATA_DIR` || name === `${ENV_PREFIX}CONFIG`) continue;
     const tokens = name.slice(ENV_PREFIX.length).toLowerCase().split('_').filter(Boolean);
     const hit = resolveEnvPath(configSchema, tokens);
-    if (!hit) throw new ConfigError(`environment variable ${name} does not name a setting (expected ${ENV_PREFIX}<SECTION>_<KEY>, e.g. ${ENV_PREFIX}HTTP_PORT)`);
+    if (!hit)
+      throw new ConfigError(
+        `environment variable ${name} does not name a setting (expected ${ENV_PREFIX}<SECTION>_<KEY>, e.g. ${ENV_PREFIX}HTTP_PORT)`,
+      );
     setPath(raw, hit.path, parseEnvValue(value, hit.leaf));
     envApplied.push(name);
   }
@@ -175,7 +189,9 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`invalid configuration${fileFound ? ` in ${file}` : ''}: ${describeIssues(parsed.error, raw)}`);
+    throw new ConfigError(
+      `invalid configuration${fileFound ? ` in ${file}` : ''}: ${describeIssues(parsed.error, raw)}`,
+    );
   }
   return { config: parsed.data, file, fileFound, dataDir, envApplied };
 }

@@ -7,19 +7,24 @@ import { z } from 'zod';
 // 0 = any free port (tests; the log then shows the one chosen).
 const port = z.number().int().min(0).max(65535);
 const seconds = z.number().min(0);
-const cameraId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,47}$/, 'expected 1-48 chars of a-z, 0-9, _ or - (starting with a letter or digit)');
+const cameraId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,47}$/, 'expected 1-48 chars of a-z, 0-9, _ or - (starting with a letter or digit)');
 
 export const logLevels = ['error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const httpAuth = z.strictObject({
-  username: z.string().min(1).optional(),
-  password: z.string().min(1).optional(),
-  token: z.string().min(8, 'expected a token of at least 8 characters').optional(),
-}).refine((a) => (a.username === undefined) === (a.password === undefined), {
-  message: 'expected both username and password, or neither',
-}).refine((a) => a.username !== undefined || a.token !== undefined, {
-  message: 'expected username + password, or a token',
-});
+const httpAuth = z
+  .strictObject({
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    token: z.string().min(8, 'expected a token of at least 8 characters').optional(),
+  })
+  .refine((a) => (a.username === undefined) === (a.password === undefined), {
+    message: 'expected both username and password, or neither',
+  })
+  .refine((a) => a.username !== undefined || a.token !== undefined, {
+    message: 'expected username + password, or a token',
+  });
 
 export const cameraSchema = z.strictObject({
   name: z.string().min(1).optional(),
@@ -36,137 +41,205 @@ export const cameraSchema = z.strictObject({
   snapshot_url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
   // Settings URL template with {key} and {value} (e.g. http://cam/control?var={key}&val={value});
   // without placeholders "?key=value" is appended (MJPEG2SD's /control).
-  control_url: z.string().regex(/^https?:\/\//, 'expected a URL template starting with http:// or https://').optional(),
+  control_url: z
+    .string()
+    .regex(/^https?:\/\//, 'expected a URL template starting with http:// or https://')
+    .optional(),
   // Which firmware's keys and value scales control_url speaks.
   control_keys: z.enum(['camerawebserver', 'mjpeg2sd', 'mjpeg2sd_v8']).default('camerawebserver'),
   // Servo URL: securityCam's http://cam:81/control_servo (relative tr/el steps are appended), or a
   // template with {pan}/{tilt} (absolute) or {dpan}/{dtilt} (relative steps).
-  servo_url: z.string().regex(/^https?:\/\//, 'expected a URL (template) starting with http:// or https://').optional(),
+  servo_url: z
+    .string()
+    .regex(/^https?:\/\//, 'expected a URL (template) starting with http:// or https://')
+    .optional(),
   // Degrees per D-pad / HA button press.
   servo_step: z.number().int().min(1).max(90).default(5),
   // Where the servos are when the camera starts (securityCam: 90/90); cam2mqtt tracks moves from there.
-  servo_home: z.strictObject({
-    pan: z.number().int().min(0).max(180).default(90),
-    tilt: z.number().int().min(0).max(180).default(90),
-  }).prefault({}),
+  servo_home: z
+    .strictObject({
+      pan: z.number().int().min(0).max(180).default(90),
+      tilt: z.number().int().min(0).max(180).default(90),
+    })
+    .prefault({}),
   // Connect to mjpeg_url only while someone watches (single-client ESP32 cameras run cooler); the
   // last frame stays available for snapshots.
   on_demand: z.boolean().default(false),
   // HTTP authentication towards the camera (all its URLs). auto answers whatever the camera asks for.
-  auth: z.strictObject({
-    username: z.string().min(1),
-    password: z.string(),
-    type: z.enum(['auto', 'basic', 'digest']).default('auto'),
-  }).optional(),
+  auth: z
+    .strictObject({
+      username: z.string().min(1),
+      password: z.string(),
+      type: z.enum(['auto', 'basic', 'digest']).default('auto'),
+    })
+    .optional(),
   // Largest JPEG accepted from the camera; bigger frames are refused with a log line.
-  max_frame_bytes: z.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+  max_frame_bytes: z
+    .number()
+    .int()
+    .min(16 * 1024)
+    .max(64 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
   // Seconds between two stills when polling snapshot_url.
   snapshot_poll_interval: z.number().min(0.05).max(3600).default(1),
   // Nothing received from the camera for this long: drop the connection and reconnect.
   read_timeout: z.number().min(1).default(10),
   // Wait before reconnecting to a camera that went away: doubles from min_delay up to max_delay.
-  reconnect: z.strictObject({
-    min_delay: z.number().min(0.05).default(1),
-    max_delay: z.number().min(0.05).default(30),
-  }).prefault({}),
+  reconnect: z
+    .strictObject({
+      min_delay: z.number().min(0.05).default(1),
+      max_delay: z.number().min(0.05).default(30),
+    })
+    .prefault({}),
   // Server-side motion detection on this camera's frames (pulled cameras, or dial-in cameras without it).
   motion_detection: z.boolean().default(false),
-  motion: z.strictObject({
-    // 1-100: higher notices smaller brightness changes.
-    sensitivity: z.number().min(1).max(100).default(50),
-    // Percent of the picture that must change for a frame to count as motion.
-    min_area: z.number().min(0.01).max(100).default(1),
-    // Consecutive changed frames (analysed ones) before motion starts.
-    start_frames: z.number().int().min(1).max(100).default(3),
-    // Quiet seconds before motion ends.
-    end_seconds: z.number().min(0).max(3600).default(5),
-    // Frames analysed per second at most (CPU cap); the others are skipped.
-    max_fps: z.number().min(0.1).max(30).default(5),
-    // Width the frame is decoded at for analysis (pixels; height keeps the aspect ratio).
-    width: z.number().int().min(32).max(640).default(160),
-    // Parts of the picture to leave out (a clock overlay, a tree in the wind): rectangles in fractions
-    // of the frame, e.g. { x: 0, y: 0, w: 1, h: 0.1 } for a band at the top.
-    ignore: z.array(z.strictObject({
-      x: z.number().min(0).max(1),
-      y: z.number().min(0).max(1),
-      w: z.number().min(0).max(1),
-      h: z.number().min(0).max(1),
-    })).max(32).default([]),
-  }).prefault({}),
+  motion: z
+    .strictObject({
+      // 1-100: higher notices smaller brightness changes.
+      sensitivity: z.number().min(1).max(100).default(50),
+      // Percent of the picture that must change for a frame to count as motion.
+      min_area: z.number().min(0.01).max(100).default(1),
+      // Consecutive changed frames (analysed ones) before motion starts.
+      start_frames: z.number().int().min(1).max(100).default(3),
+      // Quiet seconds before motion ends.
+      end_seconds: z.number().min(0).max(3600).default(5),
+      // Frames analysed per second at most (CPU cap); the others are skipped.
+      max_fps: z.number().min(0.1).max(30).default(5),
+      // Width the frame is decoded at for analysis (pixels; height keeps the aspect ratio).
+      width: z.number().int().min(32).max(640).default(160),
+      // Parts of the picture to leave out (a clock overlay, a tree in the wind): rectangles in fractions
+      // of the frame, e.g. { x: 0, y: 0, w: 1, h: 0.1 } for a band at the top.
+      ignore: z
+        .array(
+          z.strictObject({
+            x: z.number().min(0).max(1),
+            y: z.number().min(0).max(1),
+            w: z.number().min(0).max(1),
+            h: z.number().min(0).max(1),
+          }),
+        )
+        .max(32)
+        .default([]),
+    })
+    .prefault({}),
 });
 
 export const configSchema = z.strictObject({
-  http: z.strictObject({
-    host: z.string().min(1).default('0.0.0.0'),
-    port: port.default(9090),
-    // The URL users and Home Assistant reach cam2mqtt at; default derived from host/port.
-    public_url: z.url().optional(),
-    auth: httpAuth.optional(),
-    // How long a login on the control page lasts (seconds; default 7 days).
-    session_ttl: z.number().min(60).default(7 * 24 * 3600),
-  }).prefault({}),
-  log: z.strictObject({
-    level: z.enum(logLevels).default('info'),
-    format: z.enum(['pretty', 'json']).default('pretty'),
-  }).prefault({}),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('0.0.0.0'),
+      port: port.default(9090),
+      // The URL users and Home Assistant reach cam2mqtt at; default derived from host/port.
+      public_url: z.url().optional(),
+      auth: httpAuth.optional(),
+      // How long a login on the control page lasts (seconds; default 7 days).
+      session_ttl: z
+        .number()
+        .min(60)
+        .default(7 * 24 * 3600),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(logLevels).default('info'),
+      format: z.enum(['pretty', 'json']).default('pretty'),
+    })
+    .prefault({}),
   allow_unknown_cameras: z.boolean().default(true),
-  limits: z.strictObject({
-    // Largest WebSocket message (frame or text) a camera may send; bigger ones close the connection with 1009.
-    max_message_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
-    // Camera connections that have not said hello yet; more are refused (flood guard).
-    max_pending_connections: z.number().int().min(1).default(64),
-    max_cameras: z.number().int().min(1).default(256),
-    hello_timeout: seconds.default(30),
-    // A camera that sends nothing (frames, text or pings) for this long goes offline.
-    camera_timeout: seconds.default(20),
-    command_timeout: seconds.default(5),
-    // Bytes a viewer may have queued before it gets only the newest frame (latest frame wins).
-    viewer_queue_bytes: z.number().int().min(16 * 1024).default(128 * 1024),
-    // A viewer that accepts no bytes for this long is disconnected.
-    viewer_stall_timeout: seconds.default(30),
-    // While a camera sends nothing, repeat its last frame this often so browsers keep painting.
-    idle_repeat_interval: seconds.default(1),
-  }).prefault({}),
-  mqtt: z.strictObject({
-    enabled: z.boolean().default(true),
-    // External broker (mqtt://host:port or mqtts://...). Unset = run the embedded broker.
-    server: z.string().regex(/^(mqtts?|wss?):\/\//, 'expected a URL starting with mqtt://, mqtts://, ws:// or wss://').optional(),
-    username: z.string().optional(),
-    password: z.string().optional(),
-    client_id: z.string().optional(),
-    ca: z.string().optional(),
-    cert: z.string().optional(),
-    key: z.string().optional(),
-    reject_unauthorized: z.boolean().default(true),
-    // Embedded broker listener.
-    host: z.string().min(1).default('0.0.0.0'),
-    port: port.default(1883),
-    users: z.array(z.strictObject({
-      username: z.string().min(1),
-      password: z.string().min(1),
-      admin: z.boolean().default(false),
-    })).default([]),
-    max_packet_bytes: z.number().int().min(1024).default(2 * 1024 * 1024),
-    base_topic: z.string().regex(/^[^#+]+$/, 'expected a topic without # or +').default('cam2mqtt'),
-    // External broker: seconds between keepalive pings.
-    keepalive: z.number().int().min(5).max(3600).default(60),
-    // Snapshots bigger than this are not published (one log line).
-    snapshot_max_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
-    // At most one snapshot per camera per this many seconds; more are held back, most important wins.
-    snapshot_min_interval: seconds.default(1),
-  }).prefault({}),
-  homeassistant: z.strictObject({
-    discovery: z.boolean().default(true),
-    discovery_prefix: z.string().regex(/^[^#+]+$/, 'expected a topic without # or +').default('homeassistant'),
-    status_topic: z.string().default('homeassistant/status'),
-    // With url and token set, cam2mqtt links Home Assistant at startup (like `cam2mqtt ha link`): docs/home-assistant.md.
-    url: z.url({ protocol: /^https?$/, error: 'expected Home Assistant\'s http:// or https:// URL' }).optional(),
-    token: z.string().optional(),
-    // Add an entry of HA's mjpeg integration per camera (full-rate live view in HA).
-    live: z.boolean().default(true),
-    // Address HA should use to reach the embedded MQTT broker (default: mqtt.host, else http.public_url's host).
-    broker_host: z.string().min(1).optional(),
-  }).prefault({}),
+  limits: z
+    .strictObject({
+      // Largest WebSocket message (frame or text) a camera may send; bigger ones close the connection with 1009.
+      max_message_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(4 * 1024 * 1024),
+      // Camera connections that have not said hello yet; more are refused (flood guard).
+      max_pending_connections: z.number().int().min(1).default(64),
+      max_cameras: z.number().int().min(1).default(256),
+      hello_timeout: seconds.default(30),
+      // A camera that sends nothing (frames, text or pings) for this long goes offline.
+      camera_timeout: seconds.default(20),
+      command_timeout: seconds.default(5),
+      // Bytes a viewer may have queued before it gets only the newest frame (latest frame wins).
+      viewer_queue_bytes: z
+        .number()
+        .int()
+        .min(16 * 1024)
+        .default(128 * 1024),
+      // A viewer that accepts no bytes for this long is disconnected.
+      viewer_stall_timeout: seconds.default(30),
+      // While a camera sends nothing, repeat its last frame this often so browsers keep painting.
+      idle_repeat_interval: seconds.default(1),
+    })
+    .prefault({}),
+  mqtt: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      // External broker (mqtt://host:port or mqtts://...). Unset = run the embedded broker.
+      server: z
+        .string()
+        .regex(/^(mqtts?|wss?):\/\//, 'expected a URL starting with mqtt://, mqtts://, ws:// or wss://')
+        .optional(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      client_id: z.string().optional(),
+      ca: z.string().optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      reject_unauthorized: z.boolean().default(true),
+      // Embedded broker listener.
+      host: z.string().min(1).default('0.0.0.0'),
+      port: port.default(1883),
+      users: z
+        .array(
+          z.strictObject({
+            username: z.string().min(1),
+            password: z.string().min(1),
+            admin: z.boolean().default(false),
+          }),
+        )
+        .default([]),
+      max_packet_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(2 * 1024 * 1024),
+      base_topic: z
+        .string()
+        .regex(/^[^#+]+$/, 'expected a topic without # or +')
+        .default('cam2mqtt'),
+      // External broker: seconds between keepalive pings.
+      keepalive: z.number().int().min(5).max(3600).default(60),
+      // Snapshots bigger than this are not published (one log line).
+      snapshot_max_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(1024 * 1024),
+      // At most one snapshot per camera per this many seconds; more are held back, most important wins.
+      snapshot_min_interval: seconds.default(1),
+    })
+    .prefault({}),
+  homeassistant: z
+    .strictObject({
+      discovery: z.boolean().default(true),
+      discovery_prefix: z
+        .string()
+        .regex(/^[^#+]+$/, 'expected a topic without # or +')
+        .default('homeassistant'),
+      status_topic: z.string().default('homeassistant/status'),
+      // With url and token set, cam2mqtt links Home Assistant at startup (like `cam2mqtt ha link`): docs/home-assistant.md.
+      url: z.url({ protocol: /^https?$/, error: "expected Home Assistant's http:// or https:// URL" }).optional(),
+      token: z.string().optional(),
+      // Add an entry of HA's mjpeg integration per camera (full-rate live view in HA).
+      live: z.boolean().default(true),
+      // Address HA should use to reach the embedded MQTT broker (default: mqtt.host, else http.public_url's host).
+      broker_host: z.string().min(1).optional(),
+    })
+    .prefault({}),
   cameras: z.record(cameraId, cameraSchema).default({}),
 });
 

@@ -4,7 +4,7 @@
 import type { Bridge } from '../bridge.js';
 import type { Config } from '../config/schema.js';
 import type { CameraHub } from '../hub/hub.js';
-import { cameraSummary, type CameraSummary } from '../sinks/mqtt/state.js';
+import { type CameraSummary, cameraSummary } from '../sinks/mqtt/state.js';
 import { describeFetchError, HaError } from './errors.js';
 
 export interface BridgeCamera extends Omit<CameraSummary, 'configured'> {
@@ -58,13 +58,23 @@ function redact(server: string): string {
 
 /** The bridge's own view, read in-process. */
 export function localBridgeInfo(bridge: Bridge, hub: CameraHub, config: Config): BridgeInfo {
-  const st = (bridge.status().mqtt ?? undefined) as { mode?: string; port?: number; auth?: boolean; connected?: boolean } | undefined;
+  const st = (bridge.status().mqtt ?? undefined) as
+    | { mode?: string; port?: number; auth?: boolean; connected?: boolean }
+    | undefined;
   const m = config.mqtt;
-  const mqtt: BridgeMqtt = !m.enabled || !st
-    ? { enabled: false }
-    : st.mode === 'external' || m.server
-      ? { enabled: true, mode: 'external', server: redact(m.server ?? ''), connected: st.connected === true }
-      : { enabled: true, mode: 'embedded', port: st.port ?? m.port, host: m.host, auth: st.auth ?? m.users.length > 0, connected: st.connected === true };
+  const mqtt: BridgeMqtt =
+    !m.enabled || !st
+      ? { enabled: false }
+      : st.mode === 'external' || m.server
+        ? { enabled: true, mode: 'external', server: redact(m.server ?? ''), connected: st.connected === true }
+        : {
+            enabled: true,
+            mode: 'embedded',
+            port: st.port ?? m.port,
+            host: m.host,
+            auth: st.auth ?? m.users.length > 0,
+            connected: st.connected === true,
+          };
   return {
     version: bridge.version,
     public_url: bridge.publicUrl,
@@ -91,7 +101,11 @@ export function defaultBridgeUrl(config: Config): string {
 }
 
 /** Asks a running bridge for its BridgeInfo (GET /api/bridge). */
-export async function fetchBridgeInfo(bridgeUrl: string, auth: BridgeCredentials | undefined, timeoutMs = 10_000): Promise<BridgeInfo> {
+export async function fetchBridgeInfo(
+  bridgeUrl: string,
+  auth: BridgeCredentials | undefined,
+  timeoutMs = 10_000,
+): Promise<BridgeInfo> {
   const base = bridgeUrl.replace(/\/+$/, '');
   const headers: Record<string, string> = {};
   if (auth?.username !== undefined && auth.password !== undefined) {
@@ -103,11 +117,17 @@ export async function fetchBridgeInfo(bridgeUrl: string, auth: BridgeCredentials
   try {
     r = await fetch(`${base}/api/bridge`, { headers, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    throw new HaError('bridge_unreachable', `cannot reach cam2mqtt at ${base}: ${describeFetchError(err).why}; start cam2mqtt first (with the same --config / --data-dir), or pass --bridge URL`);
+    throw new HaError(
+      'bridge_unreachable',
+      `cannot reach cam2mqtt at ${base}: ${describeFetchError(err).why}; start cam2mqtt first (with the same --config / --data-dir), or pass --bridge URL`,
+    );
   }
   const text = await r.text().catch(() => '');
   if (r.status === 401 || r.status === 403 || r.status === 429) {
-    throw new HaError('bridge_auth', `cam2mqtt at ${base} refused the credentials from http.auth (HTTP ${r.status}): run \`cam2mqtt ha\` with the same settings (--config / --data-dir) as the bridge`);
+    throw new HaError(
+      'bridge_auth',
+      `cam2mqtt at ${base} refused the credentials from http.auth (HTTP ${r.status}): run \`cam2mqtt ha\` with the same settings (--config / --data-dir) as the bridge`,
+    );
   }
   let body: BridgeInfo | undefined;
   try {
@@ -116,7 +136,10 @@ export async function fetchBridgeInfo(bridgeUrl: string, auth: BridgeCredentials
     body = undefined;
   }
   if (!r.ok || !body || typeof body.public_url !== 'string' || !Array.isArray(body.cameras)) {
-    throw new HaError('bridge_unreachable', `${base} is not a cam2mqtt bridge (GET /api/bridge -> HTTP ${r.status}): pass --bridge with cam2mqtt's address`);
+    throw new HaError(
+      'bridge_unreachable',
+      `${base} is not a cam2mqtt bridge (GET /api/bridge -> HTTP ${r.status}): pass --bridge with cam2mqtt's address`,
+    );
   }
   return body;
 }

@@ -1,6 +1,6 @@
 // `cam2mqtt ha link` and `cam2mqtt ha status` (docs/home-assistant.md).
-import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { ConfigError, type LoadedConfig, loadConfig } from '../config/load.js';
 import { defaultBridgeUrl, fetchBridgeInfo } from './bridge-info.js';
 import { HaClient } from './client.js';
 import { bridgeCredentialsFor, httpCredentialsFor, mqttCredentialsFor } from './credentials.js';
@@ -39,7 +39,10 @@ function finish(code: number, text: string, stream: NodeJS.WriteStream = process
 
 function load(flags: CommonFlags): LoadedConfig {
   try {
-    return loadConfig({ ...(flags.config ? { file: flags.config } : {}), ...(flags.dataDir ? { dataDir: flags.dataDir } : {}) });
+    return loadConfig({
+      ...(flags.config ? { file: flags.config } : {}),
+      ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+    });
   } catch (err) {
     if (err instanceof ConfigError) finish(2, `cam2mqtt ha: ${err.message}`, process.stderr);
     throw err;
@@ -65,19 +68,34 @@ async function open(flags: CommonFlags) {
   return { config, h, client, bridgeUrl: flags.bridge ?? defaultBridgeUrl(config), auth: bridgeCredentialsFor(config) };
 }
 
-const addCommon = (cmd: Command): Command => cmd
-  .option('--url <url>', 'Home Assistant URL, e.g. http://homeassistant.local:8123 (default homeassistant.url)')
-  .option('--token <token>', 'long-lived access token of an HA administrator (default homeassistant.token or CAM2MQTT_HOMEASSISTANT_TOKEN)')
-  .option('-c, --config <file>', "cam2mqtt's settings file, as given to the bridge")
-  .option('-d, --data-dir <dir>', "cam2mqtt's data directory, as given to the bridge")
-  .option('--bridge <url>', 'where the running cam2mqtt answers (default http://127.0.0.1:<http.port>)')
-  .option('--json', 'print the report as JSON');
+const addCommon = (cmd: Command): Command =>
+  cmd
+    .option('--url <url>', 'Home Assistant URL, e.g. http://homeassistant.local:8123 (default homeassistant.url)')
+    .option(
+      '--token <token>',
+      'long-lived access token of an HA administrator (default homeassistant.token or CAM2MQTT_HOMEASSISTANT_TOKEN)',
+    )
+    .option('-c, --config <file>', "cam2mqtt's settings file, as given to the bridge")
+    .option('-d, --data-dir <dir>', "cam2mqtt's data directory, as given to the bridge")
+    .option('--bridge <url>', 'where the running cam2mqtt answers (default http://127.0.0.1:<http.port>)')
+    .option('--json', 'print the report as JSON');
 
 export function registerHaCommand(program: Command): void {
-  const ha = program.command('ha').description('link Home Assistant to cam2mqtt in one command (docs/home-assistant.md)');
+  const ha = program
+    .command('ha')
+    .description('link Home Assistant to cam2mqtt in one command (docs/home-assistant.md)');
 
-  addCommon(ha.command('link').description("add HA's MQTT integration for cam2mqtt's broker, wait until HA has every camera's entities, add live views"))
-    .option('--broker-host <host>', "address HA should use for cam2mqtt's embedded broker (default mqtt.host, else the public URL's host)")
+  addCommon(
+    ha
+      .command('link')
+      .description(
+        "add HA's MQTT integration for cam2mqtt's broker, wait until HA has every camera's entities, add live views",
+      ),
+  )
+    .option(
+      '--broker-host <host>',
+      "address HA should use for cam2mqtt's embedded broker (default mqtt.host, else the public URL's host)",
+    )
     .option('--mqtt-user <name>', 'which mqtt.users entry HA logs in with (default the first with admin: true)')
     .option('--no-live', "do not add HA's mjpeg live views")
     .option('--timeout <seconds>', 'how long to wait for HA to discover everything', seconds, 60)
@@ -105,8 +123,8 @@ export function registerHaCommand(program: Command): void {
       return finish(report.ok ? 0 : 1, formatLinkReport(report));
     });
 
-  addCommon(ha.command('status').description('show what Home Assistant sees of cam2mqtt (changes nothing)'))
-    .action(async (flags: CommonFlags) => {
+  addCommon(ha.command('status').description('show what Home Assistant sees of cam2mqtt (changes nothing)')).action(
+    async (flags: CommonFlags) => {
       const { client, bridgeUrl, auth } = await open(flags);
       try {
         const st = await haStatus(client, () => fetchBridgeInfo(bridgeUrl, auth, 5_000));
@@ -116,5 +134,6 @@ export function registerHaCommand(program: Command): void {
         client.close();
         return failure(flags, err);
       }
-    });
+    },
+  );
 }

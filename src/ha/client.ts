@@ -2,14 +2,15 @@
 // states, MQTT subscriptions, entity updates) plus the REST API where HA offers only REST (config
 // entries and their config/options flows). `HaClient.connect()` checks, in this order and before
 // anything is changed: the URL, that HA answers, that it is HA, the token, admin rights, the version.
-import WebSocket from 'ws';
+
 import {
+  type Connection,
   createConnection,
   createLongLivedTokenAuth,
   ERR_CANNOT_CONNECT,
   ERR_INVALID_AUTH,
-  type Connection,
 } from 'home-assistant-js-websocket';
+import WebSocket from 'ws';
 import { describeFetchError, HaError, messageOf, normaliseHaUrl } from './errors.js';
 import { isSupportedHaVersion, MIN_HA_VERSION } from './version.js';
 
@@ -24,14 +25,28 @@ export interface ConfigEntry {
 }
 
 export interface FlowResult {
-  type: 'form' | 'create_entry' | 'abort' | 'external' | 'external_done' | 'progress' | 'progress_done' | 'menu' | string;
+  type:
+    | 'form'
+    | 'create_entry'
+    | 'abort'
+    | 'external'
+    | 'external_done'
+    | 'progress'
+    | 'progress_done'
+    | 'menu'
+    | string;
   flow_id?: string;
   handler?: string;
   step_id?: string;
   reason?: string;
   errors?: Record<string, string> | null;
   description_placeholders?: Record<string, string> | null;
-  data_schema?: { name: string; default?: unknown; description?: { suggested_value?: unknown } | null; [k: string]: unknown }[];
+  data_schema?: {
+    name: string;
+    default?: unknown;
+    description?: { suggested_value?: unknown } | null;
+    [k: string]: unknown;
+  }[];
   result?: { entry_id: string; domain: string; title: string; state?: string } | string;
   title?: string;
 }
@@ -103,10 +118,17 @@ export class HaClient {
    * Connects and checks everything that can be checked without changing anything. Throws HaError
    * with one clear message: no_url, bad_url, unreachable, not_ha, bad_token, banned, not_admin, too_old.
    */
-  static async connect(rawUrl: string | undefined, token: string | undefined, opts: ConnectOptions = {}): Promise<HaClient> {
+  static async connect(
+    rawUrl: string | undefined,
+    token: string | undefined,
+    opts: ConnectOptions = {},
+  ): Promise<HaClient> {
     const url = normaliseHaUrl(rawUrl);
     if (token === undefined || token.trim() === '') {
-      throw new HaError('no_token', 'no Home Assistant token: pass --token, or set homeassistant.token (CAM2MQTT_HOMEASSISTANT_TOKEN); create a long-lived access token in Home Assistant under your profile, Security tab');
+      throw new HaError(
+        'no_token',
+        'no Home Assistant token: pass --token, or set homeassistant.token (CAM2MQTT_HOMEASSISTANT_TOKEN); create a long-lived access token in Home Assistant under your profile, Security tab',
+      );
     }
     token = token.trim();
     const timeoutMs = opts.timeoutMs ?? 15_000;
@@ -114,7 +136,11 @@ export class HaClient {
     // 1) Does something answer, and is it Home Assistant's API? GET /api/ answers {"message":"API running."}.
     let r: Response;
     try {
-      r = await fetch(`${url}/api/`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+      r = await fetch(`${url}/api/`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+      });
     } catch (err) {
       const d = describeFetchError(err);
       throw new HaError(d.code, `cannot reach Home Assistant at ${url}: ${d.why}`);
@@ -123,13 +149,22 @@ export class HaClient {
     const location = r.headers.get('location');
     if (r.status >= 300 && r.status < 400 && location) {
       const to = new URL(location, `${url}/api/`);
-      throw new HaError('bad_url', `${url} redirects to ${to.origin}${to.pathname.replace(/\/api\/?$/, '')}: pass that as the Home Assistant URL`);
+      throw new HaError(
+        'bad_url',
+        `${url} redirects to ${to.origin}${to.pathname.replace(/\/api\/?$/, '')}: pass that as the Home Assistant URL`,
+      );
     }
     if (r.status === 401) {
-      throw new HaError('bad_token', `Home Assistant at ${url} refused the token (HTTP 401): it is wrong, expired or revoked; create a long-lived access token in Home Assistant (your profile, Security tab) and pass it with --token or homeassistant.token`);
+      throw new HaError(
+        'bad_token',
+        `Home Assistant at ${url} refused the token (HTTP 401): it is wrong, expired or revoked; create a long-lived access token in Home Assistant (your profile, Security tab) and pass it with --token or homeassistant.token`,
+      );
     }
     if (r.status === 403) {
-      throw new HaError('banned', `Home Assistant at ${url} refused this machine (HTTP 403): after too many failed logins HA bans an address; remove it from ip_bans.yaml in HA's config folder and restart HA`);
+      throw new HaError(
+        'banned',
+        `Home Assistant at ${url} refused this machine (HTTP 403): after too many failed logins HA bans an address; remove it from ip_bans.yaml in HA's config folder and restart HA`,
+      );
     }
     let body: unknown;
     try {
@@ -137,23 +172,40 @@ export class HaClient {
     } catch {
       body = undefined;
     }
-    if (!r.ok || typeof body !== 'object' || body === null || typeof (body as { message?: unknown }).message !== 'string') {
+    if (
+      !r.ok ||
+      typeof body !== 'object' ||
+      body === null ||
+      typeof (body as { message?: unknown }).message !== 'string'
+    ) {
       const type = r.headers.get('content-type')?.split(';')[0] ?? 'no content type';
-      throw new HaError('not_ha', `${url} answered, but it is not Home Assistant's API (GET /api/ -> HTTP ${r.status}, ${type}): check the URL and port (Home Assistant's default is http://HOST:8123)`);
+      throw new HaError(
+        'not_ha',
+        `${url} answered, but it is not Home Assistant's API (GET /api/ -> HTTP ${r.status}, ${type}): check the URL and port (Home Assistant's default is http://HOST:8123)`,
+      );
     }
 
     // 2) The version (also tells us the token works for /api/config).
-    const cfgRes = await fetch(`${url}/api/config`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) }).catch((err: unknown) => {
+    const cfgRes = await fetch(`${url}/api/config`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    }).catch((err: unknown) => {
       const d = describeFetchError(err);
       throw new HaError(d.code, `cannot reach Home Assistant at ${url}: ${d.why}`);
     });
     const cfg = (await cfgRes.json().catch(() => ({}))) as { version?: unknown; state?: unknown };
     const version = typeof cfg.version === 'string' ? cfg.version : '';
     if (!cfgRes.ok || !version) {
-      throw new HaError('not_ha', `${url} answered GET /api/config with HTTP ${cfgRes.status} and no version: is this Home Assistant?`);
+      throw new HaError(
+        'not_ha',
+        `${url} answered GET /api/config with HTTP ${cfgRes.status} and no version: is this Home Assistant?`,
+      );
     }
     if (!isSupportedHaVersion(version)) {
-      throw new HaError('too_old', `Home Assistant ${version} at ${url} is too old: cam2mqtt needs ${MIN_HA_VERSION.replace(/\.0$/, '')} or newer (update Home Assistant, then run this again)`);
+      throw new HaError(
+        'too_old',
+        `Home Assistant ${version} at ${url} is too old: cam2mqtt needs ${MIN_HA_VERSION.replace(/\.0$/, '')} or newer (update Home Assistant, then run this again)`,
+      );
     }
 
     // 3) The WebSocket API.
@@ -162,15 +214,26 @@ export class HaClient {
     try {
       conn = await createConnection({ auth: createLongLivedTokenAuth(url, token), setupRetry: opts.setupRetry ?? 2 });
     } catch (err) {
-      if (err === ERR_INVALID_AUTH) throw new HaError('bad_token', `Home Assistant at ${url} refused the token on its WebSocket API: create a new long-lived access token and pass it with --token`);
-      if (err === ERR_CANNOT_CONNECT) throw new HaError('unreachable', `cannot open Home Assistant's WebSocket API at ${url.replace(/^http/, 'ws')}/api/websocket (a reverse proxy that does not pass WebSockets?)`);
+      if (err === ERR_INVALID_AUTH)
+        throw new HaError(
+          'bad_token',
+          `Home Assistant at ${url} refused the token on its WebSocket API: create a new long-lived access token and pass it with --token`,
+        );
+      if (err === ERR_CANNOT_CONNECT)
+        throw new HaError(
+          'unreachable',
+          `cannot open Home Assistant's WebSocket API at ${url.replace(/^http/, 'ws')}/api/websocket (a reverse proxy that does not pass WebSockets?)`,
+        );
       throw new HaError('unreachable', `Home Assistant's WebSocket API at ${url}: ${messageOf(err)}`);
     }
     const client = new HaClient(url, token, version, conn, timeoutMs);
     try {
       const user = await client.ws<{ name?: string; is_admin?: boolean }>({ type: 'auth/current_user' });
       if (user.is_admin !== true) {
-        throw new HaError('not_admin', `the token belongs to Home Assistant user "${user.name ?? '?'}", who is not an administrator: adding integrations needs an administrator's long-lived access token`);
+        throw new HaError(
+          'not_admin',
+          `the token belongs to Home Assistant user "${user.name ?? '?'}", who is not an administrator: adding integrations needs an administrator's long-lived access token`,
+        );
       }
     } catch (err) {
       client.close();
@@ -216,7 +279,11 @@ export class HaClient {
   /** Subscribes through HA's own MQTT client (needs the MQTT integration loaded). */
   async mqttSubscribe(topic: string, cb: (m: MqttMessage) => void): Promise<() => Promise<void>> {
     try {
-      return await this.conn.subscribeMessage<MqttMessage>(cb, { type: 'mqtt/subscribe', topic }, { resubscribe: false });
+      return await this.conn.subscribeMessage<MqttMessage>(
+        cb,
+        { type: 'mqtt/subscribe', topic },
+        { resubscribe: false },
+      );
     } catch (err) {
       throw new HaError('ha_error', `Home Assistant (mqtt/subscribe ${topic}): ${messageOf(err)}`);
     }
@@ -229,12 +296,18 @@ export class HaClient {
     try {
       r = await fetch(`${this.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new HaError('unreachable', `Home Assistant at ${this.url} stopped answering (${method} ${path}): ${describeFetchError(err).why}`);
+      throw new HaError(
+        'unreachable',
+        `Home Assistant at ${this.url} stopped answering (${method} ${path}): ${describeFetchError(err).why}`,
+      );
     }
     const text = await r.text();
     if (!r.ok) {
@@ -245,13 +318,19 @@ export class HaClient {
       } catch {
         /* keep the text */
       }
-      throw new HaError('ha_error', `Home Assistant refused ${method} ${path}: HTTP ${r.status}${detail ? ` (${detail.slice(0, 200)})` : ''}`);
+      throw new HaError(
+        'ha_error',
+        `Home Assistant refused ${method} ${path}: HTTP ${r.status}${detail ? ` (${detail.slice(0, 200)})` : ''}`,
+      );
     }
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   configEntries(domain?: string): Promise<ConfigEntry[]> {
-    return this.rest<ConfigEntry[]>('GET', `/api/config/config_entries/entry${domain ? `?domain=${encodeURIComponent(domain)}` : ''}`);
+    return this.rest<ConfigEntry[]>(
+      'GET',
+      `/api/config/config_entries/entry${domain ? `?domain=${encodeURIComponent(domain)}` : ''}`,
+    );
   }
 
   async deleteEntry(entryId: string): Promise<void> {
@@ -271,11 +350,16 @@ export class HaClient {
   }
 
   startOptionsFlow(entryId: string): Promise<FlowResult> {
-    return this.rest<FlowResult>('POST', '/api/config/config_entries/options/flow', { handler: entryId, show_advanced_options: false });
+    return this.rest<FlowResult>('POST', '/api/config/config_entries/options/flow', {
+      handler: entryId,
+      show_advanced_options: false,
+    });
   }
 
   async abortOptionsFlow(flowId: string): Promise<void> {
-    await this.rest('DELETE', `/api/config/config_entries/options/flow/${encodeURIComponent(flowId)}`).catch(() => undefined);
+    await this.rest('DELETE', `/api/config/config_entries/options/flow/${encodeURIComponent(flowId)}`).catch(
+      () => undefined,
+    );
   }
 
   /**
@@ -309,7 +393,8 @@ export class HaClient {
     for (;;) {
       last = (await this.configEntries()).find((e) => e.entry_id === entryId);
       if (last?.state === 'loaded' || Date.now() >= deadline) return last;
-      if (last && (last.state === 'setup_error' || last.state === 'migration_error' || last.state === 'failed_unload')) return last;
+      if (last && (last.state === 'setup_error' || last.state === 'migration_error' || last.state === 'failed_unload'))
+        return last;
       await new Promise((r) => setTimeout(r, 250));
     }
   }

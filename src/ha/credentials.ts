@@ -21,7 +21,10 @@ export function mqttCredentialsFor(config: Config, pick?: string): { credentials
   }
   const admin = m.users.find((u) => u.admin);
   if (!admin) {
-    return { problem: 'cam2mqtt\'s broker has users (mqtt.users) but none with admin: true; Home Assistant sends commands to cam2mqtt\'s topics, which read-only users may not: add a user with admin: true for Home Assistant' };
+    return {
+      problem:
+        "cam2mqtt's broker has users (mqtt.users) but none with admin: true; Home Assistant sends commands to cam2mqtt's topics, which read-only users may not: add a user with admin: true for Home Assistant",
+    };
   }
   return { credentials: { username: admin.username, password: admin.password } };
 }

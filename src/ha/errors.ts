@@ -24,7 +24,10 @@ export type HaErrorCode =
 
 export class HaError extends Error {
   override name = 'HaError';
-  constructor(readonly code: HaErrorCode, message: string) {
+  constructor(
+    readonly code: HaErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -32,7 +35,8 @@ export class HaError extends Error {
 /** Why a fetch() failed, in words (ECONNREFUSED, DNS, timeout, TLS...). */
 export function describeFetchError(err: unknown): { code: 'unreachable' | 'bad_url'; why: string } {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string; name?: string } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return { code: 'unreachable', why: 'no answer within the time limit' };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError')
+    return { code: 'unreachable', why: 'no answer within the time limit' };
   const cause = e?.cause;
   const c = cause?.code ?? '';
   switch (c) {
@@ -50,7 +54,10 @@ export function describeFetchError(err: unknown): { code: 'unreachable' | 'bad_u
       return { code: 'unreachable', why: 'no answer within the time limit' };
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
-      return { code: 'unreachable', why: 'the connection was closed without an answer (an https:// URL for a plain-HTTP server, or the other way round?)' };
+      return {
+        code: 'unreachable',
+        why: 'the connection was closed without an answer (an https:// URL for a plain-HTTP server, or the other way round?)',
+      };
     default:
       break;
   }
@@ -64,7 +71,10 @@ export function describeFetchError(err: unknown): { code: 'unreachable' | 'bad_u
 /** Normalises a Home Assistant base URL ("http://ha:8123/" -> "http://ha:8123"), or throws bad_url. */
 export function normaliseHaUrl(raw: string | undefined): string {
   if (raw === undefined || raw.trim() === '') {
-    throw new HaError('no_url', 'no Home Assistant URL: pass --url http://HOST:8123, or set homeassistant.url (CAM2MQTT_HOMEASSISTANT_URL)');
+    throw new HaError(
+      'no_url',
+      'no Home Assistant URL: pass --url http://HOST:8123, or set homeassistant.url (CAM2MQTT_HOMEASSISTANT_URL)',
+    );
   }
   let u: URL;
   try {
@@ -73,13 +83,22 @@ export function normaliseHaUrl(raw: string | undefined): string {
     throw new HaError('bad_url', `"${raw}" is not a URL: expected something like http://homeassistant.local:8123`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new HaError('bad_url', `"${raw}" is not a Home Assistant URL: expected http:// or https:// (like http://homeassistant.local:8123)`);
+    throw new HaError(
+      'bad_url',
+      `"${raw}" is not a Home Assistant URL: expected http:// or https:// (like http://homeassistant.local:8123)`,
+    );
   }
   if (u.username || u.password) {
-    throw new HaError('bad_url', `"${u.protocol}//${u.host}${u.pathname}": Home Assistant takes a token, not a user and password in the URL (pass --token)`);
+    throw new HaError(
+      'bad_url',
+      `"${u.protocol}//${u.host}${u.pathname}": Home Assistant takes a token, not a user and password in the URL (pass --token)`,
+    );
   }
   if (u.search || u.hash) {
-    throw new HaError('bad_url', `"${raw}": expected only Home Assistant's address, without ?query or #fragment (like http://homeassistant.local:8123)`);
+    throw new HaError(
+      'bad_url',
+      `"${raw}": expected only Home Assistant's address, without ?query or #fragment (like http://homeassistant.local:8123)`,
+    );
   }
   const path = u.pathname.replace(/\/+$/, '');
   return `${u.protocol}//${u.host}${path}`;

@@ -1,6 +1,12 @@
 // The Home Assistant entities cam2mqtt announces, computed with the MQTT sink's own discovery code,
 // so `cam2mqtt ha link` waits for exactly what was published and can tell what HA has not created.
-import { bridgeDiscovery, bridgeNode, cameraDiscovery, cameraNode, type CameraDescriptor } from '../sinks/mqtt/discovery.js';
+import {
+  bridgeDiscovery,
+  bridgeNode,
+  type CameraDescriptor,
+  cameraDiscovery,
+  cameraNode,
+} from '../sinks/mqtt/discovery.js';
 import { entitySlug, RESERVED_IDS, Topics } from '../sinks/mqtt/topics.js';
 import type { BridgeCamera, BridgeInfo } from './bridge-info.js';
 
@@ -23,11 +29,22 @@ export interface ExpectedDevice {
 }
 
 function topicsOf(info: BridgeInfo): Topics {
-  return new Topics({ base: info.base_topic, discoveryPrefix: info.discovery_prefix, haStatus: 'homeassistant/status' });
+  return new Topics({
+    base: info.base_topic,
+    discoveryPrefix: info.discovery_prefix,
+    haStatus: 'homeassistant/status',
+  });
 }
 
 function descriptor(c: BridgeCamera): CameraDescriptor {
-  return { id: c.id, name: c.name, protocol: c.protocol ?? undefined, model: c.model ?? undefined, firmware: c.firmware ?? undefined, capabilities: c.capabilities };
+  return {
+    id: c.id,
+    name: c.name,
+    protocol: c.protocol ?? undefined,
+    model: c.model ?? undefined,
+    firmware: c.firmware ?? undefined,
+    capabilities: c.capabilities,
+  };
 }
 
 /** Cameras that get Home Assistant entities (the reserved id "bridge" does not). */
@@ -46,9 +63,16 @@ export function expectedDevices(info: BridgeInfo): ExpectedDevice[] {
     object: d.object,
     ...(typeof d.payload.device_class === 'string' ? { device_class: d.payload.device_class } : {}),
   });
-  const out: ExpectedDevice[] = [{ node: bridgeNode(topics), name: 'cam2mqtt bridge', entities: bridgeDiscovery(ctx).map(toEntity) }];
+  const out: ExpectedDevice[] = [
+    { node: bridgeNode(topics), name: 'cam2mqtt bridge', entities: bridgeDiscovery(ctx).map(toEntity) },
+  ];
   for (const cam of announcedCameras(info)) {
-    out.push({ camera: cam.id, node: cameraNode(cam.id), name: cam.name, entities: cameraDiscovery(descriptor(cam), ctx).map(toEntity) });
+    out.push({
+      camera: cam.id,
+      node: cameraNode(cam.id),
+      name: cam.name,
+      entities: cameraDiscovery(descriptor(cam), ctx).map(toEntity),
+    });
   }
   return out;
 }
@@ -70,4 +94,4 @@ export function cameraOfStreamUrl(url: unknown): string | undefined {
   return m ? decodeURIComponent(m[1]!) : undefined;
 }
 
-export { cameraNode, bridgeNode, entitySlug };
+export { bridgeNode, cameraNode, entitySlug };

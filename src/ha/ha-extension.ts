@@ -7,20 +7,30 @@
 //   { configured, state: 'off'|'waiting'|'linking'|'linked'|'error', linked, url?, version?,
 //     cameras?, entities?, live?, linked_at?, error?, code?, retry_in? }
 import type { BridgeContext, Extension, ExtensionFactory } from '../bridge.js';
-import type { Camera } from '../hub/camera.js';
 import { sendJson } from '../http/server.js';
+import type { Camera } from '../hub/camera.js';
 import type { Logger } from '../logging.js';
 import { localBridgeInfo } from './bridge-info.js';
 import { HaClient } from './client.js';
 import { httpCredentialsFor, mqttCredentialsFor } from './credentials.js';
-import { HaError, messageOf, type HaErrorCode } from './errors.js';
-import { linkHomeAssistant, type LinkReport } from './link.js';
+import { HaError, type HaErrorCode, messageOf } from './errors.js';
+import { type LinkReport, linkHomeAssistant } from './link.js';
 import { formatLinkReport } from './report.js';
 
 /** Problems that retrying will not fix: reported once, no retry until the settings change (restart). */
 const PERMANENT: ReadonlySet<HaErrorCode> = new Set([
-  'no_url', 'no_token', 'bad_url', 'not_ha', 'bad_token', 'banned', 'not_admin', 'too_old',
-  'mqtt_disabled', 'discovery_disabled', 'mqtt_credentials', 'other_broker',
+  'no_url',
+  'no_token',
+  'bad_url',
+  'not_ha',
+  'bad_token',
+  'banned',
+  'not_admin',
+  'too_old',
+  'mqtt_disabled',
+  'discovery_disabled',
+  'mqtt_credentials',
+  'other_broker',
 ]);
 const FIRST_RETRY_MS = 10_000;
 const MAX_RETRY_MS = 10 * 60_000;
@@ -63,7 +73,9 @@ export class HaExtension implements Extension {
 
   constructor(private readonly ctx: BridgeContext) {
     this.log = ctx.logger.child({ mod: 'homeassistant' });
-    ctx.http.route('GET', '/api/bridge', (_req, res) => sendJson(res, 200, localBridgeInfo(ctx.bridge, ctx.hub, ctx.config)));
+    ctx.http.route('GET', '/api/bridge', (_req, res) =>
+      sendJson(res, 200, localBridgeInfo(ctx.bridge, ctx.hub, ctx.config)),
+    );
   }
 
   private get configured(): boolean {
@@ -92,7 +104,11 @@ export class HaExtension implements Extension {
 
   status(): HaLinkStatus {
     const h = this.ctx.config.homeassistant;
-    const out: HaLinkStatus = { configured: this.configured, state: this.state, linked: this.linkedAt !== undefined && this.state !== 'error' };
+    const out: HaLinkStatus = {
+      configured: this.configured,
+      state: this.state,
+      linked: this.linkedAt !== undefined && this.state !== 'error',
+    };
     if (!this.configured) return out;
     out.url = h.url!.replace(/\/+$/, '');
     const r = this.last;
@@ -190,7 +206,11 @@ export class HaExtension implements Extension {
     this.lastError = undefined;
     this.linkedAt = Date.now();
     this.retryMs = FIRST_RETRY_MS;
-    this.covered = new Set(report.devices.filter((d) => d.camera !== undefined && (d.live === undefined || d.live.status !== 'skipped')).map((d) => d.camera!));
+    this.covered = new Set(
+      report.devices
+        .filter((d) => d.camera !== undefined && (d.live === undefined || d.live.status !== 'skipped'))
+        .map((d) => d.camera!),
+    );
     // The summary lines at info, the per-camera entity lists at debug.
     for (const line of formatLinkReport(report).split('\n')) {
       if (/^ {10}/.test(line)) this.log.debug(`Home Assistant: ${line.trim()}`);
@@ -205,7 +225,9 @@ export class HaExtension implements Extension {
     this.lastError = { code, message };
     if (this.stopped) return;
     if (PERMANENT.has(code as HaErrorCode)) {
-      this.log.error(`Home Assistant link failed: ${message} (not retried; fix the setting and restart cam2mqtt, or run \`cam2mqtt ha link\`)`);
+      this.log.error(
+        `Home Assistant link failed: ${message} (not retried; fix the setting and restart cam2mqtt, or run \`cam2mqtt ha link\`)`,
+      );
     } else {
       this.log.warn(`Home Assistant link failed: ${message}; trying again in ${Math.round(this.retryMs / 1000)} s`);
       this.schedule(this.retryMs);

@@ -8,7 +8,15 @@
 import type { BridgeInfo } from './bridge-info.js';
 import type { EntityEntry, FlowResult, HaClient } from './client.js';
 import { HaError, messageOf } from './errors.js';
-import { announcedCameras, cameraOfStreamUrl, entitySlug, expectedDevices, liveEntityId, liveUrls, type ExpectedDevice } from './expected.js';
+import {
+  announcedCameras,
+  cameraOfStreamUrl,
+  type ExpectedDevice,
+  entitySlug,
+  expectedDevices,
+  liveEntityId,
+  liveUrls,
+} from './expected.js';
 
 export interface Credentials {
   username: string;
@@ -108,7 +116,11 @@ export function externalBrokerAddress(server: string): { host: string; port: num
  * Does the broker HA's MQTT integration is connected to carry this bridge's topics? Subscribes to the
  * retained <base>/bridge/info through HA (websocket mqtt/subscribe) and compares its URL.
  */
-export async function brokerCarriesBridge(client: HaClient, info: BridgeInfo, timeoutMs = 10_000): Promise<{ ok: boolean; seen?: { url?: string; version?: string } }> {
+export async function brokerCarriesBridge(
+  client: HaClient,
+  info: BridgeInfo,
+  timeoutMs = 10_000,
+): Promise<{ ok: boolean; seen?: { url?: string; version?: string } }> {
   let seen: { url?: string; version?: string } | undefined;
   const unsub = await client.mqttSubscribe(`${info.base_topic}/bridge/info`, (m) => {
     try {
@@ -140,7 +152,14 @@ class Linker {
 
   constructor(private readonly o: LinkOptions) {
     this.say = o.say ?? (() => {});
-    this.report = { ok: false, ha: { url: o.client.url, version: o.client.version }, devices: [], warnings: [], rolled_back: [], duration_ms: 0 };
+    this.report = {
+      ok: false,
+      ha: { url: o.client.url, version: o.client.version },
+      devices: [],
+      warnings: [],
+      rolled_back: [],
+      duration_ms: 0,
+    };
   }
 
   async run(): Promise<LinkReport> {
@@ -148,10 +167,22 @@ class Linker {
       // Everything checked before anything is changed.
       const info = await this.o.bridge();
       this.report.bridge = { version: info.version, public_url: info.public_url };
-      if (!info.mqtt.enabled) throw new HaError('mqtt_disabled', 'MQTT is turned off in cam2mqtt (mqtt.enabled: false): Home Assistant gets cam2mqtt\'s cameras over MQTT, so turn it on first');
-      if (!info.discovery) throw new HaError('discovery_disabled', 'Home Assistant discovery is turned off in cam2mqtt (homeassistant.discovery: false): turn it on so HA can create the entities');
+      if (!info.mqtt.enabled)
+        throw new HaError(
+          'mqtt_disabled',
+          "MQTT is turned off in cam2mqtt (mqtt.enabled: false): Home Assistant gets cam2mqtt's cameras over MQTT, so turn it on first",
+        );
+      if (!info.discovery)
+        throw new HaError(
+          'discovery_disabled',
+          'Home Assistant discovery is turned off in cam2mqtt (homeassistant.discovery: false): turn it on so HA can create the entities',
+        );
       if (info.mqtt.mode === 'embedded' && info.mqtt.auth && !this.o.mqttCredentials) {
-        throw new HaError('mqtt_credentials', this.o.mqttCredentialsProblem ?? 'cam2mqtt\'s broker requires a login (mqtt.users) but none is known here: run `cam2mqtt ha` with the same settings (--config / --data-dir) as the bridge');
+        throw new HaError(
+          'mqtt_credentials',
+          this.o.mqttCredentialsProblem ??
+            "cam2mqtt's broker requires a login (mqtt.users) but none is known here: run `cam2mqtt ha` with the same settings (--config / --data-dir) as the bridge",
+        );
       }
 
       this.report.mqtt = await this.linkMqtt(info);
@@ -179,15 +210,27 @@ class Linker {
       const opts = await c.readOptions(entry.entry_id);
       const broker = opts?.broker !== undefined ? `${String(opts.broker)}:${String(opts.port ?? 1883)}` : entry.title;
       let state = entry.state;
-      if (state !== 'loaded' && entry.disabled_by == null) state = (await c.waitEntry(entry.entry_id, 10_000))?.state ?? state;
-      const ours = info.mqtt.mode === 'embedded' ? `cam2mqtt's embedded broker (${brokerHostFor(info, this.o.brokerHost)}:${info.mqtt.port})` : `cam2mqtt's broker (${info.mqtt.server})`;
+      if (state !== 'loaded' && entry.disabled_by == null)
+        state = (await c.waitEntry(entry.entry_id, 10_000))?.state ?? state;
+      const ours =
+        info.mqtt.mode === 'embedded'
+          ? `cam2mqtt's embedded broker (${brokerHostFor(info, this.o.brokerHost)}:${info.mqtt.port})`
+          : `cam2mqtt's broker (${info.mqtt.server})`;
       if (state !== 'loaded') {
-        throw new HaError('mqtt_failed', `Home Assistant's MQTT integration (broker ${broker}) is not connected (state: ${state}${entry.reason ? `, ${entry.reason}` : ''}); it should point at ${ours}. Changed nothing: fix it under Settings > Devices & services > MQTT, then run this again`);
+        throw new HaError(
+          'mqtt_failed',
+          `Home Assistant's MQTT integration (broker ${broker}) is not connected (state: ${state}${entry.reason ? `, ${entry.reason}` : ''}); it should point at ${ours}. Changed nothing: fix it under Settings > Devices & services > MQTT, then run this again`,
+        );
       }
       const check = await brokerCarriesBridge(c, info);
       if (!check.ok) {
-        const why = check.seen ? `it carries another cam2mqtt (${check.seen.url ?? '?'})` : `cam2mqtt's topics are not there (${info.base_topic}/bridge/info)`;
-        throw new HaError('other_broker', `Home Assistant's MQTT integration points at another broker (${broker}): ${why}. cam2mqtt uses ${ours}. Changed nothing: point HA's MQTT integration at cam2mqtt (Settings > Devices & services > MQTT > Configure), or make cam2mqtt use HA's broker (mqtt.server)`);
+        const why = check.seen
+          ? `it carries another cam2mqtt (${check.seen.url ?? '?'})`
+          : `cam2mqtt's topics are not there (${info.base_topic}/bridge/info)`;
+        throw new HaError(
+          'other_broker',
+          `Home Assistant's MQTT integration points at another broker (${broker}): ${why}. cam2mqtt uses ${ours}. Changed nothing: point HA's MQTT integration at cam2mqtt (Settings > Devices & services > MQTT > Configure), or make cam2mqtt use HA's broker (mqtt.server)`,
+        );
       }
       return { action: 'existing', entry_id: entry.entry_id, broker, state };
     }
@@ -201,7 +244,10 @@ class Linker {
     } else {
       const addr = externalBrokerAddress(info.mqtt.server ?? '');
       if (!addr) {
-        throw new HaError('mqtt_failed', `cam2mqtt uses the broker ${info.mqtt.server ?? '?'}, which HA's MQTT integration cannot be set up for from here (TLS or WebSocket): add the MQTT integration in Home Assistant by hand, pointing at that broker, then run this again`);
+        throw new HaError(
+          'mqtt_failed',
+          `cam2mqtt uses the broker ${info.mqtt.server ?? '?'}, which HA's MQTT integration cannot be set up for from here (TLS or WebSocket): add the MQTT integration in Home Assistant by hand, pointing at that broker, then run this again`,
+        );
       }
       ({ host, port } = addr);
       if (this.o.brokerHost) host = this.o.brokerHost;
@@ -213,8 +259,13 @@ class Linker {
     }
     this.say(`... adding Home Assistant's MQTT integration for ${host}:${port}`);
     const flow = await c.startFlow('mqtt');
-    if (flow.type === 'abort') throw new HaError('mqtt_failed', `Home Assistant would not add the MQTT integration (${flow.reason ?? 'aborted'})`);
-    if (flow.type !== 'form' || !flow.flow_id) throw new HaError('mqtt_failed', `Home Assistant's MQTT setup answered unexpectedly (${flow.type})`);
+    if (flow.type === 'abort')
+      throw new HaError(
+        'mqtt_failed',
+        `Home Assistant would not add the MQTT integration (${flow.reason ?? 'aborted'})`,
+      );
+    if (flow.type !== 'form' || !flow.flow_id)
+      throw new HaError('mqtt_failed', `Home Assistant's MQTT setup answered unexpectedly (${flow.type})`);
     let res: FlowResult;
     try {
       res = await c.flowStep(flow.flow_id, data);
@@ -225,15 +276,32 @@ class Linker {
     if (res.type !== 'create_entry' || typeof res.result !== 'object' || res.result === null) {
       if (res.flow_id) await c.abortFlow(res.flow_id);
       const login = this.o.mqttCredentials ? ` as user "${this.o.mqttCredentials.username}"` : '';
-      throw new HaError('mqtt_failed', `Home Assistant cannot connect to cam2mqtt's broker at ${host}:${port}${login} (${flowErrors(res)}): HA must reach this address; if it cannot, pass --broker-host with an address of this machine that HA can reach (or set http.public_url)`);
+      throw new HaError(
+        'mqtt_failed',
+        `Home Assistant cannot connect to cam2mqtt's broker at ${host}:${port}${login} (${flowErrors(res)}): HA must reach this address; if it cannot, pass --broker-host with an address of this machine that HA can reach (or set http.public_url)`,
+      );
     }
     const entryId = res.result.entry_id;
     this.created.mqtt = entryId;
     const entry = await c.waitEntry(entryId, 30_000);
-    if (entry?.state !== 'loaded') throw new HaError('mqtt_failed', `Home Assistant added the MQTT integration but it did not start (state: ${entry?.state ?? 'gone'})`);
+    if (entry?.state !== 'loaded')
+      throw new HaError(
+        'mqtt_failed',
+        `Home Assistant added the MQTT integration but it did not start (state: ${entry?.state ?? 'gone'})`,
+      );
     const check = await brokerCarriesBridge(c, info, 15_000);
-    if (!check.ok) throw new HaError('mqtt_failed', `Home Assistant connected to ${host}:${port} but does not see cam2mqtt's topics there (${info.base_topic}/bridge/info${check.seen ? ` from ${check.seen.url ?? '?'}` : ''}): is that really cam2mqtt's broker? (--broker-host)`);
-    return { action: 'created', entry_id: entryId, broker: `${host}:${port}`, state: 'loaded', ...(this.o.mqttCredentials ? { user: this.o.mqttCredentials.username } : {}) };
+    if (!check.ok)
+      throw new HaError(
+        'mqtt_failed',
+        `Home Assistant connected to ${host}:${port} but does not see cam2mqtt's topics there (${info.base_topic}/bridge/info${check.seen ? ` from ${check.seen.url ?? '?'}` : ''}): is that really cam2mqtt's broker? (--broker-host)`,
+      );
+    return {
+      action: 'created',
+      entry_id: entryId,
+      broker: `${host}:${port}`,
+      state: 'loaded',
+      ...(this.o.mqttCredentials ? { user: this.o.mqttCredentials.username } : {}),
+    };
   }
 
   // ---- 2. discovery ----------------------------------------------------------------------------
@@ -249,10 +317,18 @@ class Linker {
       const registry = new Map<string, EntityEntry>();
       for (const e of await c.entities()) if (e.platform === 'mqtt') registry.set(e.unique_id, e);
       const missing = expected.flatMap((d) => d.entities.filter((e) => !registry.has(e.unique_id)));
-      if (missing.length === 0) return this.describe(info, expected, registry, Math.min(15_000, Math.max(2_000, deadline - Date.now())));
+      if (missing.length === 0)
+        return this.describe(info, expected, registry, Math.min(15_000, Math.max(2_000, deadline - Date.now())));
       if (Date.now() >= deadline) {
-        const list = missing.slice(0, 8).map((e) => e.entity_id).join(', ') + (missing.length > 8 ? `, and ${missing.length - 8} more` : '');
-        throw new HaError('discovery_timeout', `Home Assistant has not created ${missing.length} of cam2mqtt's ${expected.reduce((n, d) => n + d.entities.length, 0)} entities after ${Math.round(timeoutMs / 1000)} s (${list}). Check that discovery is on in HA's MQTT options and that its discovery prefix is "${info.discovery_prefix}" (homeassistant.discovery_prefix)`);
+        const list =
+          missing
+            .slice(0, 8)
+            .map((e) => e.entity_id)
+            .join(', ') + (missing.length > 8 ? `, and ${missing.length - 8} more` : '');
+        throw new HaError(
+          'discovery_timeout',
+          `Home Assistant has not created ${missing.length} of cam2mqtt's ${expected.reduce((n, d) => n + d.entities.length, 0)} entities after ${Math.round(timeoutMs / 1000)} s (${list}). Check that discovery is on in HA's MQTT options and that its discovery prefix is "${info.discovery_prefix}" (homeassistant.discovery_prefix)`,
+        );
       }
       if (!said) {
         this.say(`... waiting for Home Assistant to discover ${expected.length - 1} camera(s)`);
@@ -266,7 +342,12 @@ class Linker {
    * HA creates an entity a moment before its availability and state messages arrive: wait (up to
    * `waitMs`) until the entities of the bridge and of every online camera are available.
    */
-  private async describe(info: BridgeInfo, expected: ExpectedDevice[], registry: Map<string, EntityEntry>, waitMs: number): Promise<LinkedDevice[]> {
+  private async describe(
+    info: BridgeInfo,
+    expected: ExpectedDevice[],
+    registry: Map<string, EntityEntry>,
+    waitMs: number,
+  ): Promise<LinkedDevice[]> {
     const cams = new Map(info.cameras.map((cam) => [cam.id, cam]));
     const shouldBeUp = expected
       .filter((d) => d.camera === undefined || cams.get(d.camera)?.online === true)
@@ -278,7 +359,9 @@ class Linker {
       const down = shouldBeUp.filter((id) => states.get(id) === 'unavailable');
       if (down.length === 0) break;
       if (Date.now() >= deadline) {
-        this.report.warnings.push(`${down.length} entities of online cameras are still unavailable in Home Assistant (${down.slice(0, 5).join(', ')}${down.length > 5 ? ', ...' : ''})`);
+        this.report.warnings.push(
+          `${down.length} entities of online cameras are still unavailable in Home Assistant (${down.slice(0, 5).join(', ')}${down.length > 5 ? ', ...' : ''})`,
+        );
         break;
       }
       await sleep(250);
@@ -288,12 +371,27 @@ class Linker {
         const reg = registry.get(e.unique_id)!;
         const state = states.get(reg.entity_id);
         if (reg.entity_id !== e.entity_id) {
-          this.report.warnings.push(`${e.unique_id} is ${reg.entity_id} in Home Assistant, not ${e.entity_id} (renamed in HA, or an older entity already had that id)`);
+          this.report.warnings.push(
+            `${e.unique_id} is ${reg.entity_id} in Home Assistant, not ${e.entity_id} (renamed in HA, or an older entity already had that id)`,
+          );
         }
-        return { entity_id: reg.entity_id, unique_id: e.unique_id, expected_entity_id: e.entity_id, component: e.component, ...(e.device_class ? { device_class: e.device_class } : {}), ...(state !== undefined ? { state } : {}) };
+        return {
+          entity_id: reg.entity_id,
+          unique_id: e.unique_id,
+          expected_entity_id: e.entity_id,
+          component: e.component,
+          ...(e.device_class ? { device_class: e.device_class } : {}),
+          ...(state !== undefined ? { state } : {}),
+        };
       });
       const cam = d.camera !== undefined ? cams.get(d.camera) : undefined;
-      return { ...(d.camera !== undefined ? { camera: d.camera } : {}), name: d.name, ...(cam ? { online: cam.online } : {}), entities, missing: [] };
+      return {
+        ...(d.camera !== undefined ? { camera: d.camera } : {}),
+        name: d.name,
+        ...(cam ? { online: cam.online } : {}),
+        entities,
+        missing: [],
+      };
     });
   }
 
@@ -308,7 +406,8 @@ class Linker {
       const opts = await c.readOptions(entry.entry_id);
       const url = opts?.mjpeg_url;
       const id = cameraOfStreamUrl(url);
-      if (id !== undefined && typeof url === 'string' && url.startsWith(`${info.public_url}/`)) existing.set(id, entry.entry_id);
+      if (id !== undefined && typeof url === 'string' && url.startsWith(`${info.public_url}/`))
+        existing.set(id, entry.entry_id);
     }
     const liveCams = new Map(announcedCameras(info).map((cam) => [cam.id, cam]));
     for (const d of this.report.devices) {
@@ -322,7 +421,9 @@ class Linker {
       }
       if (!cam.online || !cam.has_frame) {
         d.live = { status: 'skipped', reason: 'camera offline (HA checks the stream when adding it)' };
-        this.report.warnings.push(`${cam.id} is offline: its live view is added when you run \`cam2mqtt ha link\` again once it is online`);
+        this.report.warnings.push(
+          `${cam.id} is offline: its live view is added when you run \`cam2mqtt ha link\` again once it is online`,
+        );
         continue;
       }
       d.live = await this.addLive(info, cam.id, cam.name);
@@ -362,7 +463,11 @@ class Linker {
     }
     this.say(`... adding the live view of ${cameraId}`);
     const flow = await c.startFlow('mjpeg');
-    if (flow.type !== 'form' || !flow.flow_id) throw new HaError('live_failed', `Home Assistant's MJPEG setup answered unexpectedly (${flow.type}${flow.reason ? `: ${flow.reason}` : ''})`);
+    if (flow.type !== 'form' || !flow.flow_id)
+      throw new HaError(
+        'live_failed',
+        `Home Assistant's MJPEG setup answered unexpectedly (${flow.type}${flow.reason ? `: ${flow.reason}` : ''})`,
+      );
     let res: FlowResult;
     try {
       res = await c.flowStep(flow.flow_id, data);
@@ -372,16 +477,26 @@ class Linker {
     }
     if (res.type === 'abort' && res.reason === 'already_configured') {
       const entry = (await c.configEntries('mjpeg')).find((e) => e.title === data.name);
-      return { status: 'existing', ...(entry ? { entry_id: entry.entry_id, ...(await this.liveEntity(entry.entry_id, cameraId)) } : {}) };
+      return {
+        status: 'existing',
+        ...(entry ? { entry_id: entry.entry_id, ...(await this.liveEntity(entry.entry_id, cameraId)) } : {}),
+      };
     }
     if (res.type !== 'create_entry' || typeof res.result !== 'object' || res.result === null) {
       if (res.flow_id) await c.abortFlow(res.flow_id);
-      throw new HaError('live_failed', `Home Assistant cannot open ${urls.mjpeg_url} (${flowErrors(res)}): HA must reach cam2mqtt at its public URL; set http.public_url to an address HA can reach, or run with --no-live`);
+      throw new HaError(
+        'live_failed',
+        `Home Assistant cannot open ${urls.mjpeg_url} (${flowErrors(res)}): HA must reach cam2mqtt at its public URL; set http.public_url to an address HA can reach, or run with --no-live`,
+      );
     }
     const entryId = res.result.entry_id;
     this.created.mjpeg.push({ entry_id: entryId, title: String(data.name) });
     const entry = await c.waitEntry(entryId, 30_000);
-    if (entry?.state !== 'loaded') throw new HaError('live_failed', `Home Assistant added the live view of ${cameraId} but it did not start (state: ${entry?.state ?? 'gone'})`);
+    if (entry?.state !== 'loaded')
+      throw new HaError(
+        'live_failed',
+        `Home Assistant added the live view of ${cameraId} but it did not start (state: ${entry?.state ?? 'gone'})`,
+      );
     const ent = await this.liveEntity(entryId, cameraId);
     return { status: 'added', entry_id: entryId, ...ent };
   }
@@ -395,7 +510,9 @@ class Linker {
         await c.deleteEntry(m.entry_id);
         this.report.rolled_back.push(`removed the live view "${m.title}" added by this run`);
       } catch (err) {
-        this.report.rolled_back.push(`could not remove the live view "${m.title}" (${messageOf(err)}): remove it under Settings > Devices & services > MJPEG IP Camera`);
+        this.report.rolled_back.push(
+          `could not remove the live view "${m.title}" (${messageOf(err)}): remove it under Settings > Devices & services > MJPEG IP Camera`,
+        );
       }
     }
     if (this.created.mqtt !== undefined) {
@@ -403,7 +520,9 @@ class Linker {
         await c.deleteEntry(this.created.mqtt);
         this.report.rolled_back.push('removed the MQTT integration added by this run');
       } catch (err) {
-        this.report.rolled_back.push(`could not remove the MQTT integration added by this run (${messageOf(err)}): remove it under Settings > Devices & services > MQTT`);
+        this.report.rolled_back.push(
+          `could not remove the MQTT integration added by this run (${messageOf(err)}): remove it under Settings > Devices & services > MQTT`,
+        );
       }
     }
     this.created.mjpeg = [];

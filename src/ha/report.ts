@@ -21,11 +21,15 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 
 export function formatLinkReport(r: LinkReport): string {
   const out: string[] = [];
-  out.push(`Home Assistant ${r.ha.version || '?'} at ${r.ha.url}${r.bridge ? `; cam2mqtt ${r.bridge.version} at ${r.bridge.public_url}` : ''}`);
+  out.push(
+    `Home Assistant ${r.ha.version || '?'} at ${r.ha.url}${r.bridge ? `; cam2mqtt ${r.bridge.version} at ${r.bridge.public_url}` : ''}`,
+  );
   if (r.mqtt) {
-    out.push(r.mqtt.action === 'created'
-      ? `MQTT:    added Home Assistant's MQTT integration -> ${r.mqtt.broker}${r.mqtt.user ? ` (user ${r.mqtt.user})` : ''}`
-      : `MQTT:    Home Assistant's MQTT integration already uses cam2mqtt's broker (${r.mqtt.broker})`);
+    out.push(
+      r.mqtt.action === 'created'
+        ? `MQTT:    added Home Assistant's MQTT integration -> ${r.mqtt.broker}${r.mqtt.user ? ` (user ${r.mqtt.user})` : ''}`
+        : `MQTT:    Home Assistant's MQTT integration already uses cam2mqtt's broker (${r.mqtt.broker})`,
+    );
   }
   let entities = 0;
   let cameras = 0;
@@ -38,17 +42,28 @@ export function formatLinkReport(r: LinkReport): string {
     }
     cameras++;
     const unavailable = d.entities.filter((e) => e.state === 'unavailable').length;
-    out.push(`camera:  ${d.name} (${d.camera}${d.online === undefined ? '' : d.online ? ', online' : ', offline'}): ${plural(d.entities.length, 'entity', 'entities')}${unavailable && d.online !== false ? `, ${unavailable} unavailable` : ''}`);
-    out.push(...wrapList(d.entities.map((e) => e.entity_id), '           '));
+    out.push(
+      `camera:  ${d.name} (${d.camera}${d.online === undefined ? '' : d.online ? ', online' : ', offline'}): ${plural(d.entities.length, 'entity', 'entities')}${unavailable && d.online !== false ? `, ${unavailable} unavailable` : ''}`,
+    );
+    out.push(
+      ...wrapList(
+        d.entities.map((e) => e.entity_id),
+        '           ',
+      ),
+    );
     if (d.live) {
       const l = d.live;
       if (l.status === 'added' || l.status === 'existing') live++;
-      out.push(`         live view: ${l.status === 'off' ? 'not requested (--no-live)' : l.status === 'skipped' ? `not added: ${l.reason ?? ''}` : `${l.entity_id ?? '?'} (${l.status === 'added' ? 'added' : 'already there'})`}`);
+      out.push(
+        `         live view: ${l.status === 'off' ? 'not requested (--no-live)' : l.status === 'skipped' ? `not added: ${l.reason ?? ''}` : `${l.entity_id ?? '?'} (${l.status === 'added' ? 'added' : 'already there'})`}`,
+      );
     }
   }
   for (const w of r.warnings) out.push(`warning: ${w}`);
   if (r.ok) {
-    out.push(`Linked: ${plural(cameras, 'camera')}, ${plural(entities, 'entity', 'entities')}${r.devices.some((d) => d.live && d.live.status !== 'off') ? `, ${plural(live, 'live view')}` : ''} in Home Assistant (${(r.duration_ms / 1000).toFixed(1)} s).`);
+    out.push(
+      `Linked: ${plural(cameras, 'camera')}, ${plural(entities, 'entity', 'entities')}${r.devices.some((d) => d.live && d.live.status !== 'off') ? `, ${plural(live, 'live view')}` : ''} in Home Assistant (${(r.duration_ms / 1000).toFixed(1)} s).`,
+    );
   } else {
     out.push(`FAILED: ${r.error?.message ?? 'unknown error'}`);
     if (r.rolled_back.length) for (const x of r.rolled_back) out.push(`rolled back: ${x}`);
@@ -60,17 +75,25 @@ export function formatLinkReport(r: LinkReport): string {
 export function formatStatusReport(s: StatusReport): string {
   const out: string[] = [];
   out.push(`Home Assistant ${s.ha.version} at ${s.ha.url}`);
-  if (s.bridge) out.push(`cam2mqtt ${s.bridge.version} at ${s.bridge.public_url}, ${plural(s.bridge.cameras, 'camera')}`);
+  if (s.bridge)
+    out.push(`cam2mqtt ${s.bridge.version} at ${s.bridge.public_url}, ${plural(s.bridge.cameras, 'camera')}`);
   else if (s.bridge_error) out.push(`cam2mqtt: ${s.bridge_error}`);
   if (s.mqtt.length === 0) out.push('MQTT integration: not set up (run `cam2mqtt ha link`)');
   for (const m of s.mqtt) {
-    const carries = m.carries_cam2mqtt === undefined ? '' : m.carries_cam2mqtt ? ", carries cam2mqtt's topics" : ', does NOT carry cam2mqtt\'s topics (another broker)';
+    const carries =
+      m.carries_cam2mqtt === undefined
+        ? ''
+        : m.carries_cam2mqtt
+          ? ", carries cam2mqtt's topics"
+          : ", does NOT carry cam2mqtt's topics (another broker)";
     out.push(`MQTT integration: ${m.state}, broker ${m.broker ?? m.title}${carries}`);
   }
   out.push(`Devices (${s.devices.length}):`);
   for (const d of s.devices) {
     const un = d.entities.filter((e) => e.state === 'unavailable').length;
-    out.push(`  ${d.name}${d.camera !== undefined ? ` (${d.camera})` : ''}: ${plural(d.entities.length, 'entity', 'entities')}${un ? `, ${un} unavailable` : ''}`);
+    out.push(
+      `  ${d.name}${d.camera !== undefined ? ` (${d.camera})` : ''}: ${plural(d.entities.length, 'entity', 'entities')}${un ? `, ${un} unavailable` : ''}`,
+    );
   }
   if (s.unavailable.length) {
     out.push(`Unavailable (${s.unavailable.length}):`);
@@ -82,10 +105,13 @@ export function formatStatusReport(s: StatusReport): string {
   }
   if (s.live.length) {
     out.push(`Live views (${s.live.length}):`);
-    for (const l of s.live) out.push(`  ${l.entity_id ?? l.title} (${l.camera}, ${l.state}${l.entity_state ? `, ${l.entity_state}` : ''})`);
+    for (const l of s.live)
+      out.push(`  ${l.entity_id ?? l.title} (${l.camera}, ${l.state}${l.entity_state ? `, ${l.entity_state}` : ''})`);
   } else {
     out.push('Live views: none');
   }
-  out.push(`Linked: ${s.linked ? 'yes' : `no${s.mqtt.length === 0 ? ' (no MQTT integration)' : s.missing.length ? ' (entities missing)' : s.devices.length === 0 ? ' (no cam2mqtt devices)' : ' (MQTT integration not on cam2mqtt\'s broker)'}`}`);
+  out.push(
+    `Linked: ${s.linked ? 'yes' : `no${s.mqtt.length === 0 ? ' (no MQTT integration)' : s.missing.length ? ' (entities missing)' : s.devices.length === 0 ? ' (no cam2mqtt devices)' : " (MQTT integration not on cam2mqtt's broker)"}`}`,
+  );
   return out.join('\n');
 }

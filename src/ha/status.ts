@@ -3,8 +3,8 @@
 import type { BridgeInfo } from './bridge-info.js';
 import type { HaClient } from './client.js';
 import { messageOf } from './errors.js';
-import { brokerCarriesBridge } from './link.js';
 import { cameraOfStreamUrl, expectedDevices } from './expected.js';
+import { brokerCarriesBridge } from './link.js';
 
 export interface StatusEntity {
   entity_id: string;
@@ -73,7 +73,8 @@ export async function haStatus(client: HaClient, bridge?: () => Promise<BridgeIn
     const opts = await client.readOptions(e.entry_id);
     const m: StatusMqttEntry = { entry_id: e.entry_id, title: e.title, state: e.state };
     if (opts?.broker !== undefined) m.broker = `${String(opts.broker)}:${String(opts.port ?? 1883)}`;
-    if (info && e.state === 'loaded') m.carries_cam2mqtt = (await brokerCarriesBridge(client, info, 5_000).catch(() => ({ ok: false }))).ok;
+    if (info && e.state === 'loaded')
+      m.carries_cam2mqtt = (await brokerCarriesBridge(client, info, 5_000).catch(() => ({ ok: false }))).ok;
     mqtt.push(m);
   }
 
@@ -87,7 +88,13 @@ export async function haStatus(client: HaClient, bridge?: () => Promise<BridgeIn
     if (node === undefined) continue;
     const isBridge = node.startsWith('cam2mqtt_bridge');
     if (isBridge) bridgeNodes.add(d.id);
-    const dev: StatusDevice = { id: d.id, name: d.name_by_user ?? d.name ?? node, model: d.model, entities: [], ...(isBridge ? {} : { camera: node.slice('cam2mqtt_'.length) }) };
+    const dev: StatusDevice = {
+      id: d.id,
+      name: d.name_by_user ?? d.name ?? node,
+      model: d.model,
+      entities: [],
+      ...(isBridge ? {} : { camera: node.slice('cam2mqtt_'.length) }),
+    };
     devices.push(dev);
     byDevice.set(d.id, dev);
   }
@@ -97,7 +104,12 @@ export async function haStatus(client: HaClient, bridge?: () => Promise<BridgeIn
     if (e.platform !== 'mqtt' || !isOurNode(e.unique_id)) continue;
     seen.add(e.unique_id);
     const state = stateOf.get(e.entity_id);
-    const ent: StatusEntity = { entity_id: e.entity_id, unique_id: e.unique_id, ...(state !== undefined ? { state } : {}), ...(e.disabled_by ? { disabled: true } : {}) };
+    const ent: StatusEntity = {
+      entity_id: e.entity_id,
+      unique_id: e.unique_id,
+      ...(state !== undefined ? { state } : {}),
+      ...(e.disabled_by ? { disabled: true } : {}),
+    };
     if (state === 'unavailable') unavailable.push(e.entity_id);
     const dev = e.device_id ? byDevice.get(e.device_id) : undefined;
     if (dev) dev.entities.push(ent);
@@ -107,7 +119,8 @@ export async function haStatus(client: HaClient, bridge?: () => Promise<BridgeIn
 
   const missing: string[] = [];
   if (info) {
-    for (const d of expectedDevices(info)) for (const e of d.entities) if (!seen.has(e.unique_id)) missing.push(e.entity_id);
+    for (const d of expectedDevices(info))
+      for (const e of d.entities) if (!seen.has(e.unique_id)) missing.push(e.entity_id);
   }
 
   const live: StatusLive[] = [];
@@ -119,7 +132,14 @@ export async function haStatus(client: HaClient, bridge?: () => Promise<BridgeIn
     if (info && typeof url === 'string' && !url.startsWith(`${info.public_url}/`)) continue;
     const ent = entitiesAll.find((e) => e.config_entry_id === entry.entry_id && e.entity_id.startsWith('camera.'));
     const st = ent ? stateOf.get(ent.entity_id) : undefined;
-    live.push({ camera: cam, entry_id: entry.entry_id, title: entry.title, state: entry.state, ...(ent ? { entity_id: ent.entity_id } : {}), ...(st !== undefined ? { entity_state: st } : {}) });
+    live.push({
+      camera: cam,
+      entry_id: entry.entry_id,
+      title: entry.title,
+      state: entry.state,
+      ...(ent ? { entity_id: ent.entity_id } : {}),
+      ...(st !== undefined ? { entity_state: st } : {}),
+    });
   }
 
   const mqttOk = mqtt.some((m) => m.state === 'loaded' && m.carries_cam2mqtt !== false);

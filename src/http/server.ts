@@ -8,10 +8,19 @@ export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer
 /** Returns true to let the request through; otherwise it has answered (401, redirect...). */
 export type Guard = (req: IncomingMessage, res: ServerResponse | undefined, url: URL) => boolean;
 
-interface Route { method: string; re: RegExp; keys: string[]; handler: Handler; public: boolean }
+interface Route {
+  method: string;
+  re: RegExp;
+  keys: string[];
+  handler: Handler;
+  public: boolean;
+}
 
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -42,7 +51,12 @@ export class HttpServer {
   /** `pattern` like /api/cameras/:id/stream.mjpeg. Public routes skip the guard (cameras, login). */
   route(method: string, pattern: string, handler: Handler, opts: { public?: boolean } = {}): void {
     const keys: string[] = [];
-    const re = new RegExp(`^${pattern.replace(/[.]/g, '\\.').replace(/:(\w+)/g, (_m, k: string) => { keys.push(k); return '([^/]+)'; })}$`);
+    const re = new RegExp(
+      `^${pattern.replace(/[.]/g, '\\.').replace(/:(\w+)/g, (_m, k: string) => {
+        keys.push(k);
+        return '([^/]+)';
+      })}$`,
+    );
     this.routes.push({ method, re, keys, handler, public: opts.public ?? false });
   }
 
@@ -74,7 +88,9 @@ export class HttpServer {
       if (r.method !== req.method && !(r.method === 'GET' && req.method === 'HEAD')) continue;
       if (!r.public && this.guard && !this.guard(req, res, url)) return;
       const params: Params = {};
-      r.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1]!); });
+      r.keys.forEach((k, i) => {
+        params[k] = decodeURIComponent(m[i + 1]!);
+      });
       Promise.resolve()
         .then(() => r.handler(req, res, params, url))
         .catch((err: unknown) => {
@@ -84,7 +100,11 @@ export class HttpServer {
         });
       return;
     }
-    sendError(res, pathMatched ? 405 : 404, pathMatched ? `method ${req.method} not allowed on ${url.pathname}` : `no such endpoint: ${url.pathname}`);
+    sendError(
+      res,
+      pathMatched ? 405 : 404,
+      pathMatched ? `method ${req.method} not allowed on ${url.pathname}` : `no such endpoint: ${url.pathname}`,
+    );
   }
 
   private dispatchUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -134,7 +154,11 @@ export class HttpServer {
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
   res.end(text);
 }
 

@@ -93,7 +93,10 @@ export class Camera {
   /** Called when the watcher count goes 0 -> 1 or 1 -> 0. */
   onDemandChange: ((watching: boolean) => void) | undefined;
 
-  constructor(readonly id: string, name?: string) {
+  constructor(
+    readonly id: string,
+    name?: string,
+  ) {
     this.name = name ?? id;
   }
 

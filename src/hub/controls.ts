@@ -3,8 +3,30 @@
 
 /** Frame size names as used by esp32-camera (framesize_t), in the order of the current enum. */
 export const FRAMESIZES = [
-  '96X96', 'QQVGA', '128X128', 'QCIF', 'HQVGA', '240X240', 'QVGA', '320X320', 'CIF', 'HVGA', 'VGA', 'SVGA',
-  'XGA', 'HD', 'SXGA', 'UXGA', 'FHD', 'P_HD', 'P_3MP', 'QXGA', 'QHD', 'WQXGA', 'P_FHD', 'QSXGA',
+  '96X96',
+  'QQVGA',
+  '128X128',
+  'QCIF',
+  'HQVGA',
+  '240X240',
+  'QVGA',
+  '320X320',
+  'CIF',
+  'HVGA',
+  'VGA',
+  'SVGA',
+  'XGA',
+  'HD',
+  'SXGA',
+  'UXGA',
+  'FHD',
+  'P_HD',
+  'P_3MP',
+  'QXGA',
+  'QHD',
+  'WQXGA',
+  'P_FHD',
+  'QSXGA',
 ] as const;
 export type FrameSize = (typeof FRAMESIZES)[number];
 
@@ -12,8 +34,22 @@ export type FrameSize = (typeof FRAMESIZES)[number];
 export const COMMON_FRAMESIZES: FrameSize[] = ['QVGA', 'CIF', 'HVGA', 'VGA', 'SVGA', 'XGA', 'HD', 'SXGA', 'UXGA'];
 
 export type ControlName =
-  | 'lamp' | 'framesize' | 'quality' | 'fps' | 'vflip' | 'hmirror' | 'brightness' | 'contrast'
-  | 'pan' | 'tilt' | 'snapshot' | 'restart' | 'status' | 'pause' | 'motion_detection' | 'raw';
+  | 'lamp'
+  | 'framesize'
+  | 'quality'
+  | 'fps'
+  | 'vflip'
+  | 'hmirror'
+  | 'brightness'
+  | 'contrast'
+  | 'pan'
+  | 'tilt'
+  | 'snapshot'
+  | 'restart'
+  | 'status'
+  | 'pause'
+  | 'motion_detection'
+  | 'raw';
 
 export interface Command {
   name: ControlName;
@@ -25,7 +61,10 @@ export type CommandErrorCode = 'invalid' | 'unsupported' | 'offline' | 'timeout'
 
 export class CommandError extends Error {
   override name = 'CommandError';
-  constructor(readonly code: CommandErrorCode, message: string) {
+  constructor(
+    readonly code: CommandErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -46,8 +85,22 @@ const ranges: Partial<Record<ControlName, [number, number]>> = {
 const toggles: ControlName[] = ['vflip', 'hmirror', 'pause', 'motion_detection'];
 const actions: ControlName[] = ['snapshot', 'restart', 'status'];
 export const CONTROL_NAMES: ControlName[] = [
-  'lamp', 'framesize', 'quality', 'fps', 'vflip', 'hmirror', 'brightness', 'contrast', 'pan', 'tilt',
-  'snapshot', 'restart', 'status', 'pause', 'motion_detection', 'raw',
+  'lamp',
+  'framesize',
+  'quality',
+  'fps',
+  'vflip',
+  'hmirror',
+  'brightness',
+  'contrast',
+  'pan',
+  'tilt',
+  'snapshot',
+  'restart',
+  'status',
+  'pause',
+  'motion_detection',
+  'raw',
 ];
 
 function toBool(name: string, v: unknown): boolean {
@@ -64,7 +117,10 @@ function toBool(name: string, v: unknown): boolean {
 function toNumber(name: string, v: unknown, [min, max]: [number, number], integer = true): number {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-    throw new CommandError('invalid', `${name}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    throw new CommandError(
+      'invalid',
+      `${name}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(v)}`,
+    );
   }
   return n;
 }
@@ -76,7 +132,8 @@ export function parseCommand(name: string, value?: unknown): Command {
     throw new CommandError('invalid', `unknown control "${name}" (expected one of ${CONTROL_NAMES.join(', ')})`);
   }
   if (n === 'raw') {
-    if (typeof value !== 'string' || value.trim() === '') throw new CommandError('invalid', 'raw: expected a non-empty command string');
+    if (typeof value !== 'string' || value.trim() === '')
+      throw new CommandError('invalid', 'raw: expected a non-empty command string');
     return { name: n, value: value.trim() };
   }
   if (actions.includes(n)) return { name: n };
@@ -91,7 +148,11 @@ export function parseCommand(name: string, value?: unknown): Command {
   if (n === 'framesize') {
     const s = typeof value === 'string' ? value.trim().toUpperCase() : '';
     const fs = FRAMESIZES.find((f) => f === s);
-    if (!fs) throw new CommandError('invalid', `framesize: expected one of ${FRAMESIZES.join(', ')}, got ${JSON.stringify(value)}`);
+    if (!fs)
+      throw new CommandError(
+        'invalid',
+        `framesize: expected one of ${FRAMESIZES.join(', ')}, got ${JSON.stringify(value)}`,
+      );
     return { name: n, value: fs };
   }
   return { name: n, value: toNumber(n, value, ranges[n]!, n !== 'fps') };
@@ -115,7 +176,20 @@ export function parseCommandBody(body: unknown): Command {
 
 /** Legacy MJPEG2SD framesize tables: firmware < 10 uses the old esp32-camera enum. */
 export const LEGACY_FRAMESIZES_V8: FrameSize[] = [
-  '96X96', 'QQVGA', 'QCIF', 'HQVGA', '240X240', 'QVGA', 'CIF', 'HVGA', 'VGA', 'SVGA', 'XGA', 'HD', 'SXGA', 'UXGA',
+  '96X96',
+  'QQVGA',
+  'QCIF',
+  'HQVGA',
+  '240X240',
+  'QVGA',
+  'CIF',
+  'HVGA',
+  'VGA',
+  'SVGA',
+  'XGA',
+  'HD',
+  'SXGA',
+  'UXGA',
 ];
 export const LEGACY_FRAMESIZES_V10: FrameSize[] = [...FRAMESIZES];
 

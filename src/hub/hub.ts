@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logging.js';
 import { Camera, type CameraLink, type CameraMeta, type LogEntry, type MotionRegion, type Protocol } from './camera.js';
-import { CommandError, type Command, type CommandResult } from './controls.js';
+import { type Command, CommandError, type CommandResult } from './controls.js';
 import type { Frame } from './frame.js';
 
 export interface HubOptions {
@@ -94,10 +94,18 @@ export class CameraHub extends EventEmitter {
       return { ok: false, code: CLOSE.UNAUTHORIZED, reason: token === undefined ? 'token required' : 'wrong token' };
     }
     if (!conf && !this.opts.allowUnknown && !this.cameras.get(id)?.configured) {
-      return { ok: false, code: CLOSE.UNKNOWN_CAMERA, reason: `unknown camera "${id}" (allow_unknown_cameras is false)` };
+      return {
+        ok: false,
+        code: CLOSE.UNKNOWN_CAMERA,
+        reason: `unknown camera "${id}" (allow_unknown_cameras is false)`,
+      };
     }
     if (!this.cameras.has(id) && this.cameras.size >= this.opts.maxCameras) {
-      return { ok: false, code: CLOSE.TRY_LATER, reason: `camera limit reached (limits.max_cameras = ${this.opts.maxCameras})` };
+      return {
+        ok: false,
+        code: CLOSE.TRY_LATER,
+        reason: `camera limit reached (limits.max_cameras = ${this.opts.maxCameras})`,
+      };
     }
     return { ok: true };
   }
@@ -207,7 +215,11 @@ export class CameraHub extends EventEmitter {
    * protocol, model, firmware and capabilities it last had, until it connects again. A camera that is
    * already online is left alone; a configured one only gets the remembered details.
    */
-  restore(id: string, protocol: Protocol | undefined, meta: CameraMeta & { renamed?: boolean; lastSeen?: number } = {}): Camera {
+  restore(
+    id: string,
+    protocol: Protocol | undefined,
+    meta: CameraMeta & { renamed?: boolean; lastSeen?: number } = {},
+  ): Camera {
     const apply = (cam: Camera) => {
       if (meta.name && (meta.renamed || !cam.configured) && !this.opts.configured[id]?.name) cam.name = meta.name;
       if (meta.renamed) cam.renamed = true;
@@ -318,7 +330,9 @@ export class CameraHub extends EventEmitter {
       cam.statBytes = cam.bytes;
       if (cam.online && cam.link && cam.lastSeen !== undefined && now - cam.lastSeen > this.opts.cameraTimeoutMs) {
         const link = cam.link;
-        this.log.warn(`camera ${cam.id}: nothing received for ${Math.round((now - cam.lastSeen) / 1000)} s, closing its connection`);
+        this.log.warn(
+          `camera ${cam.id}: nothing received for ${Math.round((now - cam.lastSeen) / 1000)} s, closing its connection`,
+        );
         this.detach(cam, link, 'timeout');
         link.close(CLOSE.TIMEOUT, 'no data received within camera_timeout');
       }

@@ -1,9 +1,9 @@
 import { readFileSync, renameSync } from 'node:fs';
-import { rename, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logging.js';
-import type { Camera } from './camera.js';
 import { CAMERA_ID_RE } from '../util/slug.js';
+import type { Camera } from './camera.js';
 
 /** What survives a restart about a camera that connected once (`<dataDir>/cameras.json`). */
 export interface StoredCamera {
@@ -37,7 +37,11 @@ export class CameraStore {
   private dirty = false;
   private readonly log: Logger;
 
-  constructor(readonly file: string, logger: Logger, private readonly debounceMs = 1000) {
+  constructor(
+    readonly file: string,
+    logger: Logger,
+    private readonly debounceMs = 1000,
+  ) {
     this.log = logger.child({ mod: 'store' });
   }
 
@@ -47,13 +51,15 @@ export class CameraStore {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn(`cannot read ${this.file}: ${(err as Error).message}; starting with no known cameras`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn(`cannot read ${this.file}: ${(err as Error).message}; starting with no known cameras`);
       return [];
     }
     let data: FileShape;
     try {
       data = JSON.parse(text) as FileShape;
-      if (typeof data !== 'object' || data === null || typeof data.cameras !== 'object' || data.cameras === null) throw new Error('expected {"version":1,"cameras":{...}}');
+      if (typeof data !== 'object' || data === null || typeof data.cameras !== 'object' || data.cameras === null)
+        throw new Error('expected {"version":1,"cameras":{...}}');
     } catch (err) {
       const aside = `${this.file}.broken-${Date.now()}`;
       try {
@@ -61,7 +67,9 @@ export class CameraStore {
       } catch {
         // leave it; it will be overwritten on the next save
       }
-      this.log.warn(`${this.file} is not valid (${(err as Error).message}); moved to ${aside}, starting with no known cameras`);
+      this.log.warn(
+        `${this.file} is not valid (${(err as Error).message}); moved to ${aside}, starting with no known cameras`,
+      );
       return [];
     }
     for (const [id, c] of Object.entries(data.cameras)) {
@@ -76,7 +84,9 @@ export class CameraStore {
         ...(typeof c.protocol === 'string' ? { protocol: c.protocol } : {}),
         ...(typeof c.model === 'string' ? { model: c.model } : {}),
         ...(typeof c.firmware === 'string' ? { firmware: c.firmware } : {}),
-        capabilities: Array.isArray(c.capabilities) ? c.capabilities.filter((x): x is string => typeof x === 'string') : [],
+        capabilities: Array.isArray(c.capabilities)
+          ? c.capabilities.filter((x): x is string => typeof x === 'string')
+          : [],
         first_seen: typeof c.first_seen === 'string' ? c.first_seen : new Date().toISOString(),
         ...(typeof c.last_seen === 'string' ? { last_seen: c.last_seen } : {}),
       });
@@ -104,10 +114,16 @@ export class CameraStore {
       ...(cam.firmware ? { firmware: cam.firmware } : prev?.firmware ? { firmware: prev.firmware } : {}),
       capabilities: cam.capabilities.size > 0 || !prev ? [...cam.capabilities].sort() : prev.capabilities,
       first_seen: prev?.first_seen ?? new Date().toISOString(),
-      ...(cam.lastSeen !== undefined ? { last_seen: new Date(cam.lastSeen).toISOString() } : prev?.last_seen ? { last_seen: prev.last_seen } : {}),
+      ...(cam.lastSeen !== undefined
+        ? { last_seen: new Date(cam.lastSeen).toISOString() }
+        : prev?.last_seen
+          ? { last_seen: prev.last_seen }
+          : {}),
     };
     // last_seen alone does not justify a write; it is saved along with the next real change or on close.
-    const same = prev !== undefined && JSON.stringify({ ...prev, last_seen: undefined }) === JSON.stringify({ ...next, last_seen: undefined });
+    const same =
+      prev !== undefined &&
+      JSON.stringify({ ...prev, last_seen: undefined }) === JSON.stringify({ ...next, last_seen: undefined });
     this.cameras.set(cam.id, next);
     if (!same) this.schedule();
     else this.dirty = this.dirty || prev?.last_seen !== next.last_seen;

@@ -59,7 +59,8 @@ export class GreyDecoder {
         .raw()
         .toBuffer({ resolveWithObject: true });
       // Greyscale of a colour JPEG may still come out with one channel per pixel; make sure.
-      if (info.channels !== 1) return { data: firstChannel(data, info.channels), width: info.width, height: info.height };
+      if (info.channels !== 1)
+        return { data: firstChannel(data, info.channels), width: info.width, height: info.height };
       return { data, width: info.width, height: info.height };
     }
     return decodeWithJpegJs(jpegData, width);
@@ -74,7 +75,12 @@ function firstChannel(data: Buffer, channels: number): Uint8Array {
 
 /** Full-size decode, then a box-filter reduction to about `width` pixels wide. */
 export function decodeWithJpegJs(jpegData: Buffer, width: number): GreyImage {
-  const img = jpeg.decode(jpegData, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 256, tolerantDecoding: true });
+  const img = jpeg.decode(jpegData, {
+    useTArray: true,
+    formatAsRGBA: false,
+    maxMemoryUsageInMB: 256,
+    tolerantDecoding: true,
+  });
   const W = img.width;
   const H = img.height;
   const f = Math.max(1, Math.floor(W / width));

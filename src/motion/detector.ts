@@ -132,7 +132,10 @@ export class MotionDetector {
     const { cols, rows, cells, labels } = this;
     labels.fill(0);
     let changedCells = 0;
-    let minX = cols, minY = rows, maxX = -1, maxY = -1;
+    let minX = cols,
+      minY = rows,
+      maxX = -1,
+      maxY = -1;
     const stack: number[] = [];
     const members: number[] = [];
     let label = 0;
@@ -171,9 +174,15 @@ export class MotionDetector {
     }
     const changed = (changedCells / this.active) * 100;
     const motion = changed >= this.settings.minArea;
-    const region = maxX >= 0
-      ? { x: round3(minX / cols), y: round3(minY / rows), w: round3((maxX - minX + 1) / cols), h: round3((maxY - minY + 1) / rows) }
-      : undefined;
+    const region =
+      maxX >= 0
+        ? {
+            x: round3(minX / cols),
+            y: round3(minY / rows),
+            w: round3((maxX - minX + 1) / cols),
+            h: round3((maxY - minY + 1) / rows),
+          }
+        : undefined;
     return { changed: Math.round(changed * 100) / 100, motion, region };
   }
 }

@@ -3,8 +3,8 @@ import type { Camera } from '../hub/camera.js';
 import type { Frame } from '../hub/frame.js';
 import type { CameraHub } from '../hub/hub.js';
 import type { Logger } from '../logging.js';
-import { GreyDecoder, type DecoderName } from './decode.js';
-import { MotionDetector, type Analysis } from './detector.js';
+import { type DecoderName, GreyDecoder } from './decode.js';
+import { type Analysis, MotionDetector } from './detector.js';
 
 export type MotionSettings = CameraConfig['motion'];
 
@@ -28,8 +28,15 @@ class CameraMotion {
   decodeMs = 0;
   analyseMs = 0;
 
-  constructor(readonly cam: Camera, readonly settings: MotionSettings) {
-    this.detector = new MotionDetector({ sensitivity: settings.sensitivity, minArea: settings.min_area, ignore: settings.ignore });
+  constructor(
+    readonly cam: Camera,
+    readonly settings: MotionSettings,
+  ) {
+    this.detector = new MotionDetector({
+      sensitivity: settings.sensitivity,
+      minArea: settings.min_area,
+      ignore: settings.ignore,
+    });
   }
 
   toJSON(): Record<string, unknown> {
@@ -59,13 +66,20 @@ export class MotionService {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
 
-  constructor(private readonly hub: CameraHub, logger: Logger, private readonly configured: Record<string, CameraConfig>, decoder: DecoderName | 'auto' = 'auto') {
+  constructor(
+    private readonly hub: CameraHub,
+    logger: Logger,
+    private readonly configured: Record<string, CameraConfig>,
+    decoder: DecoderName | 'auto' = 'auto',
+  ) {
     this.log = logger.child({ mod: 'motion' });
     this.decoder = new GreyDecoder(decoder);
   }
 
   get enabled(): string[] {
-    return Object.entries(this.configured).filter(([, c]) => c.motion_detection).map(([id]) => id);
+    return Object.entries(this.configured)
+      .filter(([, c]) => c.motion_detection)
+      .map(([id]) => id);
   }
 
   async start(): Promise<void> {
@@ -120,7 +134,8 @@ export class MotionService {
 
   /** Dial-in cameras announce their own capabilities: add 'motion' so sinks offer the motion sensor. */
   private readonly onOnline = (cam: Camera) => {
-    if (this.cams.has(cam.id) && !cam.capabilities.has('motion')) this.hub.setMeta(cam, { capabilities: [...cam.capabilities, 'motion'] });
+    if (this.cams.has(cam.id) && !cam.capabilities.has('motion'))
+      this.hub.setMeta(cam, { capabilities: [...cam.capabilities, 'motion'] });
   };
 
   private watch(cam: Camera): void {
@@ -128,7 +143,9 @@ export class MotionService {
     const m = new CameraMotion(cam, settings);
     this.cams.set(cam.id, m);
     if (this.configured[cam.id]!.on_demand) {
-      this.log.info(`camera ${cam.id}: motion detection needs its frames, so it stays connected although on_demand is set`);
+      this.log.info(
+        `camera ${cam.id}: motion detection needs its frames, so it stays connected although on_demand is set`,
+      );
     }
     m.unsubscribe = cam.subscribe((f) => this.onFrame(m, f));
   }
@@ -159,7 +176,8 @@ export class MotionService {
       if (this.running && this.cams.get(m.cam.id) === m) this.apply(m, a, frame);
     } catch (err) {
       m.errors++;
-      if (m.errors === 1 || m.errors % 100 === 0) this.log.warn(`camera ${m.cam.id}: cannot analyse a frame (${m.errors} so far): ${(err as Error).message}`);
+      if (m.errors === 1 || m.errors % 100 === 0)
+        this.log.warn(`camera ${m.cam.id}: cannot analyse a frame (${m.errors} so far): ${(err as Error).message}`);
     } finally {
       m.busy = false;
     }

@@ -72,7 +72,10 @@ export abstract class SimulatedCamera extends EventEmitter {
     await new Promise<void>((resolve) => {
       ws.once('close', () => resolve());
       ws.close(1000, 'camera stopping');
-      setTimeout(() => { ws.terminate(); resolve(); }, 1000).unref();
+      setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 1000).unref();
     });
   }
 
@@ -96,7 +99,9 @@ export abstract class SimulatedCamera extends EventEmitter {
       this.stopFrames();
       this.emit('close', code, reason.toString());
       if (!this.stopped && this.opts.reconnect !== false) {
-        setTimeout(() => { if (!this.stopped) this.connect(); }, this.opts.reconnectDelayMs ?? 1000).unref();
+        setTimeout(() => {
+          if (!this.stopped) this.connect();
+        }, this.opts.reconnectDelayMs ?? 1000).unref();
       }
     });
     ws.on('error', (err) => this.emit('socket-error', err));

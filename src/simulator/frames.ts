@@ -45,7 +45,9 @@ export function renderRgba(spec: FrameSpec, index: number): Buffer {
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const o = (y * w + x) * 4;
-      let pr = r, pg = g, pb = b;
+      let pr = r,
+        pg = g,
+        pb = b;
       if (y < band) {
         const bit = (index >> (BAND_BITS - 1 - Math.floor(x / blockW))) & 1;
         pr = pg = pb = bit ? 255 : 0;
@@ -90,7 +92,12 @@ export function jpegCycle(spec: FrameSpec): Buffer[] {
   if (!frames) {
     const n = spec.cycle ?? 32;
     frames = [];
-    for (let i = 0; i < n; i++) frames.push(Buffer.from(jpeg.encode({ data: renderRgba(spec, i), width: spec.width, height: spec.height }, spec.quality ?? 75).data));
+    for (let i = 0; i < n; i++)
+      frames.push(
+        Buffer.from(
+          jpeg.encode({ data: renderRgba(spec, i), width: spec.width, height: spec.height }, spec.quality ?? 75).data,
+        ),
+      );
     cache.set(key, frames);
   }
   return frames;

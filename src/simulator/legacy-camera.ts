@@ -1,4 +1,4 @@
-import { SimulatedCamera, type SimOptions } from './camera.js';
+import { type SimOptions, SimulatedCamera } from './camera.js';
 
 export interface LegacySimOptions extends SimOptions {
   /** Firmware version in the hello: < 10 uses the old framesize table. */
@@ -23,7 +23,15 @@ export class SimulatedLegacyCamera extends SimulatedCamera {
 
   constructor(readonly lopts: LegacySimOptions) {
     super(lopts);
-    Object.assign(this.state, { framesize: '8', quality: '12', lampLevel: '0', vflip: '0', hmirror: '0', enableMotion: '1', socketFps: String(lopts.fps) });
+    Object.assign(this.state, {
+      framesize: '8',
+      quality: '12',
+      lampLevel: '0',
+      vflip: '0',
+      hmirror: '0',
+      enableMotion: '1',
+      socketFps: String(lopts.fps),
+    });
   }
 
   private epoch(): number {
@@ -42,10 +50,23 @@ export class SimulatedLegacyCamera extends SimulatedCamera {
 
   quickStatus(): Record<string, string> {
     return {
-      hostName: this.opts.id, camModel: 'OV2640', fw_version: this.lopts.fwVersion ?? '8.8', framesize: String(this.state.framesize),
-      quality: String(this.state.quality), lampLevel: String(this.state.lampLevel), llevel: '0', night: 'No', atemp: '45.1',
-      wifi_rssi: '-61 dBm', free_heap: '123456', free_psram: '3000000', up_time: '0-00:12:34', clockUTC: new Date().toISOString(),
-      fps: String(this.state.socketFps), vflip: String(this.state.vflip), hmirror: String(this.state.hmirror),
+      hostName: this.opts.id,
+      camModel: 'OV2640',
+      fw_version: this.lopts.fwVersion ?? '8.8',
+      framesize: String(this.state.framesize),
+      quality: String(this.state.quality),
+      lampLevel: String(this.state.lampLevel),
+      llevel: '0',
+      night: 'No',
+      atemp: '45.1',
+      wifi_rssi: '-61 dBm',
+      free_heap: '123456',
+      free_psram: '3000000',
+      up_time: '0-00:12:34',
+      clockUTC: new Date().toISOString(),
+      fps: String(this.state.socketFps),
+      vflip: String(this.state.vflip),
+      hmirror: String(this.state.hmirror),
     };
   }
 
@@ -57,7 +78,8 @@ export class SimulatedLegacyCamera extends SimulatedCamera {
     if (msg.length <= frag) {
       this.ws!.send(msg, { binary: true });
     } else {
-      for (let o = 0; o < msg.length; o += frag) this.ws!.send(msg.subarray(o, o + frag), { binary: true, fin: o + frag >= msg.length });
+      for (let o = 0; o < msg.length; o += frag)
+        this.ws!.send(msg.subarray(o, o + frag), { binary: true, fin: o + frag >= msg.length });
     }
     this.framesSent++;
   }
@@ -83,7 +105,8 @@ export class SimulatedLegacyCamera extends SimulatedCamera {
 
   private handle(item: string): void {
     if (item === 'status?q') return this.sendText(JSON.stringify(this.quickStatus()));
-    if (item === 'status') return this.sendText(JSON.stringify({ ...this.quickStatus(), card_size: '30436', used_bytes: '1024' }));
+    if (item === 'status')
+      return this.sendText(JSON.stringify({ ...this.quickStatus(), card_size: '30436', used_bytes: '1024' }));
     const kv = /^(\w+)=(.*)$/.exec(item);
     if (!kv) return;
     const [, key, value] = kv as unknown as [string, string, string];

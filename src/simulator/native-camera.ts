@@ -1,5 +1,11 @@
-import { encodeFrame, encodeText, FLAG_SNAPSHOT, FLAG_TIME_SYNCED, type CameraMessage } from '../sources/native/codec.js';
-import { SimulatedCamera, type SimOptions } from './camera.js';
+import {
+  type CameraMessage,
+  encodeFrame,
+  encodeText,
+  FLAG_SNAPSHOT,
+  FLAG_TIME_SYNCED,
+} from '../sources/native/codec.js';
+import { type SimOptions, SimulatedCamera } from './camera.js';
 
 export interface NativeSimOptions extends SimOptions {
   caps?: string[];
@@ -17,7 +23,15 @@ export class SimulatedNativeCamera extends SimulatedCamera {
   constructor(readonly nopts: NativeSimOptions) {
     super(nopts);
     this.caps = nopts.caps ?? ['lamp', 'framesize', 'quality', 'fps', 'flip', 'motion', 'snapshot', 'restart', 'servo'];
-    Object.assign(this.state, { lamp: 0, framesize: 'VGA', quality: 12, vflip: false, hmirror: false, pan: 90, tilt: 90 });
+    Object.assign(this.state, {
+      lamp: 0,
+      framesize: 'VGA',
+      quality: 12,
+      vflip: false,
+      hmirror: false,
+      pan: 90,
+      tilt: 90,
+    });
   }
 
   send(msg: CameraMessage): void {
@@ -26,7 +40,17 @@ export class SimulatedNativeCamera extends SimulatedCamera {
 
   protected onOpen(): void {
     const o = this.nopts;
-    this.send({ type: 'hello', v: 1, id: o.id, ...(o.token ? { token: o.token } : {}), ...(o.name ? { name: o.name } : {}), model: 'cam2mqtt-sim', fw: 'sim-1.0', caps: this.caps, info: this.info() });
+    this.send({
+      type: 'hello',
+      v: 1,
+      id: o.id,
+      ...(o.token ? { token: o.token } : {}),
+      ...(o.name ? { name: o.name } : {}),
+      model: 'cam2mqtt-sim',
+      fw: 'sim-1.0',
+      caps: this.caps,
+      info: this.info(),
+    });
   }
 
   private info(): Record<string, unknown> {
@@ -64,7 +88,8 @@ export class SimulatedNativeCamera extends SimulatedCamera {
     const name = msg.name as string;
     const value = msg.value;
     this.emit('command', { name, value, id });
-    const ack = (result?: unknown) => this.send({ type: 'ack', id, ok: true, ...(result !== undefined ? { result } : {}) });
+    const ack = (result?: unknown) =>
+      this.send({ type: 'ack', id, ok: true, ...(result !== undefined ? { result } : {}) });
     const fail = (error: string) => this.send({ type: 'ack', id, ok: false, error });
     switch (name) {
       case 'snapshot':

@@ -20,10 +20,20 @@ export function startSimulatedCameras(o: SimulateOptions): SimulatedCamera[] {
   const cams: SimulatedCamera[] = [];
   for (let i = 1; i <= o.cameras; i++) {
     const hue = (i * 67) % 360;
-    const base = { url: o.url, fps: o.fps, width, height, hue, ...(o.motionEvery ? { motionEvery: o.motionEvery } : {}), ...(o.token ? { token: o.token } : {}) };
-    cams.push(o.protocol === 'legacy'
-      ? new SimulatedLegacyCamera({ ...base, id: `${(o.idPrefix ?? 'ESP-CAM-SIM').toUpperCase()}-${i}` })
-      : new SimulatedNativeCamera({ ...base, id: `${o.idPrefix ?? 'sim'}-${i}`, name: `Simulated ${i}` }));
+    const base = {
+      url: o.url,
+      fps: o.fps,
+      width,
+      height,
+      hue,
+      ...(o.motionEvery ? { motionEvery: o.motionEvery } : {}),
+      ...(o.token ? { token: o.token } : {}),
+    };
+    cams.push(
+      o.protocol === 'legacy'
+        ? new SimulatedLegacyCamera({ ...base, id: `${(o.idPrefix ?? 'ESP-CAM-SIM').toUpperCase()}-${i}` })
+        : new SimulatedNativeCamera({ ...base, id: `${o.idPrefix ?? 'sim'}-${i}`, name: `Simulated ${i}` }),
+    );
   }
   for (const c of cams) c.start();
   return cams;

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import type { Logger } from '../logging.js';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { CLOSE } from '../hub/hub.js';
+import type { Logger } from '../logging.js';
 import { ThrottledLog } from '../util/throttle-log.js';
 import { refuseUpgrade, remoteOf, type SourceContext, type UpgradeSource } from './types.js';
 
@@ -17,18 +17,29 @@ export abstract class WsCameraServer implements UpgradeSource {
   private readonly floodLog: ThrottledLog;
   private readonly sockets = new Set<WebSocket>();
 
-  constructor(readonly path: string, protected readonly ctx: SourceContext, mod: string) {
+  constructor(
+    readonly path: string,
+    protected readonly ctx: SourceContext,
+    mod: string,
+  ) {
     this.log = ctx.logger.child({ mod });
     this.floodLog = new ThrottledLog(this.log);
     // perMessageDeflate off: JPEGs do not compress and inflating costs CPU on the hot path.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.limits.max_message_bytes, perMessageDeflate: false, clientTracking: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: ctx.config.limits.max_message_bytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const remote = remoteOf(req);
     const { pending } = this.ctx;
     if (pending.count >= pending.max) {
-      this.floodLog.warn(`refusing camera connection from ${remote}: ${pending.count} connections are still waiting for their hello (limits.max_pending_connections = ${pending.max})`);
+      this.floodLog.warn(
+        `refusing camera connection from ${remote}: ${pending.count} connections are still waiting for their hello (limits.max_pending_connections = ${pending.max})`,
+      );
       refuseUpgrade(socket, 503, 'too many pending camera connections, try again later');
       return;
     }
@@ -45,7 +56,9 @@ export abstract class WsCameraServer implements UpgradeSource {
       const helloMs = this.ctx.config.limits.hello_timeout * 1000;
       const timer = setTimeout(() => {
         if (!counted) return;
-        this.log.warn(`camera connection from ${remote} sent no hello within ${this.ctx.config.limits.hello_timeout} s, closing it`);
+        this.log.warn(
+          `camera connection from ${remote} sent no hello within ${this.ctx.config.limits.hello_timeout} s, closing it`,
+        );
         ws.close(CLOSE.TIMEOUT, 'no hello received in time');
       }, helloMs);
       timer.unref();
@@ -73,12 +86,17 @@ export abstract class WsCameraServer implements UpgradeSource {
   async close(): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const ws of this.sockets) {
-      waits.push(new Promise((resolve) => {
-        ws.once('close', () => resolve());
-        this.goodbye(ws);
-        ws.close(CLOSE.GOING_AWAY, 'bridge shutting down');
-        setTimeout(() => { ws.terminate(); resolve(); }, 1000).unref();
-      }));
+      waits.push(
+        new Promise((resolve) => {
+          ws.once('close', () => resolve());
+          this.goodbye(ws);
+          ws.close(CLOSE.GOING_AWAY, 'bridge shutting down');
+          setTimeout(() => {
+            ws.terminate();
+            resolve();
+          }, 1000).unref();
+        }),
+      );
     }
     await Promise.all(waits);
     this.wss.close();

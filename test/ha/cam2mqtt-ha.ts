@@ -27,15 +27,25 @@ export interface CliResult {
 }
 
 /** Runs `node dist/src/cli.js ...args` with no CAM2MQTT_* variables from this environment. */
-export async function runCli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CAM2MQTT_')) env[k] = v;
   const t0 = Date.now();
-  const proc = spawn(process.execPath, [CLI, ...args], { env: { ...env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { ...env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  proc.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  proc.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
   const code = await new Promise<number | null>((resolve) => proc.on('close', (c) => resolve(c)));
   clearTimeout(timer);
@@ -53,7 +63,10 @@ export interface Cam2mqtt {
  * A real bridge (in this process) with `raw` settings, which are also written to
  * <dataDir>/configuration.yaml for the CLI. The data dir survives stop() (restarts), removed by cleanup().
  */
-export async function startCam2mqtt(raw: Record<string, unknown>, dataDir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-ha-data-'))): Promise<Cam2mqtt> {
+export async function startCam2mqtt(
+  raw: Record<string, unknown>,
+  dataDir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-ha-data-')),
+): Promise<Cam2mqtt> {
   writeFileSync(path.join(dataDir, 'configuration.yaml'), YAML.stringify(raw));
   const tb = await startBridge(raw, { dataDir });
   return { tb, url: tb.url, dataDir, stop: () => tb.stop() };
@@ -92,7 +105,12 @@ export function legacyCamera(bridgeUrl: string, hostName = 'garage-cam'): Simula
 }
 
 /** Reads an MJPEG (multipart/x-mixed-replace) response until `pred` holds on the bytes so far or `max` bytes. */
-export async function readStreamUntil(res: Response, pred: (buf: Buffer) => boolean, max = 4_000_000, ac?: AbortController): Promise<Buffer> {
+export async function readStreamUntil(
+  res: Response,
+  pred: (buf: Buffer) => boolean,
+  max = 4_000_000,
+  ac?: AbortController,
+): Promise<Buffer> {
   let buf = Buffer.alloc(0);
   const reader = res.body!.getReader();
   try {

@@ -9,19 +9,15 @@
 //   const ha = await startHomeAssistant();
 //   after(() => ha.stop());
 //   const conn = await connectWs(ha.url, ha.token);
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { type Connection, createConnection, createLongLivedTokenAuth } from 'home-assistant-js-websocket';
 import WebSocket from 'ws';
-import {
-  createConnection,
-  createLongLivedTokenAuth,
-  type Connection,
-} from 'home-assistant-js-websocket';
 
 // ------------------------------------------------------------------------------------------------
 // Locations
@@ -185,9 +181,7 @@ function spawnManaged(
 ): Spawned {
   installHooks();
   const python = opts.python ?? path.join(HA_VENV, 'bin', 'python');
-  const [cmd, args] = existsSync(python)
-    ? [python, ['-c', PDEATHSIG_PRELUDE, ...argv]]
-    : [argv[0]!, argv.slice(1)];
+  const [cmd, args] = existsSync(python) ? [python, ['-c', PDEATHSIG_PRELUDE, ...argv]] : [argv[0]!, argv.slice(1)];
   const child = spawn(cmd, args, {
     cwd: opts.cwd,
     env: { ...(opts.env ?? process.env), HA_HARNESS_PARENT: String(process.pid) },
@@ -694,7 +688,11 @@ export async function createAutomation(
   config: AutomationConfig,
   timeoutMs = 30_000,
 ): Promise<string> {
-  await haJson(ha, 'POST', `/api/config/automation/config/${encodeURIComponent(id)}`, { id, mode: 'single', ...config });
+  await haJson(ha, 'POST', `/api/config/automation/config/${encodeURIComponent(id)}`, {
+    id,
+    mode: 'single',
+    ...config,
+  });
   const states = async (): Promise<{ entity_id: string; attributes: { id?: string } }[]> =>
     haJson(ha, 'GET', '/api/states');
   const st = await waitFor(
@@ -735,7 +733,13 @@ export async function startMosquitto(opts: { port?: number; users?: Record<strin
   if (bin === undefined) throw new Error('mosquitto not found: run .ci/install-ha.sh (apt-get install mosquitto)');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cam2mqtt-mosq-'));
   const port = opts.port ?? (await freePort());
-  const conf = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stdout', 'log_type error', 'log_type warning'];
+  const conf = [
+    `listener ${port} 127.0.0.1`,
+    'persistence false',
+    'log_dest stdout',
+    'log_type error',
+    'log_type warning',
+  ];
   if (opts.users !== undefined) {
     const pwfile = path.join(dir, 'passwd');
     writeFileSync(pwfile, '');
@@ -752,7 +756,7 @@ export async function startMosquitto(opts: { port?: number; users?: Record<strin
   // As root, mosquitto would switch to user "mosquitto", which also clears the kernel's
   // parent-death signal: keep it as root so it dies with this process.
   if (process.getuid?.() === 0) conf.push('user root');
-  writeFileSync(path.join(dir, 'mosquitto.conf'), conf.join('\n') + '\n', { mode: 0o644 });
+  writeFileSync(path.join(dir, 'mosquitto.conf'), `${conf.join('\n')}\n`, { mode: 0o644 });
   const log = new LogBuffer(1024 * 1024);
   const p = spawnManaged([bin, '-c', path.join(dir, 'mosquitto.conf')], { cwd: dir, log });
   try {

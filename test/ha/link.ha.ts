@@ -5,16 +5,29 @@
 // and an MQTT integration that points at another broker (reported, nothing changed).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Connection } from 'home-assistant-js-websocket';
+import mqtt, { type MqttClient } from 'mqtt';
 import { jpegCycle } from '../../src/simulator/frames.js';
 import type { SimulatedLegacyCamera } from '../../src/simulator/legacy-camera.js';
 import type { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { freePort } from '../helpers/bridge.js';
 import {
+  type Cam2mqtt,
+  LEGACY_SPEC,
+  legacyCamera,
+  NATIVE_SPEC,
+  nativeCamera,
+  readStreamUntil,
+  removeDir,
+  runCli,
+  skip,
+  startCam2mqtt,
+} from './cam2mqtt-ha.js';
+import {
   connectWs,
   createMqttEntry,
   getState,
+  type HomeAssistant,
   haFetch,
   haJson,
   listConfigEntries,
@@ -23,9 +36,7 @@ import {
   startHomeAssistant,
   startMosquitto,
   waitFor,
-  type HomeAssistant,
 } from './hass.js';
-import { legacyCamera, LEGACY_SPEC, nativeCamera, NATIVE_SPEC, readStreamUntil, removeDir, runCli, skip, startCam2mqtt, type Cam2mqtt } from './cam2mqtt-ha.js';
 
 const HTTP_AUTH = { username: 'admin', password: 'page-secret-1' };
 const MQTT_USERS = [
@@ -43,7 +54,20 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
   let mqttPort = 0;
   const t0 = Date.now();
 
-  const cli = (cmd: string, ...extra: string[]) => runCli(['ha', cmd, '--url', ha!.url, '--token', ha!.token, '--data-dir', cam!.dataDir, '--bridge', cam!.url, ...extra]);
+  const cli = (cmd: string, ...extra: string[]) =>
+    runCli([
+      'ha',
+      cmd,
+      '--url',
+      ha!.url,
+      '--token',
+      ha!.token,
+      '--data-dir',
+      cam!.dataDir,
+      '--bridge',
+      cam!.url,
+      ...extra,
+    ]);
 
   before(async () => {
     ha = await startHomeAssistant();
@@ -54,7 +78,14 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
     });
     native = nativeCamera(cam.url).start();
     legacy = legacyCamera(cam.url).start();
-    await waitFor(() => native!.connected && legacy!.connected && cam!.tb.bridge.hub.list().filter((c) => c.online && c.latest).length === 2, 20_000, 'both cameras online with a frame');
+    await waitFor(
+      () =>
+        native!.connected &&
+        legacy!.connected &&
+        cam!.tb.bridge.hub.list().filter((c) => c.online && c.latest).length === 2,
+      20_000,
+      'both cameras online with a frame',
+    );
     conn = await connectWs(ha.url, ha.token);
   });
 
@@ -75,7 +106,10 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
     const cases: [string[], RegExp][] = [
       [['--url', ha!.url, '--token', 'not-a-valid-token'], /refused the token \(HTTP 401\)/],
       [['--url', cam!.url, '--token', ha!.token], /is not Home Assistant's API/],
-      [['--url', `http://127.0.0.1:${closed}`, '--token', ha!.token], /cannot reach Home Assistant at http:\/\/127\.0\.0\.1:\d+: connection refused/],
+      [
+        ['--url', `http://127.0.0.1:${closed}`, '--token', ha!.token],
+        /cannot reach Home Assistant at http:\/\/127\.0\.0\.1:\d+: connection refused/,
+      ],
       [['--url', 'ftp://example.org', '--token', ha!.token], /expected http:\/\/ or https:\/\//],
       [['--url', ha!.url], /no Home Assistant token/],
     ];
@@ -87,7 +121,18 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
       assert.equal(r.stderr.trim().split('\n').length, 2, `one message: ${r.stderr}`);
     }
     // cam2mqtt not running at --bridge: nothing changed either.
-    const r = await runCli(['ha', 'link', '--url', ha!.url, '--token', ha!.token, '--data-dir', cam!.dataDir, '--bridge', `http://127.0.0.1:${closed}`]);
+    const r = await runCli([
+      'ha',
+      'link',
+      '--url',
+      ha!.url,
+      '--token',
+      ha!.token,
+      '--data-dir',
+      cam!.dataDir,
+      '--bridge',
+      `http://127.0.0.1:${closed}`,
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /FAILED: cannot reach cam2mqtt at http:\/\/127\.0\.0\.1:\d+: connection refused/);
     assert.match(r.stdout, /Nothing was changed in Home Assistant/);
@@ -106,15 +151,35 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
     const porch = nativeCamera(other.url, 'porch', 'Porch').start();
     try {
       await waitFor(() => other.tb.bridge.hub.get('porch')?.latest, 20_000, 'porch camera online');
-      const r = await runCli(['ha', 'link', '--url', ha!.url, '--token', ha!.token, '--data-dir', other.dataDir, '--bridge', other.url]);
+      const r = await runCli([
+        'ha',
+        'link',
+        '--url',
+        ha!.url,
+        '--token',
+        ha!.token,
+        '--data-dir',
+        other.dataDir,
+        '--bridge',
+        other.url,
+      ]);
       assert.equal(r.code, 1, r.stdout);
       assert.match(r.stdout, /added Home Assistant's MQTT integration/);
-      assert.match(r.stdout, new RegExp(`FAILED: Home Assistant cannot open http://127\\.0\\.0\\.1:${closed}/api/cameras/porch/stream\\.mjpeg \\(mjpeg_url: cannot_connect\\)`));
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `FAILED: Home Assistant cannot open http://127\\.0\\.0\\.1:${closed}/api/cameras/porch/stream\\.mjpeg \\(mjpeg_url: cannot_connect\\)`,
+        ),
+      );
       assert.match(r.stdout, /rolled back: removed the MQTT integration added by this run/);
       assert.deepEqual(await listConfigEntries(ha!, 'mqtt'), []);
       assert.deepEqual(await listConfigEntries(ha!, 'mjpeg'), []);
       const left = (await listEntities(conn!)).filter((e) => e.unique_id.startsWith('cam2mqtt_'));
-      assert.deepEqual(left.map((e) => e.entity_id), [], 'no cam2mqtt entities left in HA');
+      assert.deepEqual(
+        left.map((e) => e.entity_id),
+        [],
+        'no cam2mqtt entities left in HA',
+      );
       const flows = await conn!.sendMessagePromise<unknown[]>({ type: 'config_entries/flow/progress' });
       assert.deepEqual(flows, [], 'no config flow left open');
     } finally {
@@ -143,7 +208,10 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
     assert.equal(entries.length, 1);
     assert.equal(entries[0]!.state, 'loaded');
     // HA logged in as the admin broker user (read-only users may not send commands).
-    assert.ok(cam!.tb.logs.some((l) => /MQTT client .* connected \(.*user hass\)/.test(l.msg)), 'HA connected as user hass');
+    assert.ok(
+      cam!.tb.logs.some((l) => /MQTT client .* connected \(.*user hass\)/.test(l.msg)),
+      'HA connected as user hass',
+    );
   });
 
   it('every entity of the discovery contract is there: entity id, device class, device, availability', async () => {
@@ -184,14 +252,30 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
     // No duplicates and no _2 ids among ours.
     const ours = ents.filter((e) => e.unique_id.startsWith('cam2mqtt_'));
     assert.equal(new Set(ours.map((e) => e.entity_id)).size, ours.length);
-    assert.ok(!ours.some((e) => /_\d+$/.test(e.entity_id)), `no _2 ids: ${ours.map((e) => e.entity_id).filter((x) => /_\d+$/.test(x)).join(', ')}`);
+    assert.ok(
+      !ours.some((e) => /_\d+$/.test(e.entity_id)),
+      `no _2 ids: ${ours
+        .map((e) => e.entity_id)
+        .filter((x) => /_\d+$/.test(x))
+        .join(', ')}`,
+    );
 
     // Availability: both cameras online -> their entities are available.
-    for (const id of ['camera.frontdoor', 'binary_sensor.frontdoor_motion', 'switch.frontdoor_lamp', 'camera.garage_cam', 'binary_sensor.garage_cam_motion']) {
-      await waitFor(async () => {
-        const s = (await getState(ha!, id))?.state;
-        return s !== undefined && s !== 'unavailable';
-      }, 20_000, `${id} available`);
+    for (const id of [
+      'camera.frontdoor',
+      'binary_sensor.frontdoor_motion',
+      'switch.frontdoor_lamp',
+      'camera.garage_cam',
+      'binary_sensor.garage_cam_motion',
+    ]) {
+      await waitFor(
+        async () => {
+          const s = (await getState(ha!, id))?.state;
+          return s !== undefined && s !== 'unavailable';
+        },
+        20_000,
+        `${id} available`,
+      );
     }
     assert.equal((await getState(ha!, 'binary_sensor.cam2mqtt_bridge_connection_state'))?.state, 'on');
     assert.equal((await getState(ha!, 'binary_sensor.frontdoor_motion'))?.state, 'off');
@@ -209,7 +293,11 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
     assert.equal(front.manufacturer, 'cam2mqtt');
     assert.equal(front.via_device_id, bridgeDev.id);
     assert.equal(garage.via_device_id, bridgeDev.id);
-    for (const [d, prefix] of [[front, 'cam2mqtt_frontdoor_'], [garage, 'cam2mqtt_garage-cam_'], [bridgeDev, 'cam2mqtt_bridge_']] as const) {
+    for (const [d, prefix] of [
+      [front, 'cam2mqtt_frontdoor_'],
+      [garage, 'cam2mqtt_garage-cam_'],
+      [bridgeDev, 'cam2mqtt_bridge_'],
+    ] as const) {
       const mine = ents.filter((e) => e.platform === 'mqtt' && e.unique_id.startsWith(prefix));
       assert.ok(mine.length >= 4, `${prefix}: ${mine.length} entities`);
       for (const e of mine) assert.equal(e.device_id, d.id, `${e.entity_id} on device ${d.name}`);
@@ -217,33 +305,53 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
   });
 
   it('GET /api/camera_proxy/camera.<id> returns exactly the snapshot cam2mqtt published', async () => {
-    sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'viewer', password: 'viewer-pass', reconnectPeriod: 0 });
+    sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+      username: 'viewer',
+      password: 'viewer-pass',
+      reconnectPeriod: 0,
+    });
     const published = new Map<string, Buffer>();
     sub.on('message', (topic, payload) => published.set(topic, Buffer.from(payload)));
     await sub.subscribeAsync(['cam2mqtt/frontdoor/snapshot', 'cam2mqtt/garage-cam/snapshot'], { qos: 0 });
     // Press the snapshot button in HA: a fresh snapshot is published, and HA serves the same bytes.
     await haJson(ha!, 'POST', '/api/services/button/press', { entity_id: 'button.frontdoor_snapshot' });
-    for (const [id, topic, spec] of [['camera.frontdoor', 'cam2mqtt/frontdoor/snapshot', NATIVE_SPEC], ['camera.garage_cam', 'cam2mqtt/garage-cam/snapshot', LEGACY_SPEC]] as const) {
-      const body = await waitFor(async () => {
-        const pub = published.get(topic);
-        if (!pub) return undefined;
-        const r = await haFetch(ha!.url, ha!.token, `/api/camera_proxy/${id}`);
-        const b = Buffer.from(await r.arrayBuffer());
-        return r.ok && b.equals(published.get(topic)!) ? b : undefined;
-      }, 20_000, `${id}: camera_proxy equals the published snapshot`);
-      assert.ok(jpegCycle(spec).some((f) => f.equals(body)), `${id}: the bytes are one of the camera's own frames`);
+    for (const [id, topic, spec] of [
+      ['camera.frontdoor', 'cam2mqtt/frontdoor/snapshot', NATIVE_SPEC],
+      ['camera.garage_cam', 'cam2mqtt/garage-cam/snapshot', LEGACY_SPEC],
+    ] as const) {
+      const body = await waitFor(
+        async () => {
+          const pub = published.get(topic);
+          if (!pub) return undefined;
+          const r = await haFetch(ha!.url, ha!.token, `/api/camera_proxy/${id}`);
+          const b = Buffer.from(await r.arrayBuffer());
+          return r.ok && b.equals(published.get(topic)!) ? b : undefined;
+        },
+        20_000,
+        `${id}: camera_proxy equals the published snapshot`,
+      );
+      assert.ok(
+        jpegCycle(spec).some((f) => f.equals(body)),
+        `${id}: the bytes are one of the camera's own frames`,
+      );
     }
   });
 
-  it('the mjpeg live views (with http.auth credentials) serve the camera\'s frames through HA', async () => {
+  it("the mjpeg live views (with http.auth credentials) serve the camera's frames through HA", async () => {
     const entries = await listConfigEntries(ha!, 'mjpeg');
     assert.deepEqual(entries.map((e) => e.title).sort(), ['Front door live', 'garage-cam live']);
-    for (const [id, spec] of [['camera.frontdoor_live', NATIVE_SPEC], ['camera.garage_cam_live', LEGACY_SPEC]] as const) {
+    for (const [id, spec] of [
+      ['camera.frontdoor_live', NATIVE_SPEC],
+      ['camera.garage_cam_live', LEGACY_SPEC],
+    ] as const) {
       const frames = jpegCycle(spec);
       const still = await haFetch(ha!.url, ha!.token, `/api/camera_proxy/${id}`);
       assert.equal(still.status, 200, id);
       const stillBody = Buffer.from(await still.arrayBuffer());
-      assert.ok(frames.some((f) => f.equals(stillBody)), `${id}: still is a camera frame`);
+      assert.ok(
+        frames.some((f) => f.equals(stillBody)),
+        `${id}: still is a camera frame`,
+      );
       const ac = new AbortController();
       const s = await haFetch(ha!.url, ha!.token, `/api/camera_proxy_stream/${id}`, { signal: ac.signal });
       assert.equal(s.status, 200, id);
@@ -274,7 +382,10 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
     const r = await cli('status');
     console.log(r.stdout.replace(/^/gm, '# '));
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`MQTT integration: loaded, broker 127\\.0\\.0\\.1:${mqttPort}, carries cam2mqtt's topics`));
+    assert.match(
+      r.stdout,
+      new RegExp(`MQTT integration: loaded, broker 127\\.0\\.0\\.1:${mqttPort}, carries cam2mqtt's topics`),
+    );
     assert.match(r.stdout, /Front door \(frontdoor\): \d+ entities/);
     assert.match(r.stdout, /camera\.frontdoor_live \(frontdoor, loaded/);
     assert.match(r.stdout, /Linked: yes/);
@@ -294,11 +405,19 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
       const mjpegBefore = (await listConfigEntries(ha!, 'mjpeg')).map((e) => e.entry_id).sort();
       const r = await cli('link');
       assert.equal(r.code, 1, r.stdout);
-      assert.match(r.stdout, new RegExp(`FAILED: Home Assistant's MQTT integration points at another broker \\(127\\.0\\.0\\.1:${other.port}\\)`));
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `FAILED: Home Assistant's MQTT integration points at another broker \\(127\\.0\\.0\\.1:${other.port}\\)`,
+        ),
+      );
       assert.match(r.stdout, /Changed nothing/);
       assert.match(r.stdout, /Nothing was changed in Home Assistant/);
       const after = await listConfigEntries(ha!, 'mqtt');
-      assert.deepEqual(after.map((e) => e.entry_id), [otherId]);
+      assert.deepEqual(
+        after.map((e) => e.entry_id),
+        [otherId],
+      );
       assert.deepEqual((await listConfigEntries(ha!, 'mjpeg')).map((e) => e.entry_id).sort(), mjpegBefore);
       const st = await cli('status');
       assert.match(st.stdout, /does NOT carry cam2mqtt's topics/);

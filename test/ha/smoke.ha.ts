@@ -5,24 +5,24 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { Connection } from 'home-assistant-js-websocket';
 import jpeg from 'jpeg-js';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Connection } from 'home-assistant-js-websocket';
 import {
   connectWs,
   createAutomation,
   createMjpegEntry,
   createMqttEntry,
   getState,
+  type HomeAssistant,
   haFetch,
   haInstalled,
   listDevices,
   listEntities,
+  type Mosquitto,
   startHomeAssistant,
   startMosquitto,
   waitFor,
-  type HomeAssistant,
-  type Mosquitto,
 } from './hass.js';
 
 const REQUIRED = process.env.CI === 'true' || process.env.HA_REQUIRED === '1';
@@ -81,7 +81,8 @@ describe('Home Assistant harness smoke test', { skip, timeout: 600_000 }, () => 
     client.on('message', (topic, payload) => {
       if (topic !== 'homeassistant/status') return;
       births.push(payload.toString());
-      if (payload.toString() === 'online' && motion !== undefined) void client!.publishAsync(MOTION_TOPIC, motion, { qos: 1 });
+      if (payload.toString() === 'online' && motion !== undefined)
+        void client!.publishAsync(MOTION_TOPIC, motion, { qos: 1 });
     });
     await client.subscribeAsync('homeassistant/status', { qos: 1 });
   });
@@ -267,7 +268,8 @@ describe('Home Assistant harness smoke test', { skip, timeout: 600_000 }, () => 
         still_image_url: `${base}/still.jpg`,
       });
       const entity = await waitFor(
-        async () => (await listEntities(conn!)).find((e) => e.config_entry_id === entryId && e.entity_id.startsWith('camera.')),
+        async () =>
+          (await listEntities(conn!)).find((e) => e.config_entry_id === entryId && e.entity_id.startsWith('camera.')),
         30_000,
         'mjpeg camera in the entity registry',
       );
@@ -277,7 +279,9 @@ describe('Home Assistant harness smoke test', { skip, timeout: 600_000 }, () => 
 
       // camera_proxy_stream relays the MJPEG stream: read until a whole first frame is there.
       const ac = new AbortController();
-      const s = await haFetch(ha!.url, ha!.token, `/api/camera_proxy_stream/${entity.entity_id}`, { signal: ac.signal });
+      const s = await haFetch(ha!.url, ha!.token, `/api/camera_proxy_stream/${entity.entity_id}`, {
+        signal: ac.signal,
+      });
       assert.equal(s.status, 200);
       assert.match(s.headers.get('content-type') ?? '', /^multipart\/x-mixed-replace/);
       let buf = Buffer.alloc(0);

@@ -36,7 +36,10 @@ export interface TestBridge {
  * A real bridge in this process on 127.0.0.1 with a free HTTP port and a temp data dir. `raw` is
  * what a user would write in configuration.yaml. MQTT is off unless the test enables it.
  */
-export async function startBridge(raw: Record<string, unknown> = {}, opts: { extensions?: ExtensionFactory[]; dataDir?: string; keepDataDir?: boolean } = {}): Promise<TestBridge> {
+export async function startBridge(
+  raw: Record<string, unknown> = {},
+  opts: { extensions?: ExtensionFactory[]; dataDir?: string; keepDataDir?: boolean } = {},
+): Promise<TestBridge> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'cam2mqtt-test-'));
   const logs: TestBridge['logs'] = [];
   const sink = new Writable({
@@ -73,7 +76,11 @@ export async function startBridge(raw: Record<string, unknown> = {}, opts: { ext
 }
 
 /** Poll until fn returns a truthy value (or throw after timeoutMs with the label). */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 5000, label = 'condition'): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 5000,
+  label = 'condition',
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -83,7 +90,10 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 5000, lab
     } catch (err) {
       last = err;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > end)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${label}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 25));
   }
 }

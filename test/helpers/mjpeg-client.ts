@@ -1,4 +1,4 @@
-import { request, type IncomingMessage } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 
 export interface Part {
   headers: Record<string, string>;
@@ -26,7 +26,9 @@ export class MjpegClient {
       res.on('data', (chunk: Buffer) => this.onData(chunk));
       res.on('error', () => {});
     });
-    this.req.on('error', (err) => { this.error = err; });
+    this.req.on('error', (err) => {
+      this.error = err;
+    });
     this.req.end();
   }
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { CommandError, parseCommandBody, type CommandErrorCode } from '../../hub/controls.js';
+import { type HttpServer, readJson, sendError, sendJson } from '../../http/server.js';
+import { CommandError, type CommandErrorCode, parseCommandBody } from '../../hub/controls.js';
 import type { CameraHub } from '../../hub/hub.js';
-import { readJson, sendError, sendJson, type HttpServer } from '../../http/server.js';
 import type { Logger } from '../../logging.js';
 
 const STATUS: Record<CommandErrorCode, number> = {
@@ -19,13 +19,35 @@ export function commandErrorStatus(err: CommandError): number {
 
 /** REST: camera list and details, commands, snapshots, health. */
 export class ApiSink {
-  constructor(hub: CameraHub, http: HttpServer, logger: Logger, private readonly extra: () => Record<string, unknown>) {
+  constructor(
+    hub: CameraHub,
+    http: HttpServer,
+    logger: Logger,
+    private readonly extra: () => Record<string, unknown>,
+  ) {
     const log = logger.child({ mod: 'api' });
-    http.route('GET', '/healthz', (_req, res) => {
-      const cams = hub.list();
-      sendJson(res, 200, { status: 'ok', uptime: Math.round(process.uptime()), cameras: cams.length, online: cams.filter((c) => c.online).length, ...this.extra() });
-    }, { public: true });
-    http.route('GET', '/api/cameras', (_req, res) => sendJson(res, 200, hub.list().map((c) => c.toJSON())));
+    http.route(
+      'GET',
+      '/healthz',
+      (_req, res) => {
+        const cams = hub.list();
+        sendJson(res, 200, {
+          status: 'ok',
+          uptime: Math.round(process.uptime()),
+          cameras: cams.length,
+          online: cams.filter((c) => c.online).length,
+          ...this.extra(),
+        });
+      },
+      { public: true },
+    );
+    http.route('GET', '/api/cameras', (_req, res) =>
+      sendJson(
+        res,
+        200,
+        hub.list().map((c) => c.toJSON()),
+      ),
+    );
     http.route('GET', '/api/cameras/:id', (_req, res, p) => {
       const cam = hub.get(p.id!);
       if (!cam) return sendError(res, 404, `unknown camera "${p.id}"`);

@@ -105,7 +105,13 @@ function parseCookies(header: string | undefined): Record<string, string> {
 
 /** Only same-site paths after login: no open redirect to another host. */
 function safeNext(next: unknown): string {
-  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') && !next.startsWith('/login') ? next : '/';
+  return typeof next === 'string' &&
+    next.startsWith('/') &&
+    !next.startsWith('//') &&
+    !next.startsWith('/\\') &&
+    !next.startsWith('/login')
+    ? next
+    : '/';
 }
 
 async function readForm(req: IncomingMessage, maxBytes = 8 * 1024): Promise<Record<string, string>> {
@@ -113,7 +119,10 @@ async function readForm(req: IncomingMessage, maxBytes = 8 * 1024): Promise<Reco
   if (String(req.headers['content-type'] ?? '').includes('application/json')) {
     try {
       const body = JSON.parse(text) as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(body ?? {}).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+      return Object.fromEntries(Object.entries(body ?? {}).filter(([, v]) => typeof v === 'string')) as Record<
+        string,
+        string
+      >;
     } catch {
       throw new HttpError(400, 'request body is not valid JSON');
     }
@@ -138,19 +147,29 @@ class AuthExtension implements Extension {
   private readonly key: Buffer;
   private readonly ttlMs: number;
 
-  constructor(private readonly ctx: BridgeContext, private readonly auth: AuthConfig) {
+  constructor(
+    private readonly ctx: BridgeContext,
+    private readonly auth: AuthConfig,
+  ) {
     this.log = ctx.logger.child({ mod: 'auth' });
     this.refusedLog = new ThrottledLog(this.log);
     this.ttlMs = ctx.config.http.session_ttl * 1000;
     const secret = this.loadSecret();
-    this.key = createHmac('sha256', secret).update(`session|${auth.username ?? ''}|${auth.password ?? ''}|${auth.token ?? ''}`).digest();
+    this.key = createHmac('sha256', secret)
+      .update(`session|${auth.username ?? ''}|${auth.password ?? ''}|${auth.token ?? ''}`)
+      .digest();
     const http = ctx.http;
     // Set before the port listens: no request ever passes unguarded.
     http.setGuard((req, res, url) => this.guard(req, res, url));
-    http.route('GET', '/login', (req, res, _p, url) => {
-      if (this.sessionOf(req)) return redirect(res, safeNext(url.searchParams.get('next')));
-      this.sendLogin(res, 200, safeNext(url.searchParams.get('next')));
-    }, { public: true });
+    http.route(
+      'GET',
+      '/login',
+      (req, res, _p, url) => {
+        if (this.sessionOf(req)) return redirect(res, safeNext(url.searchParams.get('next')));
+        this.sendLogin(res, 200, safeNext(url.searchParams.get('next')));
+      },
+      { public: true },
+    );
     http.route('POST', '/login', (req, res) => this.login(req, res), { public: true });
     http.route('POST', '/logout', (req, res) => this.logout(req, res), { public: true });
   }
@@ -173,7 +192,9 @@ class AuthExtension implements Extension {
       chmodSync(file, 0o600);
       return s;
     } catch (err) {
-      this.log.warn(`cannot keep the session key in ${file} (${(err as Error).message}): sessions will end when cam2mqtt restarts`);
+      this.log.warn(
+        `cannot keep the session key in ${file} (${(err as Error).message}): sessions will end when cam2mqtt restarts`,
+      );
       return randomBytes(32);
     }
   }
@@ -230,8 +251,11 @@ class AuthExtension implements Extension {
   /** Username + password, or the token as the password (any username), for clients that only do Basic. */
   private checkPassword(user: string, pass: string): boolean {
     // Evaluate both so the time taken does not tell which one matched.
-    const byPassword = this.auth.username !== undefined && this.auth.password !== undefined
-      && safeEqual(user, this.auth.username) && safeEqual(pass, this.auth.password);
+    const byPassword =
+      this.auth.username !== undefined &&
+      this.auth.password !== undefined &&
+      safeEqual(user, this.auth.username) &&
+      safeEqual(pass, this.auth.password);
     const byToken = this.checkToken(pass);
     return byPassword || byToken;
   }
@@ -243,9 +267,15 @@ class AuthExtension implements Extension {
     if (presented) {
       const wait = this.limiter.lockedFor(addr);
       if (wait > 0) {
-        this.refusedLog.warn(`refused ${presented.how} credentials from ${addr} for ${url.pathname}: too many failed logins, locked for ${Math.ceil(wait / 1000)} s more`);
+        this.refusedLog.warn(
+          `refused ${presented.how} credentials from ${addr} for ${url.pathname}: too many failed logins, locked for ${Math.ceil(wait / 1000)} s more`,
+        );
         if (res) {
-          res.writeHead(429, { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': String(Math.ceil(wait / 1000)), 'Cache-Control': 'no-store' });
+          res.writeHead(429, {
+            'Content-Type': 'application/json; charset=utf-8',
+            'Retry-After': String(Math.ceil(wait / 1000)),
+            'Cache-Control': 'no-store',
+          });
           res.end(JSON.stringify({ error: 'too many failed logins; try again later' }));
         }
         return false;
@@ -257,27 +287,48 @@ class AuthExtension implements Extension {
       this.refuse(addr, presented.user, presented.how, url.pathname);
     }
     if (!res) return false;
-    const wantsHtml = (req.method === 'GET' || req.method === 'HEAD') && String(req.headers.accept ?? '').includes('text/html');
-    if (wantsHtml && !presented) return redirect(res, `/login?next=${encodeURIComponent(url.pathname + url.search)}`), false;
+    const wantsHtml =
+      (req.method === 'GET' || req.method === 'HEAD') && String(req.headers.accept ?? '').includes('text/html');
+    if (wantsHtml && !presented) {
+      redirect(res, `/login?next=${encodeURIComponent(url.pathname + url.search)}`);
+      return false;
+    }
     res.writeHead(401, {
       'Content-Type': 'application/json; charset=utf-8',
       'WWW-Authenticate': 'Basic realm="cam2mqtt", charset="UTF-8"',
       'Cache-Control': 'no-store',
     });
-    res.end(JSON.stringify({ error: presented ? 'wrong credentials' : 'authentication required: log in at /login, or use HTTP Basic or ?token=' }));
+    res.end(
+      JSON.stringify({
+        error: presented
+          ? 'wrong credentials'
+          : 'authentication required: log in at /login, or use HTTP Basic or ?token=',
+      }),
+    );
     return false;
   }
 
   /** One log line per refused login, with what the next failures will cost. */
   private refuse(addr: string, user: string, how: string, where: string): void {
     const f = this.limiter.fail(addr);
-    const lock = f.lockedUntil > Date.now() ? `; address locked for ${Math.round((f.lockedUntil - Date.now()) / 1000)} s` : '';
-    const who = how === 'HTTP Basic' || how === 'login form' ? `user "${user.slice(0, 64).replace(/[^\x20-\x7e]/g, '?')}"` : 'a token';
-    this.log.warn(`login refused for ${who} from ${addr} (${how}, ${where}): wrong credentials (${f.count} failure${f.count > 1 ? 's' : ''}${lock})`);
+    const lock =
+      f.lockedUntil > Date.now() ? `; address locked for ${Math.round((f.lockedUntil - Date.now()) / 1000)} s` : '';
+    const who =
+      how === 'HTTP Basic' || how === 'login form'
+        ? `user "${user.slice(0, 64).replace(/[^\x20-\x7e]/g, '?')}"`
+        : 'a token';
+    this.log.warn(
+      `login refused for ${who} from ${addr} (${how}, ${where}): wrong credentials (${f.count} failure${f.count > 1 ? 's' : ''}${lock})`,
+    );
   }
 
   private sendLogin(res: ServerResponse, status: number, next: string, error?: string, username?: string): void {
-    const html = loginPage({ tokenOnly: this.tokenOnly, next, ...(error ? { error } : {}), ...(username ? { username } : {}) });
+    const html = loginPage({
+      tokenOnly: this.tokenOnly,
+      next,
+      ...(error ? { error } : {}),
+      ...(username ? { username } : {}),
+    });
     res.writeHead(status, {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Length': Buffer.byteLength(html),
@@ -296,14 +347,19 @@ class AuthExtension implements Extension {
     const addr = addressOf(req);
     const wait = this.limiter.lockedFor(addr);
     if (wait > 0) {
-      this.refusedLog.warn(`login refused from ${addr}: too many failed logins, locked for ${Math.ceil(wait / 1000)} s more`);
+      this.refusedLog.warn(
+        `login refused from ${addr}: too many failed logins, locked for ${Math.ceil(wait / 1000)} s more`,
+      );
       const msg = `Too many failed attempts. Try again in ${Math.ceil(wait / 1000)} s.`;
-      if (json) return sendJsonStatus(res, 429, { ok: false, error: msg }, { 'Retry-After': String(Math.ceil(wait / 1000)) });
+      if (json)
+        return sendJsonStatus(res, 429, { ok: false, error: msg }, { 'Retry-After': String(Math.ceil(wait / 1000)) });
       res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
       return this.sendLogin(res, 429, next, msg, form.username);
     }
     const user = this.tokenOnly ? 'token' : (form.username ?? '');
-    const ok = this.tokenOnly ? this.checkToken(form.token ?? form.password ?? '') : this.checkPassword(user, form.password ?? '');
+    const ok = this.tokenOnly
+      ? this.checkToken(form.token ?? form.password ?? '')
+      : this.checkPassword(user, form.password ?? '');
     if (!ok) {
       this.refuse(addr, user, this.tokenOnly ? 'token login form' : 'login form', '/login');
       const msg = this.tokenOnly ? 'Wrong token.' : 'Wrong username or password.';
@@ -332,9 +388,12 @@ class AuthExtension implements Extension {
 
   /** HttpOnly: no script can read it. SameSite=Strict: no other site can make the browser send it. */
   private cookie(req: IncomingMessage, value: string, maxAge: number): string {
-    const tls = (req.socket as { encrypted?: boolean }).encrypted === true
-      || String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim() === 'https'
-      || (this.ctx.config.http.public_url ?? '').startsWith('https:');
+    const tls =
+      (req.socket as { encrypted?: boolean }).encrypted === true ||
+      String(req.headers['x-forwarded-proto'] ?? '')
+        .split(',')[0]
+        ?.trim() === 'https' ||
+      (this.ctx.config.http.public_url ?? '').startsWith('https:');
     return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${tls ? '; Secure' : ''}`;
   }
 
@@ -342,7 +401,11 @@ class AuthExtension implements Extension {
   stop(): void {}
 
   status(): Record<string, unknown> {
-    return { enabled: true, mode: this.tokenOnly ? 'token' : this.auth.token ? 'password+token' : 'password', locked_addresses: this.limiter.lockedCount };
+    return {
+      enabled: true,
+      mode: this.tokenOnly ? 'token' : this.auth.token ? 'password+token' : 'password',
+      locked_addresses: this.limiter.lockedCount,
+    };
   }
 }
 
@@ -351,9 +414,19 @@ function redirect(res: ServerResponse, location: string): void {
   res.end();
 }
 
-function sendJsonStatus(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJsonStatus(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type HttpServer, sendError, sendJson } from '../../http/server.js';
 import type { Camera } from '../../hub/camera.js';
 import type { Frame } from '../../hub/frame.js';
 import type { CameraHub } from '../../hub/hub.js';
-import { sendError, sendJson, type HttpServer } from '../../http/server.js';
 import type { Logger } from '../../logging.js';
 import { remoteOf } from '../../sources/types.js';
 import { CONTENT_TYPE, partOf, STREAM_PREAMBLE } from './part.js';
@@ -41,12 +41,21 @@ export class MjpegSink {
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
-  constructor(private readonly hub: CameraHub, http: HttpServer, logger: Logger, private readonly opts: MjpegOptions) {
+  constructor(
+    private readonly hub: CameraHub,
+    http: HttpServer,
+    logger: Logger,
+    private readonly opts: MjpegOptions,
+  ) {
     this.log = logger.child({ mod: 'mjpeg' });
     http.route('GET', '/api/cameras/:id/stream.mjpeg', (req, res, p) => this.serve(req, res, p.id!));
     http.route('GET', '/api/cameras/:id/viewers', (_req, res, p) => {
       if (!hub.get(p.id!)) return sendError(res, 404, `unknown camera "${p.id}"`);
-      sendJson(res, 200, [...(this.streams.get(p.id!)?.viewers ?? [])].map((v) => v.toJSON()));
+      sendJson(
+        res,
+        200,
+        [...(this.streams.get(p.id!)?.viewers ?? [])].map((v) => v.toJSON()),
+      );
     });
     hub.on('removed', (cam: Camera) => {
       const s = this.streams.get(cam.id);
@@ -99,7 +108,7 @@ export class MjpegSink {
     if (cam.latest) viewer.offer(partOf(cam.latest));
     const leave = () => {
       const s = this.streams.get(id);
-      if (!s || !s.viewers.delete(viewer)) return;
+      if (!s?.viewers.delete(viewer)) return;
       this.log.debug(`viewer ${remote} left ${id} after ${viewer.delivered} frames (${viewer.dropped} dropped)`);
       if (s.viewers.size === 0) {
         s.close();
@@ -114,10 +123,13 @@ export class MjpegSink {
     const now = Date.now();
     for (const s of this.streams.values()) {
       // Browsers paint a part only once the next one starts; repeat the last frame while the camera is quiet.
-      if (this.opts.idleRepeatMs > 0 && s.cam.latest && now - s.lastSentAt >= this.opts.idleRepeatMs) s.send(s.cam.latest);
+      if (this.opts.idleRepeatMs > 0 && s.cam.latest && now - s.lastSentAt >= this.opts.idleRepeatMs)
+        s.send(s.cam.latest);
       for (const v of s.viewers) {
         if (v.stalledSince !== undefined && now - v.stalledSince > this.opts.stallTimeoutMs) {
-          this.log.warn(`viewer ${v.remote} of ${s.cam.id} accepted no data for ${Math.round((now - v.stalledSince) / 1000)} s, disconnecting it (${v.delivered} frames delivered, ${v.dropped} dropped)`);
+          this.log.warn(
+            `viewer ${v.remote} of ${s.cam.id} accepted no data for ${Math.round((now - v.stalledSince) / 1000)} s, disconnecting it (${v.delivered} frames delivered, ${v.dropped} dropped)`,
+          );
           v.res.destroy();
         }
       }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { partLength, type Part } from './part.js';
+import { type Part, partLength } from './part.js';
 
 /**
  * One HTTP viewer of one camera. Writes while less than `queueBytes` are waiting in its socket;
@@ -14,7 +14,11 @@ export class MjpegViewer {
   stalledSince: number | undefined;
   private pending: Part | undefined;
 
-  constructor(readonly res: ServerResponse, readonly remote: string, private readonly queueBytes: number) {
+  constructor(
+    readonly res: ServerResponse,
+    readonly remote: string,
+    private readonly queueBytes: number,
+  ) {
     res.on('drain', () => this.flush());
   }
 
@@ -52,6 +56,12 @@ export class MjpegViewer {
   }
 
   toJSON(): Record<string, unknown> {
-    return { remote: this.remote, since: new Date(this.since).toISOString(), delivered: this.delivered, dropped: this.dropped, queued_bytes: this.queued };
+    return {
+      remote: this.remote,
+      since: new Date(this.since).toISOString(),
+      delivered: this.delivered,
+      dropped: this.dropped,
+      queued_bytes: this.queued,
+    };
   }
 }

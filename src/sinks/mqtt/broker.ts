@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -101,7 +101,9 @@ export class EmbeddedBroker {
         if (packet.topic.startsWith('$SYS/')) return done(new Error('$SYS/ topics are reserved'));
         const st = this.state.get(client.conn);
         if (this.requiresAuth && !st?.user?.admin && this.isProtected(packet.topic)) {
-          this.log.warn(`MQTT user "${st?.user?.username ?? '?'}" (${st?.remote ?? client.id}) may not publish to ${packet.topic} (read-only user; set admin: true in mqtt.users); disconnected`);
+          this.log.warn(
+            `MQTT user "${st?.user?.username ?? '?'}" (${st?.remote ?? client.id}) may not publish to ${packet.topic} (read-only user; set admin: true in mqtt.users); disconnected`,
+          );
           return done(new Error(`not authorized to publish to ${packet.topic}`));
         }
         done(null);
@@ -116,7 +118,9 @@ export class EmbeddedBroker {
       if (st?.kicked) return;
       if (err.message === 'drain timeout') {
         this.kicked++;
-        this.log.warn(`MQTT client ${client.id} (${st?.remote ?? '?'}) is not reading (nothing taken for ${DRAIN_TIMEOUT_MS / 1000} s); disconnected so it cannot hold up the others`);
+        this.log.warn(
+          `MQTT client ${client.id} (${st?.remote ?? '?'}) is not reading (nothing taken for ${DRAIN_TIMEOUT_MS / 1000} s); disconnected so it cannot hold up the others`,
+        );
         return;
       }
       this.log.debug(`MQTT client ${client.id ?? '?'} (${st?.remote ?? '?'}): ${err.message}`);
@@ -127,14 +131,18 @@ export class EmbeddedBroker {
     });
     this.aedes.on('client', (client) => {
       const st = this.state.get(client.conn);
-      this.log.info(`MQTT client ${client.id} connected (${st?.remote ?? '?'}${st?.user ? `, user ${st.user.username}` : ''})`);
+      this.log.info(
+        `MQTT client ${client.id} connected (${st?.remote ?? '?'}${st?.user ? `, user ${st.user.username}` : ''})`,
+      );
     });
     this.aedes.on('clientDisconnect', (client) => {
       const st = this.state.get(client.conn);
       this.log.info(`MQTT client ${client.id} disconnected (${st?.remote ?? '?'})`);
     });
 
-    this.server = createServer((socket) => this.accept(socket, `${socket.remoteAddress?.replace(/^::ffff:/, '') ?? '?'}:${socket.remotePort ?? '?'}`));
+    this.server = createServer((socket) =>
+      this.accept(socket, `${socket.remoteAddress?.replace(/^::ffff:/, '') ?? '?'}:${socket.remotePort ?? '?'}`),
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         this.server!.once('error', reject);
@@ -146,32 +154,51 @@ export class EmbeddedBroker {
     } catch (err) {
       await new Promise<void>((r) => this.aedes.close(() => r()));
       const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EADDRINUSE') throw new Error(`mqtt.port ${this.opts.port} on ${this.opts.host} is already in use (another MQTT broker? set mqtt.port / CAM2MQTT_MQTT_PORT, or mqtt.server to use that broker)`);
+      if (e.code === 'EADDRINUSE')
+        throw new Error(
+          `mqtt.port ${this.opts.port} on ${this.opts.host} is already in use (another MQTT broker? set mqtt.port / CAM2MQTT_MQTT_PORT, or mqtt.server to use that broker)`,
+        );
       throw new Error(`embedded MQTT broker cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`);
     }
     this.server.on('error', (err) => this.log.error(`MQTT listener error: ${err.message}`));
 
     // MQTT over WebSocket on the HTTP port. With broker users the broker checks credentials itself,
     // so the page's http.auth must not stand in the way (HA's MQTT client cannot send it).
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxPacketBytes + 16, perMessageDeflate: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.opts.maxPacketBytes + 16,
+      perMessageDeflate: false,
+    });
     const wsPath = this.opts.wsPath ?? '/mqtt';
-    this.opts.http.upgrade(wsPath, (req, socket, head) => {
-      this.wss!.handleUpgrade(req, socket, head, (ws) => {
-        const remote = `${remoteOf(req)} (websocket)`;
-        const stream = createWebSocketStream(ws);
-        ws.on('error', (err) => {
-          // ws refuses a message over maxPayload before the packet guard could see it.
-          if ((err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.log.warn(`MQTT client at ${remote} refused: WebSocket message larger than mqtt.max_packet_bytes (${this.opts.maxPacketBytes}); disconnected`);
-          stream.destroy();
+    this.opts.http.upgrade(
+      wsPath,
+      (req, socket, head) => {
+        this.wss!.handleUpgrade(req, socket, head, (ws) => {
+          const remote = `${remoteOf(req)} (websocket)`;
+          const stream = createWebSocketStream(ws);
+          ws.on('error', (err) => {
+            // ws refuses a message over maxPayload before the packet guard could see it.
+            if ((err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
+              this.log.warn(
+                `MQTT client at ${remote} refused: WebSocket message larger than mqtt.max_packet_bytes (${this.opts.maxPacketBytes}); disconnected`,
+              );
+            stream.destroy();
+          });
+          this.accept(stream, remote, req);
         });
-        this.accept(stream, remote, req);
-      });
-    }, { public: this.requiresAuth });
+      },
+      { public: this.requiresAuth },
+    );
 
     const users = this.opts.users;
-    this.log.info(`embedded MQTT broker listening on mqtt://${this.opts.host}:${this.port} and ws://<http host>${wsPath}`
-      + (users.length ? ` (${users.length} user(s), anonymous clients refused)` : ''));
-    if (!users.length) this.log.warn('embedded MQTT broker accepts anonymous clients with full access (set mqtt.users to require a login)');
+    this.log.info(
+      `embedded MQTT broker listening on mqtt://${this.opts.host}:${this.port} and ws://<http host>${wsPath}` +
+        (users.length ? ` (${users.length} user(s), anonymous clients refused)` : ''),
+    );
+    if (!users.length)
+      this.log.warn(
+        'embedded MQTT broker accepts anonymous clients with full access (set mqtt.users to require a login)',
+      );
   }
 
   private accept(conn: Socket | Duplex, remote: string, req?: IncomingMessage): void {
@@ -188,7 +215,12 @@ export class EmbeddedBroker {
     });
   }
 
-  private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthenticateError | null, ok: boolean | null) => void): void {
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: AuthenticateError | null, ok: boolean | null) => void,
+  ): void {
     const st = this.state.get(client.conn);
     const users = this.opts.users;
     if (!users.length) return done(null, true);
@@ -199,11 +231,13 @@ export class EmbeddedBroker {
       err.returnCode = code as AuthenticateError['returnCode'];
       done(err, null);
     };
-    if (username === undefined || username === '') return refuse(RETURN_NOT_AUTHORIZED, 'no username (anonymous clients are refused when mqtt.users is set)');
+    if (username === undefined || username === '')
+      return refuse(RETURN_NOT_AUTHORIZED, 'no username (anonymous clients are refused when mqtt.users is set)');
     const user = users.find((u) => u.username === username);
     // Compare digests so the time taken does not depend on where the passwords differ.
     const given = sha(password?.toString('utf8') ?? '');
-    if (!user || !timingSafeEqual(given, sha(user.password))) return refuse(RETURN_BAD_CREDENTIALS, `wrong username or password (user "${username}")`);
+    if (!user || !timingSafeEqual(given, sha(user.password)))
+      return refuse(RETURN_BAD_CREDENTIALS, `wrong username or password (user "${username}")`);
     if (st) st.user = user;
     done(null, true);
   }
@@ -235,7 +269,9 @@ export class EmbeddedBroker {
     if (conn.writableLength > this.queueBytes || st.queued > QUEUE_PACKETS) {
       st.kicked = true;
       this.kicked++;
-      this.log.warn(`MQTT client ${client.id} (${st.remote}) is not reading (${conn.writableLength} bytes, ${st.queued} messages waiting); disconnected so it cannot hold up the others`);
+      this.log.warn(
+        `MQTT client ${client.id} (${st.remote}) is not reading (${conn.writableLength} bytes, ${st.queued} messages waiting); disconnected so it cannot hold up the others`,
+      );
       conn.destroy();
       return null;
     }
@@ -243,7 +279,13 @@ export class EmbeddedBroker {
   }
 
   status(): Record<string, unknown> {
-    return { port: this.port, clients: this.clientCount, auth: this.requiresAuth, refused_logins: this.refusedLogins, slow_clients_disconnected: this.kicked };
+    return {
+      port: this.port,
+      clients: this.clientCount,
+      auth: this.requiresAuth,
+      refused_logins: this.refusedLogins,
+      slow_clients_disconnected: this.kicked,
+    };
   }
 
   async stop(): Promise<void> {

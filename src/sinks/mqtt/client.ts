@@ -57,34 +57,48 @@ export class EmbeddedTransport extends EventEmitter implements Transport {
   publish(topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {
     if (!this.connected) return Promise.resolve();
     return new Promise((resolve) => {
-      this.broker.aedes.publish({
-        cmd: 'publish',
-        topic,
-        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-        qos: opts.qos ?? 0,
-        retain: opts.retain ?? false,
-        dup: false,
-      }, () => resolve());
+      this.broker.aedes.publish(
+        {
+          cmd: 'publish',
+          topic,
+          payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+          qos: opts.qos ?? 0,
+          retain: opts.retain ?? false,
+          dup: false,
+        },
+        () => resolve(),
+      );
     });
   }
 
   subscribe(filters: string[]): Promise<void> {
-    return Promise.all(filters.map((f) => new Promise<void>((resolve) => {
-      if (this.handlers.has(f)) return resolve();
-      const deliver = (packet: AedesPublishPacket, cb: () => void) => {
-        const { topic, payload } = packet;
-        cb();
-        // Outside the broker's delivery loop: handlers publish answers.
-        setImmediate(() => this.emit('message', topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload)));
-      };
-      this.handlers.set(f, deliver);
-      this.broker.aedes.subscribe(f, deliver, () => resolve());
-    }))).then(() => undefined);
+    return Promise.all(
+      filters.map(
+        (f) =>
+          new Promise<void>((resolve) => {
+            if (this.handlers.has(f)) return resolve();
+            const deliver = (packet: AedesPublishPacket, cb: () => void) => {
+              const { topic, payload } = packet;
+              cb();
+              // Outside the broker's delivery loop: handlers publish answers.
+              setImmediate(() =>
+                this.emit('message', topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload)),
+              );
+            };
+            this.handlers.set(f, deliver);
+            this.broker.aedes.subscribe(f, deliver, () => resolve());
+          }),
+      ),
+    ).then(() => undefined);
   }
 
   async readRetained(filter: string): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>();
-    const persistence = (this.broker.aedes as unknown as { persistence: { createRetainedStreamCombi(p: string[]): AsyncIterable<{ topic: string; payload: Buffer }> } }).persistence;
+    const persistence = (
+      this.broker.aedes as unknown as {
+        persistence: { createRetainedStreamCombi(p: string[]): AsyncIterable<{ topic: string; payload: Buffer }> };
+      }
+    ).persistence;
     for await (const p of persistence.createRetainedStreamCombi([filter])) out.set(p.topic, p.payload);
     return out;
   }
@@ -205,7 +219,9 @@ export class ExternalTransport extends EventEmitter implements Transport {
     client.on('error', (err) => {
       this.lastError = err.message;
     });
-    client.stream?.on?.('error', (err: Error) => { this.lastError = err.message; });
+    client.stream?.on?.('error', (err: Error) => {
+      this.lastError = err.message;
+    });
     client.on('message', (topic, payload, packet) => {
       if (this.collector?.(topic, payload, packet.retain)) return;
       this.emit('message', topic, payload);
@@ -220,11 +236,15 @@ export class ExternalTransport extends EventEmitter implements Transport {
     if (this.up) {
       this.up = false;
       this.loggedDown = true;
-      this.log.warn(`lost the MQTT broker ${server} (${why}); reconnecting in the background, cameras and viewers keep working`);
+      this.log.warn(
+        `lost the MQTT broker ${server} (${why}); reconnecting in the background, cameras and viewers keep working`,
+      );
       this.emit('disconnect');
     } else if (!this.loggedDown) {
       this.loggedDown = true;
-      this.log.warn(`cannot reach the MQTT broker ${server} (${why}); retrying in the background, cameras and viewers keep working`);
+      this.log.warn(
+        `cannot reach the MQTT broker ${server} (${why}); retrying in the background, cameras and viewers keep working`,
+      );
     } else {
       this.log.debug(`MQTT broker ${server} still unreachable (${why}); next try in ${this.delayMs / 1000} s`);
     }
@@ -237,7 +257,9 @@ export class ExternalTransport extends EventEmitter implements Transport {
       if (this.stopping || !this.client) return;
       this.client.reconnect();
       // A new stream per attempt: keep its socket errors for the log.
-      this.client.stream?.on?.('error', (err: Error) => { this.lastError = err.message; });
+      this.client.stream?.on?.('error', (err: Error) => {
+        this.lastError = err.message;
+      });
     }, delay);
     this.timer.unref();
   }
@@ -272,7 +294,9 @@ export class ExternalTransport extends EventEmitter implements Transport {
     if (!client?.connected) throw new Error('not connected');
     const nonce = randomBytes(8).toString('hex');
     let finish: () => void = () => {};
-    const done = new Promise<void>((resolve) => { finish = resolve; });
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
     this.collector = (topic, payload, retained) => {
       if (topic === syncTopic && payload.toString() === nonce) {
         finish();
@@ -286,7 +310,9 @@ export class ExternalTransport extends EventEmitter implements Transport {
       return false;
     };
     const timer = setTimeout(() => {
-      this.log.warn(`the MQTT broker did not echo the sync marker within ${timeoutMs / 1000} s; going on with ${out.size} retained discovery message(s)`);
+      this.log.warn(
+        `the MQTT broker did not echo the sync marker within ${timeoutMs / 1000} s; going on with ${out.size} retained discovery message(s)`,
+      );
       finish();
     }, timeoutMs);
     try {
@@ -312,8 +338,14 @@ export class ExternalTransport extends EventEmitter implements Transport {
       }
     }
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => { client.end(true); resolve(); }, 2000);
-      client.end(false, {}, () => { clearTimeout(t); resolve(); });
+      const t = setTimeout(() => {
+        client.end(true);
+        resolve();
+      }, 2000);
+      client.end(false, {}, () => {
+        clearTimeout(t);
+        resolve();
+      });
     });
   }
 

@@ -1,4 +1,4 @@
-import { CommandError, parseCommand, parseCommandBody, type Command, type CommandResult } from '../../hub/controls.js';
+import { type Command, CommandError, type CommandResult, parseCommand, parseCommandBody } from '../../hub/controls.js';
 import type { CameraHub } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import type { Publisher } from './state.js';
@@ -12,14 +12,30 @@ export interface Response {
 }
 
 /** Controls whose value the camera keeps, so the new value belongs in <id>/info. */
-const STATEFUL = new Set(['lamp', 'framesize', 'quality', 'fps', 'vflip', 'hmirror', 'brightness', 'contrast', 'pan', 'tilt', 'pause', 'motion_detection']);
+const STATEFUL = new Set([
+  'lamp',
+  'framesize',
+  'quality',
+  'fps',
+  'vflip',
+  'hmirror',
+  'brightness',
+  'contrast',
+  'pan',
+  'tilt',
+  'pause',
+  'motion_detection',
+]);
 
 /** Logs refusals one per line, but at most `burst` per 10 s (then one summary), so a flood cannot flood the log. */
 class RefusalLog {
   private windowStart = 0;
   private count = 0;
   private suppressed = 0;
-  constructor(private readonly log: Logger, private readonly burst = 20) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly burst = 20,
+  ) {}
   warn(msg: string): void {
     const now = Date.now();
     if (now - this.windowStart > 10_000) {
@@ -49,7 +65,10 @@ function parseLoose(s: string): unknown {
     try {
       return JSON.parse(s);
     } catch {
-      throw new CommandError('invalid', `payload is not valid JSON: ${JSON.stringify(s.length > 60 ? `${s.slice(0, 57)}...` : s)}`);
+      throw new CommandError(
+        'invalid',
+        `payload is not valid JSON: ${JSON.stringify(s.length > 60 ? `${s.slice(0, 57)}...` : s)}`,
+      );
     }
   }
   return s;
@@ -68,7 +87,13 @@ export class CommandHandler {
   private readonly refusals: RefusalLog;
   stats = { commands: 0, refused: 0, requests: 0 };
 
-  constructor(private readonly hub: CameraHub, private readonly pub: Publisher, private readonly topics: Topics, private readonly log: Logger, private readonly hooks: CommandHooks) {
+  constructor(
+    private readonly hub: CameraHub,
+    private readonly pub: Publisher,
+    private readonly topics: Topics,
+    private readonly log: Logger,
+    private readonly hooks: CommandHooks,
+  ) {
     this.refusals = new RefusalLog(log);
   }
 
@@ -81,22 +106,37 @@ export class CommandHandler {
     try {
       if (control === undefined) {
         const body = parseLoose(raw);
-        if (!isObject(body)) throw new CommandError('invalid', 'expected a JSON object such as {"lamp": "ON"} or {"command": "status?q"}');
+        if (!isObject(body))
+          throw new CommandError('invalid', 'expected a JSON object such as {"lamp": "ON"} or {"command": "status?q"}');
         const { transaction: tr, ...rest } = body;
         transaction = tr;
         cmd = parseCommandBody(rest);
       } else {
-        cmd = control.toLowerCase() === 'command' ? parseCommand('raw', raw) : parseCommand(control, valueOf(raw));
+        cmd = control.toLowerCase() === 'command' ? parseCommand('raw', raw) : parseCommand(control, payloadValue(raw));
       }
       const result = await this.run(id, cmd);
       this.log.debug(`${topic}: ${cmd.name}${cmd.value !== undefined ? ` = ${JSON.stringify(cmd.value)}` : ''} done`);
-      this.respond('camera/set', { status: 'ok', data: { id, control: cmd.name, value: cmd.value ?? null, answer: result.answer ?? null } }, transaction);
+      this.respond(
+        'camera/set',
+        { status: 'ok', data: { id, control: cmd.name, value: cmd.value ?? null, answer: result.answer ?? null } },
+        transaction,
+      );
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.stats.refused++;
       const verb = cmd ? 'failed' : 'refused';
-      this.refusals.warn(`MQTT ${topic} ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw)} ${verb}: ${message}`);
-      this.respond('camera/set', { status: 'error', data: { id, control: cmd?.name ?? control ?? null, value: cmd?.value ?? null }, error: message }, transaction);
+      this.refusals.warn(
+        `MQTT ${topic} ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw)} ${verb}: ${message}`,
+      );
+      this.respond(
+        'camera/set',
+        {
+          status: 'error',
+          data: { id, control: cmd?.name ?? control ?? null, value: cmd?.value ?? null },
+          error: message,
+        },
+        transaction,
+      );
       if (!(err instanceof CommandError)) this.log.debug((err as Error).stack ?? message);
     }
   }
@@ -129,7 +169,9 @@ export class CommandHandler {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.stats.refused++;
-      this.refusals.warn(`MQTT request ${path} ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw)} failed: ${message}`);
+      this.refusals.warn(
+        `MQTT request ${path} ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw)} failed: ${message}`,
+      );
       response = { status: 'error', data: {}, error: message };
     }
     this.respond(path, response, transaction);
@@ -161,7 +203,8 @@ export class CommandHandler {
       case 'camera/rename': {
         const id = this.camId(body);
         const name = body.name;
-        if (typeof name !== 'string' || name.trim() === '' || name.length > 64) throw new CommandError('invalid', 'expected {"id": "<camera id>", "name": "<1-64 characters>"}');
+        if (typeof name !== 'string' || name.trim() === '' || name.length > 64)
+          throw new CommandError('invalid', 'expected {"id": "<camera id>", "name": "<1-64 characters>"}');
         this.hub.rename(id, name.trim());
         return { id, name: name.trim() };
       }
@@ -181,13 +224,16 @@ export class CommandHandler {
       case 'health':
         return this.hooks.health();
       default:
-        throw new CommandError('invalid', `unknown request "${path}" (expected camera/list, camera/remove, camera/rename, camera/snapshot, camera/command or health_check)`);
+        throw new CommandError(
+          'invalid',
+          `unknown request "${path}" (expected camera/list, camera/remove, camera/rename, camera/snapshot, camera/command or health_check)`,
+        );
     }
   }
 }
 
 /** A set/<control> payload: plain text ("ON", "VGA", "12"), or a JSON string/number/boolean. */
-function valueOf(raw: string): unknown {
+function payloadValue(raw: string): unknown {
   if (/^"(?:[^"\\]|\\.)*"$/.test(raw)) {
     try {
       return JSON.parse(raw) as unknown;

@@ -8,7 +8,16 @@
 import { COMMON_FRAMESIZES } from '../../hub/controls.js';
 import { entitySlug, type Topics } from './topics.js';
 
-export type Component = 'camera' | 'binary_sensor' | 'sensor' | 'button' | 'switch' | 'select' | 'number' | 'text' | 'event';
+export type Component =
+  | 'camera'
+  | 'binary_sensor'
+  | 'sensor'
+  | 'button'
+  | 'switch'
+  | 'select'
+  | 'number'
+  | 'text'
+  | 'event';
 
 /** What discovery needs to know about a camera (a plain snapshot of hub state, easy to test). */
 export interface CameraDescriptor {
@@ -36,7 +45,19 @@ export interface DiscoveryConfig {
 }
 
 /** Keys HA 2024.3 accepts inside `device` (model_id is newer and makes 2024.3 reject the entity). */
-export const DEVICE_KEYS = ['identifiers', 'connections', 'manufacturer', 'model', 'name', 'hw_version', 'serial_number', 'sw_version', 'via_device', 'suggested_area', 'configuration_url'] as const;
+export const DEVICE_KEYS = [
+  'identifiers',
+  'connections',
+  'manufacturer',
+  'model',
+  'name',
+  'hw_version',
+  'serial_number',
+  'sw_version',
+  'via_device',
+  'suggested_area',
+  'configuration_url',
+] as const;
 export const ORIGIN_KEYS = ['name', 'sw_version', 'support_url'] as const;
 export const AVAILABILITY_KEYS = ['topic', 'payload_available', 'payload_not_available', 'value_template'] as const;
 
@@ -60,7 +81,12 @@ function origin(ctx: DiscoveryContext): Record<string, unknown> {
 }
 
 function bridgeAvailability(ctx: DiscoveryContext): Record<string, unknown> {
-  return { topic: ctx.topics.bridgeState, value_template: STATE_TEMPLATE, payload_available: 'online', payload_not_available: 'offline' };
+  return {
+    topic: ctx.topics.bridgeState,
+    value_template: STATE_TEMPLATE,
+    payload_available: 'online',
+    payload_not_available: 'offline',
+  };
 }
 
 export function bridgeDevice(ctx: DiscoveryContext): Record<string, unknown> {
@@ -80,7 +106,13 @@ export function cameraPageUrl(publicUrl: string, id: string): string {
 }
 
 function cameraDevice(cam: CameraDescriptor, ctx: DiscoveryContext): Record<string, unknown> {
-  const model = cam.model ?? (cam.protocol === 'legacy' ? 'ESP32-CAM (MJPEG2SD)' : cam.protocol === 'native' ? 'ESP32 camera (cam2mqtt firmware)' : 'camera');
+  const model =
+    cam.model ??
+    (cam.protocol === 'legacy'
+      ? 'ESP32-CAM (MJPEG2SD)'
+      : cam.protocol === 'native'
+        ? 'ESP32 camera (cam2mqtt firmware)'
+        : 'camera');
   return {
     identifiers: [cameraNode(cam.id)],
     name: cam.name,
@@ -102,10 +134,55 @@ interface EntitySpec {
 
 /** Sensors every dial-in camera reports (native hello/info, MJPEG2SD status), read from <id>/info. */
 const diagnosticSensors = (info: string): EntitySpec[] => [
-  { component: 'sensor', object: 'wifi_signal', name: 'Wi-Fi signal', fields: { state_topic: info, value_template: '{{ value_json.rssi }}', unit_of_measurement: 'dBm', device_class: 'signal_strength', state_class: 'measurement', entity_category: 'diagnostic' } },
-  { component: 'sensor', object: 'uptime', name: 'Uptime', fields: { state_topic: info, value_template: '{{ value_json.uptime }}', unit_of_measurement: 's', device_class: 'duration', entity_category: 'diagnostic' } },
-  { component: 'sensor', object: 'free_heap', name: 'Free heap', fields: { state_topic: info, value_template: '{{ value_json.heap }}', unit_of_measurement: 'B', device_class: 'data_size', state_class: 'measurement', entity_category: 'diagnostic' } },
-  { component: 'sensor', object: 'frame_size', name: 'Frame size', fields: { state_topic: info, value_template: '{{ value_json.framesize }}', entity_category: 'diagnostic', icon: 'mdi:image-size-select-large' } },
+  {
+    component: 'sensor',
+    object: 'wifi_signal',
+    name: 'Wi-Fi signal',
+    fields: {
+      state_topic: info,
+      value_template: '{{ value_json.rssi }}',
+      unit_of_measurement: 'dBm',
+      device_class: 'signal_strength',
+      state_class: 'measurement',
+      entity_category: 'diagnostic',
+    },
+  },
+  {
+    component: 'sensor',
+    object: 'uptime',
+    name: 'Uptime',
+    fields: {
+      state_topic: info,
+      value_template: '{{ value_json.uptime }}',
+      unit_of_measurement: 's',
+      device_class: 'duration',
+      entity_category: 'diagnostic',
+    },
+  },
+  {
+    component: 'sensor',
+    object: 'free_heap',
+    name: 'Free heap',
+    fields: {
+      state_topic: info,
+      value_template: '{{ value_json.heap }}',
+      unit_of_measurement: 'B',
+      device_class: 'data_size',
+      state_class: 'measurement',
+      entity_category: 'diagnostic',
+    },
+  },
+  {
+    component: 'sensor',
+    object: 'frame_size',
+    name: 'Frame size',
+    fields: {
+      state_topic: info,
+      value_template: '{{ value_json.framesize }}',
+      entity_category: 'diagnostic',
+      icon: 'mdi:image-size-select-large',
+    },
+  },
 ];
 
 function entitySpecs(cam: CameraDescriptor, t: Topics): EntitySpec[] {
@@ -114,48 +191,145 @@ function entitySpecs(cam: CameraDescriptor, t: Topics): EntitySpec[] {
   const dialIn = cam.protocol === undefined || cam.protocol === 'native' || cam.protocol === 'legacy';
   const specs: EntitySpec[] = [
     { component: 'camera', object: 'camera', name: null, fields: { topic: t.snapshot(cam.id) } },
-    { component: 'binary_sensor', object: 'motion', name: 'Motion', fields: { state_topic: t.motion(cam.id), device_class: 'motion', payload_on: 'ON', payload_off: 'OFF' } },
-    { component: 'event', object: 'motion_event', name: 'Motion event', fields: { state_topic: t.event(cam.id), event_types: ['motion_start', 'motion_end'], device_class: 'motion' } },
-    { component: 'button', object: 'snapshot', name: 'Snapshot', fields: { command_topic: t.set(cam.id, 'snapshot'), payload_press: 'PRESS', icon: 'mdi:camera' } },
+    {
+      component: 'binary_sensor',
+      object: 'motion',
+      name: 'Motion',
+      fields: { state_topic: t.motion(cam.id), device_class: 'motion', payload_on: 'ON', payload_off: 'OFF' },
+    },
+    {
+      component: 'event',
+      object: 'motion_event',
+      name: 'Motion event',
+      fields: { state_topic: t.event(cam.id), event_types: ['motion_start', 'motion_end'], device_class: 'motion' },
+    },
+    {
+      component: 'button',
+      object: 'snapshot',
+      name: 'Snapshot',
+      fields: { command_topic: t.set(cam.id, 'snapshot'), payload_press: 'PRESS', icon: 'mdi:camera' },
+    },
   ];
   if (caps.has('restart')) {
-    specs.push({ component: 'button', object: 'restart', name: 'Restart', fields: { command_topic: t.set(cam.id, 'restart'), payload_press: 'PRESS', device_class: 'restart', entity_category: 'config' } });
+    specs.push({
+      component: 'button',
+      object: 'restart',
+      name: 'Restart',
+      fields: {
+        command_topic: t.set(cam.id, 'restart'),
+        payload_press: 'PRESS',
+        device_class: 'restart',
+        entity_category: 'config',
+      },
+    });
   }
-  specs.push({ component: 'sensor', object: 'fps', name: 'Frame rate', fields: { state_topic: info, value_template: '{{ value_json.fps }}', unit_of_measurement: 'fps', state_class: 'measurement', icon: 'mdi:speedometer' } });
+  specs.push({
+    component: 'sensor',
+    object: 'fps',
+    name: 'Frame rate',
+    fields: {
+      state_topic: info,
+      value_template: '{{ value_json.fps }}',
+      unit_of_measurement: 'fps',
+      state_class: 'measurement',
+      icon: 'mdi:speedometer',
+    },
+  });
   if (dialIn) specs.push(...diagnosticSensors(info));
-  specs.push({ component: 'sensor', object: 'last_seen', name: 'Last seen', fields: { state_topic: info, value_template: '{{ value_json.last_seen }}', device_class: 'timestamp', entity_category: 'diagnostic' } });
+  specs.push({
+    component: 'sensor',
+    object: 'last_seen',
+    name: 'Last seen',
+    fields: {
+      state_topic: info,
+      value_template: '{{ value_json.last_seen }}',
+      device_class: 'timestamp',
+      entity_category: 'diagnostic',
+    },
+  });
   if (caps.has('lamp')) {
-    specs.push({ component: 'switch', object: 'lamp', name: 'Lamp', fields: {
-      command_topic: t.set(cam.id, 'lamp'), state_topic: info,
-      value_template: "{{ none if value_json.lamp is none else ('ON' if value_json.lamp | int(0) > 0 else 'OFF') }}",
-      payload_on: 'ON', payload_off: 'OFF', icon: 'mdi:lightbulb',
-    } });
+    specs.push({
+      component: 'switch',
+      object: 'lamp',
+      name: 'Lamp',
+      fields: {
+        command_topic: t.set(cam.id, 'lamp'),
+        state_topic: info,
+        value_template: "{{ none if value_json.lamp is none else ('ON' if value_json.lamp | int(0) > 0 else 'OFF') }}",
+        payload_on: 'ON',
+        payload_off: 'OFF',
+        icon: 'mdi:lightbulb',
+      },
+    });
   }
   if (caps.has('framesize')) {
-    specs.push({ component: 'select', object: 'framesize', name: 'Frame size', fields: {
-      command_topic: t.set(cam.id, 'framesize'), state_topic: info, value_template: '{{ value_json.framesize }}',
-      options: [...COMMON_FRAMESIZES], entity_category: 'config', icon: 'mdi:image-size-select-large',
-    } });
+    specs.push({
+      component: 'select',
+      object: 'framesize',
+      name: 'Frame size',
+      fields: {
+        command_topic: t.set(cam.id, 'framesize'),
+        state_topic: info,
+        value_template: '{{ value_json.framesize }}',
+        options: [...COMMON_FRAMESIZES],
+        entity_category: 'config',
+        icon: 'mdi:image-size-select-large',
+      },
+    });
   }
   if (caps.has('quality')) {
-    specs.push({ component: 'number', object: 'quality', name: 'JPEG quality', fields: {
-      command_topic: t.set(cam.id, 'quality'), state_topic: info, value_template: '{{ value_json.quality }}',
-      min: 4, max: 63, step: 1, mode: 'box', entity_category: 'config', icon: 'mdi:quality-high',
-    } });
+    specs.push({
+      component: 'number',
+      object: 'quality',
+      name: 'JPEG quality',
+      fields: {
+        command_topic: t.set(cam.id, 'quality'),
+        state_topic: info,
+        value_template: '{{ value_json.quality }}',
+        min: 4,
+        max: 63,
+        step: 1,
+        mode: 'box',
+        entity_category: 'config',
+        icon: 'mdi:quality-high',
+      },
+    });
   }
   if (caps.has('servo')) {
     for (const axis of ['pan', 'tilt'] as const) {
-      specs.push({ component: 'number', object: axis, name: axis === 'pan' ? 'Pan' : 'Tilt', fields: {
-        command_topic: t.set(cam.id, axis), state_topic: info, value_template: `{{ value_json.${axis} }}`,
-        min: 0, max: 180, step: 1, mode: 'slider', unit_of_measurement: '°', icon: axis === 'pan' ? 'mdi:pan-horizontal' : 'mdi:pan-vertical',
-      } });
+      specs.push({
+        component: 'number',
+        object: axis,
+        name: axis === 'pan' ? 'Pan' : 'Tilt',
+        fields: {
+          command_topic: t.set(cam.id, axis),
+          state_topic: info,
+          value_template: `{{ value_json.${axis} }}`,
+          min: 0,
+          max: 180,
+          step: 1,
+          mode: 'slider',
+          unit_of_measurement: '°',
+          icon: axis === 'pan' ? 'mdi:pan-horizontal' : 'mdi:pan-vertical',
+        },
+      });
     }
   }
   if (dialIn) {
     // MJPEG2SD keeps commands in a 127-byte buffer.
-    specs.push({ component: 'text', object: 'command', name: 'Command', fields: {
-      command_topic: t.set(cam.id, 'command'), min: 1, max: cam.protocol === 'legacy' ? 127 : 255, mode: 'text', entity_category: 'config', icon: 'mdi:console',
-    } });
+    specs.push({
+      component: 'text',
+      object: 'command',
+      name: 'Command',
+      fields: {
+        command_topic: t.set(cam.id, 'command'),
+        min: 1,
+        max: cam.protocol === 'legacy' ? 127 : 255,
+        mode: 'text',
+        entity_category: 'config',
+        icon: 'mdi:console',
+      },
+    });
   }
   return specs;
 }
@@ -168,7 +342,12 @@ export function cameraDiscovery(cam: CameraDescriptor, ctx: DiscoveryContext): D
   const device = cameraDevice(cam, ctx);
   const availability = [
     bridgeAvailability(ctx),
-    { topic: t.availability(cam.id), value_template: STATE_TEMPLATE, payload_available: 'online', payload_not_available: 'offline' },
+    {
+      topic: t.availability(cam.id),
+      value_template: STATE_TEMPLATE,
+      payload_available: 'online',
+      payload_not_available: 'offline',
+    },
   ];
   return entitySpecs(cam, t).map((e) => {
     const objectId = e.component === 'camera' ? slug : `${slug}_${e.object}`;
@@ -199,12 +378,52 @@ export function bridgeDiscovery(ctx: DiscoveryContext): DiscoveryConfig[] {
   const device = bridgeDevice(ctx);
   const specs: EntitySpec[] = [
     // No availability here: this entity must show "disconnected" when the bridge is offline.
-    { component: 'binary_sensor', object: 'connection_state', name: 'Connection state', fields: {
-      state_topic: t.bridgeState, value_template: STATE_TEMPLATE, payload_on: 'online', payload_off: 'offline', device_class: 'connectivity', entity_category: 'diagnostic',
-    } },
-    { component: 'sensor', object: 'version', name: 'Version', fields: { state_topic: t.bridgeInfo, value_template: '{{ value_json.version }}', entity_category: 'diagnostic', icon: 'mdi:tag' } },
-    { component: 'sensor', object: 'camera_count', name: 'Cameras', fields: { state_topic: t.bridgeInfo, value_template: '{{ value_json.camera_count }}', state_class: 'measurement', icon: 'mdi:cctv' } },
-    { component: 'sensor', object: 'cameras_online', name: 'Cameras online', fields: { state_topic: t.bridgeInfo, value_template: '{{ value_json.cameras_online }}', state_class: 'measurement', icon: 'mdi:cctv' } },
+    {
+      component: 'binary_sensor',
+      object: 'connection_state',
+      name: 'Connection state',
+      fields: {
+        state_topic: t.bridgeState,
+        value_template: STATE_TEMPLATE,
+        payload_on: 'online',
+        payload_off: 'offline',
+        device_class: 'connectivity',
+        entity_category: 'diagnostic',
+      },
+    },
+    {
+      component: 'sensor',
+      object: 'version',
+      name: 'Version',
+      fields: {
+        state_topic: t.bridgeInfo,
+        value_template: '{{ value_json.version }}',
+        entity_category: 'diagnostic',
+        icon: 'mdi:tag',
+      },
+    },
+    {
+      component: 'sensor',
+      object: 'camera_count',
+      name: 'Cameras',
+      fields: {
+        state_topic: t.bridgeInfo,
+        value_template: '{{ value_json.camera_count }}',
+        state_class: 'measurement',
+        icon: 'mdi:cctv',
+      },
+    },
+    {
+      component: 'sensor',
+      object: 'cameras_online',
+      name: 'Cameras online',
+      fields: {
+        state_topic: t.bridgeInfo,
+        value_template: '{{ value_json.cameras_online }}',
+        state_class: 'measurement',
+        icon: 'mdi:cctv',
+      },
+    },
   ];
   return specs.map((e) => {
     const objectId = `${node}_${e.object}`;

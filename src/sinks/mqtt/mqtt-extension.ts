@@ -1,16 +1,22 @@
 import path from 'node:path';
 import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
-import type { Camera } from '../../hub/camera.js';
+import type { Camera, Protocol } from '../../hub/camera.js';
 import type { Frame } from '../../hub/frame.js';
 import type { MotionEvent, SnapshotReason } from '../../hub/hub.js';
 import { CameraStore } from '../../hub/store.js';
-import type { Protocol } from '../../hub/camera.js';
 import type { Logger } from '../../logging.js';
 import { EmbeddedBroker } from './broker.js';
 import { EmbeddedTransport, ExternalTransport, redactUrl, type Transport } from './client.js';
 import { CommandHandler } from './commands.js';
-import { bridgeDiscovery, cameraDiscovery, cameraNode, type CameraDescriptor, type DiscoveryConfig, type DiscoveryContext } from './discovery.js';
-import { SnapshotIntervals, SnapshotLimiter, type SnapshotCause } from './snapshots.js';
+import {
+  bridgeDiscovery,
+  type CameraDescriptor,
+  cameraDiscovery,
+  cameraNode,
+  type DiscoveryConfig,
+  type DiscoveryContext,
+} from './discovery.js';
+import { type SnapshotCause, SnapshotIntervals, SnapshotLimiter } from './snapshots.js';
 import { cameraSummary, DiscoveryPublisher, infoPayload, Publisher } from './state.js';
 import { RESERVED_IDS, Topics } from './topics.js';
 
@@ -65,7 +71,11 @@ export class MqttExtension implements Extension {
     const { config } = ctx;
     const m = config.mqtt;
     this.log = ctx.logger.child({ mod: 'mqtt' });
-    this.topics = new Topics({ base: m.base_topic, discoveryPrefix: config.homeassistant.discovery_prefix, haStatus: config.homeassistant.status_topic });
+    this.topics = new Topics({
+      base: m.base_topic,
+      discoveryPrefix: config.homeassistant.discovery_prefix,
+      haStatus: config.homeassistant.status_topic,
+    });
     this.store = new CameraStore(path.join(ctx.dataDir, 'cameras.json'), ctx.logger);
     if (m.server) {
       this.transport = new ExternalTransport({
@@ -126,7 +136,8 @@ export class MqttExtension implements Extension {
       });
       restored++;
     }
-    if (restored) this.log.info(`${restored} known camera(s) restored from ${this.store.file} (offline until they connect)`);
+    if (restored)
+      this.log.info(`${restored} known camera(s) restored from ${this.store.file} (offline until they connect)`);
 
     this.on('camera', (cam: Camera) => this.onCamera(cam));
     this.on('updated', (cam: Camera) => this.onUpdated(cam));
@@ -145,7 +156,9 @@ export class MqttExtension implements Extension {
 
     if (this.broker) await this.broker.start();
     this.transport.start();
-    this.intervals.start(Object.fromEntries(Object.entries(this.ctx.config.cameras).map(([id, c]) => [id, c.snapshot_interval])));
+    this.intervals.start(
+      Object.fromEntries(Object.entries(this.ctx.config.cameras).map(([id, c]) => [id, c.snapshot_interval])),
+    );
     this.started = true;
   }
 
@@ -202,7 +215,9 @@ export class MqttExtension implements Extension {
     const p: Promise<void> = (this.syncing ?? Promise.resolve())
       .then(run)
       .catch((err: Error) => this.log.warn(`MQTT start-up publishing failed: ${err.message}`))
-      .finally(() => { if (this.syncing === p) this.syncing = undefined; });
+      .finally(() => {
+        if (this.syncing === p) this.syncing = undefined;
+      });
     this.syncing = p;
   }
 
@@ -240,13 +255,21 @@ export class MqttExtension implements Extension {
   }
 
   private describe(cam: Camera): CameraDescriptor {
-    return { id: cam.id, name: cam.name, protocol: cam.protocol, model: cam.model, firmware: cam.firmware, capabilities: [...cam.capabilities].sort() };
+    return {
+      id: cam.id,
+      name: cam.name,
+      protocol: cam.protocol,
+      model: cam.model,
+      firmware: cam.firmware,
+      capabilities: [...cam.capabilities].sort(),
+    };
   }
 
   private allDiscovery(): DiscoveryConfig[] {
     const dctx = this.discoveryContext();
     const out = bridgeDiscovery(dctx);
-    for (const cam of this.ctx.hub.list()) if (!RESERVED_IDS.has(cam.id)) out.push(...cameraDiscovery(this.describe(cam), dctx));
+    for (const cam of this.ctx.hub.list())
+      if (!RESERVED_IDS.has(cam.id)) out.push(...cameraDiscovery(this.describe(cam), dctx));
     return out;
   }
 
@@ -268,7 +291,9 @@ export class MqttExtension implements Extension {
 
   private onCamera(cam: Camera): void {
     if (RESERVED_IDS.has(cam.id)) {
-      this.log.warn(`camera id "${cam.id}" is reserved for the bridge's own topics: this camera is not published on MQTT (give it another id)`);
+      this.log.warn(
+        `camera id "${cam.id}" is reserved for the bridge's own topics: this camera is not published on MQTT (give it another id)`,
+      );
       return;
     }
     this.store.upsert(cam);
@@ -318,16 +343,20 @@ export class MqttExtension implements Extension {
     if (RESERVED_IDS.has(cam.id)) return;
     const t = this.topics;
     this.publisher.retain(t.motion(cam.id), ev.state === 'start' ? 'ON' : 'OFF', 1);
-    this.publisher.send(t.event(cam.id), JSON.stringify({
-      event_type: ev.state === 'start' ? 'motion_start' : 'motion_end',
-      event_id: ev.eventId,
-      camera: cam.id,
-      state: ev.state,
-      camera_time: ev.cameraTime,
-      camera_time_iso: new Date(ev.cameraTime).toISOString(),
-      snapshot_seq: ev.frameSeq ?? null,
-      region: ev.region ?? null,
-    }), { qos: 1 });
+    this.publisher.send(
+      t.event(cam.id),
+      JSON.stringify({
+        event_type: ev.state === 'start' ? 'motion_start' : 'motion_end',
+        event_id: ev.eventId,
+        camera: cam.id,
+        state: ev.state,
+        camera_time: ev.cameraTime,
+        camera_time_iso: new Date(ev.cameraTime).toISOString(),
+        snapshot_seq: ev.frameSeq ?? null,
+        region: ev.region ?? null,
+      }),
+      { qos: 1 },
+    );
   }
 
   private onSnapshot(cam: Camera, frame: Frame, reason: SnapshotReason): void {
@@ -356,7 +385,8 @@ export class MqttExtension implements Extension {
         this.snapshots.offer(cam, cam.latest, 'first');
       }
       const fps = Math.round(cam.fps * 10) / 10;
-      if (fps !== s.fps && now - s.infoAt >= FPS_MIN_INTERVAL_MS && Math.abs(fps - s.fps) >= Math.max(0.5, s.fps * 0.1)) this.schedule(cam);
+      if (fps !== s.fps && now - s.infoAt >= FPS_MIN_INTERVAL_MS && Math.abs(fps - s.fps) >= Math.max(0.5, s.fps * 0.1))
+        this.schedule(cam);
     }
   }
 
@@ -414,18 +444,27 @@ export class MqttExtension implements Extension {
     const cams = this.ctx.hub.list().filter((c) => !RESERVED_IDS.has(c.id));
     const m = this.ctx.config.mqtt;
     const broker = this.broker
-      ? { mode: 'embedded', port: this.broker.port, websocket: `${this.ctx.bridge.publicUrl.replace(/^http/, 'ws')}/mqtt`, auth: this.broker.requiresAuth }
+      ? {
+          mode: 'embedded',
+          port: this.broker.port,
+          websocket: `${this.ctx.bridge.publicUrl.replace(/^http/, 'ws')}/mqtt`,
+          auth: this.broker.requiresAuth,
+        }
       : { mode: 'external', server: redactUrl(m.server ?? '') };
-    this.publisher.retain(this.topics.bridgeInfo, JSON.stringify({
-      version: this.ctx.bridge.version,
-      url: this.ctx.bridge.publicUrl,
-      broker,
-      base_topic: this.topics.base,
-      discovery: this.discoveryOn,
-      discovery_prefix: this.topics.prefix,
-      camera_count: cams.length,
-      cameras_online: cams.filter((c) => c.online).length,
-    }), 1);
+    this.publisher.retain(
+      this.topics.bridgeInfo,
+      JSON.stringify({
+        version: this.ctx.bridge.version,
+        url: this.ctx.bridge.publicUrl,
+        broker,
+        base_topic: this.topics.base,
+        discovery: this.discoveryOn,
+        discovery_prefix: this.topics.prefix,
+        camera_count: cams.length,
+        cameras_online: cams.filter((c) => c.online).length,
+      }),
+      1,
+    );
     this.publisher.retain(this.topics.bridgeCameras, JSON.stringify(cams.map(cameraSummary)), 1);
   }
 

@@ -10,7 +10,11 @@ import type { Readable } from 'node:stream';
  * every chunk read() returns, so it sees exactly what the MQTT parser sees without taking over the
  * flow. Attach it after aedes.handle().
  */
-export function guardPacketSize(stream: Readable, maxBytes: number, onTooBig: (announced: number, why: string) => void): void {
+export function guardPacketSize(
+  stream: Readable,
+  maxBytes: number,
+  onTooBig: (announced: number, why: string) => void,
+): void {
   let state: 'type' | 'length' | 'body' = 'type';
   let length = 0;
   let multiplier = 1;
@@ -44,7 +48,8 @@ export function guardPacketSize(stream: Readable, maxBytes: number, onTooBig: (a
         lengthBytes++;
         if ((b & 0x80) === 0) {
           const total = 1 + lengthBytes + length;
-          if (total > maxBytes) return trip(total, `packet of ${total} bytes is larger than mqtt.max_packet_bytes (${maxBytes})`);
+          if (total > maxBytes)
+            return trip(total, `packet of ${total} bytes is larger than mqtt.max_packet_bytes (${maxBytes})`);
           remaining = length;
           state = remaining > 0 ? 'body' : 'type';
         } else if (lengthBytes >= 4) {

@@ -47,7 +47,9 @@ export class SnapshotLimiter {
       const now = Date.now();
       if (now - st.lastTooBigLogAt > 60_000) {
         st.lastTooBigLogAt = now;
-        this.log.warn(`camera ${cam.id}: ${cause} snapshot of ${frame.data.length} bytes not published (larger than mqtt.snapshot_max_bytes = ${this.opts.maxBytes}; lower the frame size or raise the limit)`);
+        this.log.warn(
+          `camera ${cam.id}: ${cause} snapshot of ${frame.data.length} bytes not published (larger than mqtt.snapshot_max_bytes = ${this.opts.maxBytes}; lower the frame size or raise the limit)`,
+        );
       }
       return;
     }
@@ -77,15 +79,18 @@ export class SnapshotLimiter {
     if (st.pending) this.dropped.superseded++;
     st.pending = { cam, frame, cause };
     if (!st.timer) {
-      st.timer = setTimeout(() => {
-        st.timer = undefined;
-        const p = st.pending;
-        st.pending = undefined;
-        if (!p) return;
-        st.lastAt = Date.now();
-        st.lastPrio = PRIORITY[p.cause];
-        this.opts.publish(p.cam, p.frame, p.cause);
-      }, Math.max(0, wait));
+      st.timer = setTimeout(
+        () => {
+          st.timer = undefined;
+          const p = st.pending;
+          st.pending = undefined;
+          if (!p) return;
+          st.lastAt = Date.now();
+          st.lastPrio = PRIORITY[p.cause];
+          this.opts.publish(p.cam, p.frame, p.cause);
+        },
+        Math.max(0, wait),
+      );
       st.timer.unref();
     }
   }
@@ -114,7 +119,10 @@ export class SnapshotLimiter {
 export class SnapshotIntervals {
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
-  constructor(private readonly hub: CameraHub, private readonly log: Logger) {}
+  constructor(
+    private readonly hub: CameraHub,
+    private readonly log: Logger,
+  ) {}
 
   start(intervals: Record<string, number>): void {
     for (const [id, seconds] of Object.entries(intervals)) {
@@ -122,7 +130,9 @@ export class SnapshotIntervals {
       const t = setInterval(() => {
         const cam = this.hub.get(id);
         if (!cam?.online || !cam.latest) return;
-        this.hub.takeSnapshot(cam, 'interval').catch((err: Error) => this.log.debug(`camera ${id}: interval snapshot failed: ${err.message}`));
+        this.hub
+          .takeSnapshot(cam, 'interval')
+          .catch((err: Error) => this.log.debug(`camera ${id}: interval snapshot failed: ${err.message}`));
       }, seconds * 1000);
       t.unref();
       this.timers.set(id, t);

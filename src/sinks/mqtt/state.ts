@@ -1,7 +1,7 @@
 import type { Camera } from '../../hub/camera.js';
 import type { Logger } from '../../logging.js';
 import type { PublishOptions, Transport } from './client.js';
-import { isOwnDiscovery, type DiscoveryConfig } from './discovery.js';
+import { type DiscoveryConfig, isOwnDiscovery } from './discovery.js';
 import type { Topics } from './topics.js';
 
 interface Retained {
@@ -72,7 +72,11 @@ export class DiscoveryPublisher {
   private ready = false;
   stats = { sent: 0, unchanged: 0, cleared: 0 };
 
-  constructor(private readonly transport: Transport, private readonly topics: Topics, private readonly log: Logger) {}
+  constructor(
+    private readonly transport: Transport,
+    private readonly topics: Topics,
+    private readonly log: Logger,
+  ) {}
 
   /** Not connected (any more): the next sync decides what to send. */
   reset(): void {
@@ -99,7 +103,9 @@ export class DiscoveryPublisher {
       if (!isOwnDiscovery(payload, this.topics)) continue;
       this.publish(topic, '');
       cleared++;
-      this.log.info(`removed stale Home Assistant entity ${parsed.component}.${parsed.node}/${parsed.object} (camera or entity no longer exists)`);
+      this.log.info(
+        `removed stale Home Assistant entity ${parsed.component}.${parsed.node}/${parsed.object} (camera or entity no longer exists)`,
+      );
     }
     this.published.clear();
     for (const c of configs) {

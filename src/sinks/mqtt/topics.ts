@@ -31,20 +31,44 @@ export class Topics {
     this.haStatus = opts.haStatus;
   }
 
-  get bridgeState(): string { return `${this.base}/bridge/state`; }
-  get bridgeInfo(): string { return `${this.base}/bridge/info`; }
-  get bridgeCameras(): string { return `${this.base}/bridge/cameras`; }
+  get bridgeState(): string {
+    return `${this.base}/bridge/state`;
+  }
+  get bridgeInfo(): string {
+    return `${this.base}/bridge/info`;
+  }
+  get bridgeCameras(): string {
+    return `${this.base}/bridge/cameras`;
+  }
   /** Used once per (re)connect to know when the broker has sent every retained discovery config. */
-  get bridgeSync(): string { return `${this.base}/bridge/sync`; }
-  request(path: string): string { return `${this.base}/bridge/request/${path}`; }
-  response(path: string): string { return `${this.base}/bridge/response/${path}`; }
+  get bridgeSync(): string {
+    return `${this.base}/bridge/sync`;
+  }
+  request(path: string): string {
+    return `${this.base}/bridge/request/${path}`;
+  }
+  response(path: string): string {
+    return `${this.base}/bridge/response/${path}`;
+  }
 
-  availability(id: string): string { return `${this.base}/${id}/availability`; }
-  motion(id: string): string { return `${this.base}/${id}/motion`; }
-  event(id: string): string { return `${this.base}/${id}/event`; }
-  snapshot(id: string): string { return `${this.base}/${id}/snapshot`; }
-  info(id: string): string { return `${this.base}/${id}/info`; }
-  set(id: string, control?: string): string { return control ? `${this.base}/${id}/set/${control}` : `${this.base}/${id}/set`; }
+  availability(id: string): string {
+    return `${this.base}/${id}/availability`;
+  }
+  motion(id: string): string {
+    return `${this.base}/${id}/motion`;
+  }
+  event(id: string): string {
+    return `${this.base}/${id}/event`;
+  }
+  snapshot(id: string): string {
+    return `${this.base}/${id}/snapshot`;
+  }
+  info(id: string): string {
+    return `${this.base}/${id}/info`;
+  }
+  set(id: string, control?: string): string {
+    return control ? `${this.base}/${id}/set/${control}` : `${this.base}/${id}/set`;
+  }
 
   /** The retained per-camera topics (cleared when a camera is removed). */
   cameraRetained(id: string): string[] {
@@ -57,7 +81,9 @@ export class Topics {
   }
 
   /** Filter matching every discovery config (to find stale ones of ours). */
-  get discoveryFilter(): string { return `${this.prefix}/+/+/+/config`; }
+  get discoveryFilter(): string {
+    return `${this.prefix}/+/+/+/config`;
+  }
 
   /** Split a discovery topic into its parts, or undefined if it is not one. */
   parseDiscovery(topic: string): { component: string; node: string; object: string } | undefined {
@@ -69,7 +95,13 @@ export class Topics {
 
   /** What cam2mqtt subscribes to. */
   subscriptions(): string[] {
-    return [`${this.base}/+/set`, `${this.base}/+/set/+`, `${this.base}/bridge/request/#`, this.haStatus, this.bridgeSync];
+    return [
+      `${this.base}/+/set`,
+      `${this.base}/+/set/+`,
+      `${this.base}/bridge/request/#`,
+      this.haStatus,
+      this.bridgeSync,
+    ];
   }
 
   classify(topic: string): Incoming {
@@ -82,8 +114,10 @@ export class Topics {
       return path ? { kind: 'request', path } : { kind: 'other' };
     }
     const parts = rest.split('/');
-    if (parts.length === 2 && parts[1] === 'set' && !RESERVED_IDS.has(parts[0]!)) return { kind: 'set', id: parts[0]!, control: undefined };
-    if (parts.length === 3 && parts[1] === 'set' && !RESERVED_IDS.has(parts[0]!)) return { kind: 'set', id: parts[0]!, control: parts[2]! };
+    if (parts.length === 2 && parts[1] === 'set' && !RESERVED_IDS.has(parts[0]!))
+      return { kind: 'set', id: parts[0]!, control: undefined };
+    if (parts.length === 3 && parts[1] === 'set' && !RESERVED_IDS.has(parts[0]!))
+      return { kind: 'set', id: parts[0]!, control: parts[2]! };
     return { kind: 'other' };
   }
 }

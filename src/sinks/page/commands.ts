@@ -1,5 +1,5 @@
 import type { Camera, PtzDirection } from '../../hub/camera.js';
-import { CommandError, parseCommand, type Command } from '../../hub/controls.js';
+import { type Command, CommandError, parseCommand } from '../../hub/controls.js';
 import type { CameraHub } from '../../hub/hub.js';
 
 export const MAX_QUERY_CHARS = 500;
@@ -13,7 +13,8 @@ export const MAX_QUERY_CHARS = 500;
 export function parseQuery(text: string): Command {
   const t = text.trim();
   if (!t) throw new CommandError('invalid', 'empty command');
-  if (t.length > MAX_QUERY_CHARS) throw new CommandError('invalid', `command longer than ${MAX_QUERY_CHARS} characters`);
+  if (t.length > MAX_QUERY_CHARS)
+    throw new CommandError('invalid', `command longer than ${MAX_QUERY_CHARS} characters`);
   if (!t.startsWith('/')) return parseCommand('raw', t);
   const m = /^\/\s*([A-Za-z_]+)\s*(?:[=:\s]\s*(.*))?$/.exec(t);
   if (!m) throw new CommandError('invalid', `"${t}": expected /control [value], e.g. /lamp on or /framesize VGA`);
@@ -61,7 +62,10 @@ export class PtzController {
     const cam = this.hub.get(id);
     if (!cam) throw new CommandError('unknown_camera', `unknown camera "${id}"`);
     if (typeof direction !== 'string' || !PTZ_DIRECTIONS.includes(direction as PtzDirection)) {
-      throw new CommandError('invalid', `direction: expected one of ${PTZ_DIRECTIONS.join(', ')}, got ${JSON.stringify(direction)}`);
+      throw new CommandError(
+        'invalid',
+        `direction: expected one of ${PTZ_DIRECTIONS.join(', ')}, got ${JSON.stringify(direction)}`,
+      );
     }
     const s = typeof step === 'string' && step.trim() !== '' ? Number(step) : step;
     if (s !== undefined && s !== null && (typeof s !== 'number' || !Number.isFinite(s) || s <= 0 || s > 180)) {
@@ -72,9 +76,14 @@ export class PtzController {
     if (link?.move) {
       // Servos that move by relative steps (pulled cameras): the source tracks their position.
       this.positions.delete(id);
-      const r = await link.move(direction as PtzDirection, typeof s === 'number' ? s : undefined, this.hub.commandTimeoutMs);
+      const r = await link.move(
+        direction as PtzDirection,
+        typeof s === 'number' ? s : undefined,
+        this.hub.commandTimeoutMs,
+      );
       const a = (r.answer ?? {}) as { pan?: unknown; tilt?: unknown };
-      const num = (v: unknown, fallback: unknown) => (typeof v === 'number' ? v : typeof fallback === 'number' ? fallback : CENTER);
+      const num = (v: unknown, fallback: unknown) =>
+        typeof v === 'number' ? v : typeof fallback === 'number' ? fallback : CENTER;
       return { pan: num(a.pan, cam.info.pan), tilt: num(a.tilt, cam.info.tilt) };
     }
     return this.moveAbsolute(cam, direction as PtzDirection, typeof s === 'number' ? s : DEFAULT_STEP);
@@ -86,7 +95,10 @@ export class PtzController {
     if (!cam) throw new CommandError('unknown_camera', `unknown camera "${id}"`);
     if (!cam.capabilities.has('servo')) throw new CommandError('unsupported', `camera ${id} has no pan/tilt servos`);
     // Validate both before moving either.
-    const cmds = [pan === undefined ? undefined : parseCommand('pan', pan), tilt === undefined ? undefined : parseCommand('tilt', tilt)];
+    const cmds = [
+      pan === undefined ? undefined : parseCommand('pan', pan),
+      tilt === undefined ? undefined : parseCommand('tilt', tilt),
+    ];
     const p = this.position(cam);
     try {
       for (const c of cmds) {
@@ -108,11 +120,22 @@ export class PtzController {
     const before = { ...p };
     const next = { ...p };
     switch (direction) {
-      case 'left': next.pan = clampAngle(p.pan - s); break;
-      case 'right': next.pan = clampAngle(p.pan + s); break;
-      case 'down': next.tilt = clampAngle(p.tilt - s); break;
-      case 'up': next.tilt = clampAngle(p.tilt + s); break;
-      case 'home': next.pan = CENTER; next.tilt = CENTER; break;
+      case 'left':
+        next.pan = clampAngle(p.pan - s);
+        break;
+      case 'right':
+        next.pan = clampAngle(p.pan + s);
+        break;
+      case 'down':
+        next.tilt = clampAngle(p.tilt - s);
+        break;
+      case 'up':
+        next.tilt = clampAngle(p.tilt + s);
+        break;
+      case 'home':
+        next.pan = CENTER;
+        next.tilt = CENTER;
+        break;
     }
     Object.assign(p, next);
     try {

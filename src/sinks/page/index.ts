@@ -1,11 +1,11 @@
 import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
-import { CommandError } from '../../hub/controls.js';
 import { HttpError, readJson, sendError, sendJson } from '../../http/server.js';
+import { CommandError } from '../../hub/controls.js';
 import type { Logger } from '../../logging.js';
 import { commandErrorStatus } from '../api/api-sink.js';
 import { PtzController } from './commands.js';
 import { PageSocketServer } from './page-socket.js';
-import { parsePresets, PresetError, PresetStore } from './presets.js';
+import { PresetError, PresetStore, parsePresets } from './presets.js';
 import { findPublicDir, StaticFiles } from './static.js';
 
 /** A page socket carries every visible tile, so it may buffer more than one MJPEG viewer. */
@@ -54,7 +54,8 @@ class PageExtension implements Extension {
     http.upgrade('/api/ws', (req, socket, head) => this.socket.handleUpgrade(req, socket, head));
 
     http.route('GET', '/', (req, res) => {
-      if (!files?.serve(req, res, 'index.html')) sendError(res, 503, 'the control page files are missing from this installation (src/sinks/page/public)');
+      if (!files?.serve(req, res, 'index.html'))
+        sendError(res, 503, 'the control page files are missing from this installation (src/sinks/page/public)');
     });
     http.route('GET', '/assets/:file', (req, res, p) => {
       if (!files?.serve(req, res, p.file!)) sendError(res, 404, `no such file: ${p.file}`);
@@ -79,10 +80,16 @@ class PageExtension implements Extension {
     http.route('POST', '/api/cameras/:id/ptz', async (req, res, p) => {
       const id = p.id!;
       const body = (await readJson(req)) as Record<string, unknown> | null;
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'expected {"direction": "up|down|left|right|home", "step": 10} or {"pan": 0-180, "tilt": 0-180}');
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw new HttpError(
+          400,
+          'expected {"direction": "up|down|left|right|home", "step": 10} or {"pan": 0-180, "tilt": 0-180}',
+        );
       try {
         const absolute = body.direction === undefined && (body.pan !== undefined || body.tilt !== undefined);
-        const pos = absolute ? await this.ptz.goTo(id, body.pan, body.tilt) : await this.ptz.move(id, body.direction, body.step);
+        const pos = absolute
+          ? await this.ptz.goTo(id, body.pan, body.tilt)
+          : await this.ptz.move(id, body.direction, body.step);
         sendJson(res, 200, { ok: true, camera: id, ...pos });
       } catch (err) {
         if (!(err instanceof CommandError)) throw err;

@@ -1,16 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { Camera, LogEntry } from '../../hub/camera.js';
-import { COMMON_FRAMESIZES, CommandError, type Command } from '../../hub/controls.js';
+import { COMMON_FRAMESIZES, type Command, CommandError } from '../../hub/controls.js';
 import type { Frame } from '../../hub/frame.js';
 import type { CameraHub, MotionEvent } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import { refuseUpgrade, remoteOf } from '../../sources/types.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
-import { parseQuery, type PtzController } from './commands.js';
+import { type PtzController, parseQuery } from './commands.js';
 import type { Preset } from './presets.js';
-import { frameMessage, type FrameMessage } from './wire.js';
+import { type FrameMessage, frameMessage } from './wire.js';
 
 export interface PageSocketOptions {
   /** Bytes a client may have waiting in its socket before frames go latest-wins. */
@@ -41,7 +41,12 @@ const STATS_EVERY_MS = 2000;
 
 /** One camera as the page sees it: its REST JSON plus the index used in binary frame headers. */
 function camJson(cam: Camera, idx: number, withLog: boolean): Record<string, unknown> {
-  const j: Record<string, unknown> = { ...cam.toJSON(), idx, last_seen_ms: cam.lastSeen ?? null, last_frame_time: cam.latest?.cameraTime ?? null };
+  const j: Record<string, unknown> = {
+    ...cam.toJSON(),
+    idx,
+    last_seen_ms: cam.lastSeen ?? null,
+    last_frame_time: cam.latest?.cameraTime ?? null,
+  };
   if (withLog) j.log = cam.log.toArray().slice(-LOG_LINES_IN_HELLO);
   return j;
 }
@@ -82,7 +87,12 @@ class PageClient {
   /** Per page, so one page's flood of bad messages cannot hide another page's problem. */
   readonly badLog: ThrottledLog;
 
-  constructor(readonly ws: WebSocket, readonly remote: string, private readonly queueBytes: number, log: Logger) {
+  constructor(
+    readonly ws: WebSocket,
+    readonly remote: string,
+    private readonly queueBytes: number,
+    log: Logger,
+  ) {
     this.badLog = new ThrottledLog(log);
   }
 
@@ -172,12 +182,20 @@ class PageClient {
   }
 
   toJSON(): Record<string, unknown> {
-    let sent = 0, dropped = 0;
+    let sent = 0,
+      dropped = 0;
     for (const t of this.tiles.values()) {
       sent += t.sent;
       dropped += t.dropped;
     }
-    return { remote: this.remote, since: new Date(this.since).toISOString(), watching: [...this.tiles.keys()], sent, dropped, queued_bytes: this.buffered };
+    return {
+      remote: this.remote,
+      since: new Date(this.since).toISOString(),
+      watching: [...this.tiles.keys()],
+      sent,
+      dropped,
+      queued_bytes: this.buffered,
+    };
   }
 }
 
@@ -204,10 +222,20 @@ export class PageSocketServer {
   private readonly refuseLog: ThrottledLog;
   private readonly unhook: (() => void)[] = [];
 
-  constructor(private readonly hub: CameraHub, private readonly ptz: PtzController, logger: Logger, private readonly opts: PageSocketOptions) {
+  constructor(
+    private readonly hub: CameraHub,
+    private readonly ptz: PtzController,
+    logger: Logger,
+    private readonly opts: PageSocketOptions,
+  ) {
     this.log = logger.child({ mod: 'page' });
     this.refuseLog = new ThrottledLog(this.log);
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.maxMessageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
     for (const cam of hub.list()) this.indexOf(cam);
     this.on('camera', (cam: Camera) => this.broadcast({ t: 'cam', cam: camJson(cam, this.indexOf(cam), true) }));
     const changed = (cam: Camera) => this.broadcast({ t: 'cam', cam: camJson(cam, this.indexOf(cam), false) });
@@ -217,7 +245,16 @@ export class PageSocketServer {
     this.on('removed', (cam: Camera) => this.onRemoved(cam));
     this.on('info', (cam: Camera, patch: Record<string, unknown>) => this.broadcast({ t: 'info', id: cam.id, patch }));
     this.on('log', (cam: Camera, entry: LogEntry) => this.broadcast({ t: 'log', id: cam.id, entry }));
-    this.on('motion', (e: MotionEvent) => this.broadcast({ t: 'motion', id: e.camera.id, state: e.state, region: e.region ?? null, camera_time: e.cameraTime, event_id: e.eventId }));
+    this.on('motion', (e: MotionEvent) =>
+      this.broadcast({
+        t: 'motion',
+        id: e.camera.id,
+        state: e.state,
+        region: e.region ?? null,
+        camera_time: e.cameraTime,
+        event_id: e.eventId,
+      }),
+    );
   }
 
   private on(event: string, fn: (...args: never[]) => void): void {
@@ -265,7 +302,9 @@ export class PageSocketServer {
     const remote = remoteOf(req);
     const origin = req.headers.origin;
     if (origin && !this.originAllowed(origin, req.headers.host)) {
-      this.refuseLog.warn(`refused page socket from ${remote}: Origin ${origin} is not this bridge (${req.headers.host ?? 'no Host'}); set http.public_url if a proxy changes the host`);
+      this.refuseLog.warn(
+        `refused page socket from ${remote}: Origin ${origin} is not this bridge (${req.headers.host ?? 'no Host'}); set http.public_url if a proxy changes the host`,
+      );
       refuseUpgrade(socket, 403, 'cross-origin page socket refused');
       return;
     }
@@ -299,7 +338,9 @@ export class PageSocketServer {
     const client = new PageClient(ws, remote, this.opts.queueBytes, this.log);
     this.clients.add(client);
     this.log.debug(`page ${remote} connected (${this.clients.size} open)`);
-    ws.on('pong', () => { client.alive = true; });
+    ws.on('pong', () => {
+      client.alive = true;
+    });
     ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
     ws.on('error', (err) => {
       // ws reports an oversized message here, then closes with 1009: one line, whatever came before.
@@ -393,7 +434,8 @@ export class PageSocketServer {
       // Paint the tile at once (also the last picture of an offline camera).
       if (cam.latest) client.offer(tile, frameMessage(cam.latest, idx));
     }
-    if (unknown.length) this.refuse(client, `watch: unknown camera${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).join(', ')}`);
+    if (unknown.length)
+      this.refuse(client, `watch: unknown camera${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).join(', ')}`);
   }
 
   private unwatch(client: PageClient, id: string): void {
@@ -421,17 +463,24 @@ export class PageSocketServer {
       const targets = this.hub.list().filter((c) => c.online);
       if (!this.reserve(client, targets.length, rid)) return;
       this.log.info(`page ${client.remote}: "${text}" to all ${targets.length} online cameras`);
-      const results = await Promise.all(targets.map(async (cam) => {
-        try {
-          const r = await this.hub.command(cam.id, cmd);
-          return { id: cam.id, ok: true, answer: r.answer ?? null };
-        } catch (err) {
-          this.noteFailure(cam, text, err);
-          return { id: cam.id, ok: false, error: (err as Error).message, code: (err as CommandError).code ?? 'error' };
-        } finally {
-          client.commandsInFlight--;
-        }
-      }));
+      const results = await Promise.all(
+        targets.map(async (cam) => {
+          try {
+            const r = await this.hub.command(cam.id, cmd);
+            return { id: cam.id, ok: true, answer: r.answer ?? null };
+          } catch (err) {
+            this.noteFailure(cam, text, err);
+            return {
+              id: cam.id,
+              ok: false,
+              error: (err as Error).message,
+              code: (err as CommandError).code ?? 'error',
+            };
+          } finally {
+            client.commandsInFlight--;
+          }
+        }),
+      );
       client.sendJson({ t: 'reply', rid, ok: results.every((r) => r.ok), results });
       return;
     }
@@ -445,7 +494,13 @@ export class PageSocketServer {
       client.sendJson({ t: 'reply', rid, ok: true, answer: r.answer ?? null });
     } catch (err) {
       this.noteFailure(cam, text, err);
-      client.sendJson({ t: 'reply', rid, ok: false, error: (err as Error).message, code: (err as CommandError).code ?? 'error' });
+      client.sendJson({
+        t: 'reply',
+        rid,
+        ok: false,
+        error: (err as Error).message,
+        code: (err as CommandError).code ?? 'error',
+      });
     } finally {
       client.commandsInFlight--;
     }
@@ -463,7 +518,8 @@ export class PageSocketServer {
 
   /** A failed command goes into the camera's log ('!'), so every page shows it and it survives reloads. */
   private noteFailure(cam: Camera, text: string, err: unknown): void {
-    if (!(err instanceof CommandError)) this.log.error(`command "${text}" for ${cam.id} failed: ${(err as Error).stack ?? String(err)}`);
+    if (!(err instanceof CommandError))
+      this.log.error(`command "${text}" for ${cam.id} failed: ${(err as Error).stack ?? String(err)}`);
     this.hub.addLog(cam, '!', `${text}: ${(err as Error).message}`);
   }
 
@@ -477,9 +533,17 @@ export class PageSocketServer {
       const pos = await this.ptz.move(id, msg.direction, msg.step);
       client.sendJson({ t: 'reply', rid, ok: true, answer: pos });
     } catch (err) {
-      if (err instanceof CommandError && err.code !== 'invalid') this.noteFailure(cam, `ptz ${String(msg.direction)}`, err);
-      else if (!(err instanceof CommandError)) this.log.error(`ptz for ${id} failed: ${(err as Error).stack ?? String(err)}`);
-      client.sendJson({ t: 'reply', rid, ok: false, error: (err as Error).message, code: (err as CommandError).code ?? 'error' });
+      if (err instanceof CommandError && err.code !== 'invalid')
+        this.noteFailure(cam, `ptz ${String(msg.direction)}`, err);
+      else if (!(err instanceof CommandError))
+        this.log.error(`ptz for ${id} failed: ${(err as Error).stack ?? String(err)}`);
+      client.sendJson({
+        t: 'reply',
+        rid,
+        ok: false,
+        error: (err as Error).message,
+        code: (err as CommandError).code ?? 'error',
+      });
     } finally {
       client.commandsInFlight--;
     }
@@ -505,7 +569,9 @@ export class PageSocketServer {
       if (c.buffered > 0) {
         c.stalledSince ??= now;
         if (now - c.stalledSince > this.opts.stallTimeoutMs) {
-          this.log.warn(`page ${c.remote} accepted no data for ${Math.round((now - c.stalledSince) / 1000)} s (${c.buffered} bytes waiting), disconnecting it`);
+          this.log.warn(
+            `page ${c.remote} accepted no data for ${Math.round((now - c.stalledSince) / 1000)} s (${c.buffered} bytes waiting), disconnecting it`,
+          );
           c.ws.terminate();
           this.drop(c);
           continue;
@@ -535,7 +601,14 @@ export class PageSocketServer {
         t: 'stats',
         server_time: now,
         status: this.opts.status(),
-        cams: this.hub.list().map((c) => ({ id: c.id, online: c.online, fps: Math.round(c.fps * 10) / 10, bitrate: Math.round(c.bitrate), last_seen_ms: c.lastSeen ?? null, watchers: c.watchers })),
+        cams: this.hub.list().map((c) => ({
+          id: c.id,
+          online: c.online,
+          fps: Math.round(c.fps * 10) / 10,
+          bitrate: Math.round(c.bitrate),
+          last_seen_ms: c.lastSeen ?? null,
+          watchers: c.watchers,
+        })),
       });
     }
   }
@@ -545,11 +618,16 @@ export class PageSocketServer {
     for (const u of this.unhook) u();
     const waits: Promise<void>[] = [];
     for (const c of this.clients) {
-      waits.push(new Promise((resolve) => {
-        c.ws.once('close', () => resolve());
-        c.ws.close(1001, 'bridge shutting down');
-        setTimeout(() => { c.ws.terminate(); resolve(); }, 1000).unref();
-      }));
+      waits.push(
+        new Promise((resolve) => {
+          c.ws.once('close', () => resolve());
+          c.ws.close(1001, 'bridge shutting down');
+          setTimeout(() => {
+            c.ws.terminate();
+            resolve();
+          }, 1000).unref();
+        }),
+      );
     }
     await Promise.all(waits);
     for (const c of [...this.clients]) this.drop(c);

@@ -32,8 +32,10 @@ export function parsePresets(body: unknown): Preset[] {
     const item = p as Partial<Record<keyof Preset, unknown>> | null;
     const label = typeof item?.label === 'string' ? item.label.trim() : '';
     const command = typeof item?.command === 'string' ? item.command.trim() : '';
-    if (!label || label.length > MAX_LABEL) throw new PresetError(`preset ${i + 1}: label must be 1-${MAX_LABEL} characters`);
-    if (!command || command.length > MAX_COMMAND) throw new PresetError(`preset ${i + 1} ("${label}"): command must be 1-${MAX_COMMAND} characters`);
+    if (!label || label.length > MAX_LABEL)
+      throw new PresetError(`preset ${i + 1}: label must be 1-${MAX_LABEL} characters`);
+    if (!command || command.length > MAX_COMMAND)
+      throw new PresetError(`preset ${i + 1} ("${label}"): command must be 1-${MAX_COMMAND} characters`);
     return { label, command };
   });
 }
@@ -46,7 +48,10 @@ export class PresetStore {
   private presets: Preset[];
   readonly file: string;
 
-  constructor(dataDir: string, private readonly log: Logger) {
+  constructor(
+    dataDir: string,
+    private readonly log: Logger,
+  ) {
     this.file = path.join(dataDir, 'presets.json');
     this.presets = this.load();
   }
@@ -56,7 +61,9 @@ export class PresetStore {
     try {
       return parsePresets(JSON.parse(readFileSync(this.file, 'utf8')));
     } catch (err) {
-      this.log.warn(`${this.file} is not a valid presets file (${(err as Error).message}); using the default presets until they are saved again`);
+      this.log.warn(
+        `${this.file} is not a valid presets file (${(err as Error).message}); using the default presets until they are saved again`,
+      );
       return DEFAULT_PRESETS.map((p) => ({ ...p }));
     }
   }

@@ -78,7 +78,8 @@ export class StaticFiles {
     };
     if (a.type.startsWith('text/html')) {
       // The page talks only to its own origin; no framing by other sites (clickjacking of camera controls).
-      headers['Content-Security-Policy'] = "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
+      headers['Content-Security-Policy'] =
+        "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
       headers['X-Frame-Options'] = 'DENY';
       headers['Referrer-Policy'] = 'same-origin';
     }

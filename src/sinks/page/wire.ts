@@ -60,7 +60,8 @@ export interface FrameHeader {
 
 /** For tests and tools: read a binary message's header. */
 export function decodeFrameMessage(buf: Buffer): FrameHeader & { jpeg: Buffer } {
-  if (buf.length < FRAME_HEADER_BYTES) throw new RangeError(`frame message of ${buf.length} bytes is shorter than its header`);
+  if (buf.length < FRAME_HEADER_BYTES)
+    throw new RangeError(`frame message of ${buf.length} bytes is shorter than its header`);
   return {
     kind: buf.readUInt8(0),
     idx: buf.readUInt16BE(2),

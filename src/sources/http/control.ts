@@ -1,4 +1,11 @@
-import { CommandError, FRAMESIZES, LEGACY_FRAMESIZES_V10, LEGACY_FRAMESIZES_V8, type Command, type FrameSize } from '../../hub/controls.js';
+import {
+  type Command,
+  CommandError,
+  FRAMESIZES,
+  type FrameSize,
+  LEGACY_FRAMESIZES_V8,
+  LEGACY_FRAMESIZES_V10,
+} from '../../hub/controls.js';
 
 /**
  * Bridge commands -> one HTTP GET on a camera's control_url. Each firmware names its settings and
@@ -25,9 +32,14 @@ export function controlCapabilities(keys: ControlKeys): string[] {
 }
 
 function framesizeIndex(keys: ControlKeys, fs: FrameSize): number {
-  const table: readonly FrameSize[] = keys === 'camerawebserver' ? FRAMESIZES : keys === 'mjpeg2sd' ? LEGACY_FRAMESIZES_V10 : LEGACY_FRAMESIZES_V8;
+  const table: readonly FrameSize[] =
+    keys === 'camerawebserver' ? FRAMESIZES : keys === 'mjpeg2sd' ? LEGACY_FRAMESIZES_V10 : LEGACY_FRAMESIZES_V8;
   const idx = table.indexOf(fs);
-  if (idx < 0) throw new CommandError('unsupported', `framesize ${fs} does not exist on this firmware (sizes: ${table.join(', ')})`);
+  if (idx < 0)
+    throw new CommandError(
+      'unsupported',
+      `framesize ${fs} does not exist on this firmware (sizes: ${table.join(', ')})`,
+    );
   return idx;
 }
 
@@ -36,7 +48,8 @@ export function translateControl(keys: ControlKeys, cmd: Command): ControlReques
   const v = cmd.value;
   const b = (x: unknown) => (x ? '1' : '0');
   const mj = keys !== 'camerawebserver';
-  const unsupported = () => new CommandError('unsupported', `${cmd.name} cannot be set through control_url (control_keys: ${keys})`);
+  const unsupported = () =>
+    new CommandError('unsupported', `${cmd.name} cannot be set through control_url (control_keys: ${keys})`);
   switch (cmd.name) {
     case 'lamp': {
       const pct = v as number;
@@ -48,11 +61,16 @@ export function translateControl(keys: ControlKeys, cmd: Command): ControlReques
       const idx = framesizeIndex(keys, v as FrameSize);
       return { key: 'framesize', value: String(idx), info: { framesize: v, framesize_index: idx } };
     }
-    case 'quality': return { key: 'quality', value: String(v), info: { quality: v } };
-    case 'brightness': return { key: 'brightness', value: String(v), info: { brightness: v } };
-    case 'contrast': return { key: 'contrast', value: String(v), info: { contrast: v } };
-    case 'vflip': return { key: 'vflip', value: b(v), info: { vflip: v } };
-    case 'hmirror': return { key: 'hmirror', value: b(v), info: { hmirror: v } };
+    case 'quality':
+      return { key: 'quality', value: String(v), info: { quality: v } };
+    case 'brightness':
+      return { key: 'brightness', value: String(v), info: { brightness: v } };
+    case 'contrast':
+      return { key: 'contrast', value: String(v), info: { contrast: v } };
+    case 'vflip':
+      return { key: 'vflip', value: b(v), info: { vflip: v } };
+    case 'hmirror':
+      return { key: 'hmirror', value: b(v), info: { hmirror: v } };
     case 'fps':
       if (!mj) throw unsupported();
       return { key: 'fps', value: String(v), info: { fps_setting: v } };
@@ -73,7 +91,8 @@ export function translateControl(keys: ControlKeys, cmd: Command): ControlReques
       const s = String(v);
       const eq = s.indexOf('=');
       const key = (eq < 0 ? s : s.slice(0, eq)).trim();
-      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(key)) throw new CommandError('invalid', `raw: expected "key=value" with a plain key, got ${JSON.stringify(s)}`);
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(key))
+        throw new CommandError('invalid', `raw: expected "key=value" with a plain key, got ${JSON.stringify(s)}`);
       return { key, value: eq < 0 ? '' : s.slice(eq + 1).trim(), info: {} };
     }
     default:
@@ -85,6 +104,7 @@ export function translateControl(keys: ControlKeys, cmd: Command): ControlReques
 export function controlUrl(template: string, key: string, value: string): string {
   const k = encodeURIComponent(key);
   const v = encodeURIComponent(value);
-  if (template.includes('{key}') || template.includes('{value}')) return template.replaceAll('{key}', k).replaceAll('{value}', v);
+  if (template.includes('{key}') || template.includes('{value}'))
+    return template.replaceAll('{key}', k).replaceAll('{value}', v);
   return `${template}${template.includes('?') ? '&' : '?'}${k}=${v}`;
 }

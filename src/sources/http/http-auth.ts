@@ -27,7 +27,8 @@ export function parseChallenge(header: string): { scheme: string; params: Record
   const re = /([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
   const rest = m?.[2] ?? '';
   let p: RegExpExecArray | null;
-  while ((p = re.exec(rest))) params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '');
+  while ((p = re.exec(rest)))
+    params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '');
   return { scheme, params };
 }
 
@@ -62,7 +63,8 @@ export class HttpAuth {
 
   /** The Authorization header for a request, or undefined before the camera has said what it wants. */
   header(method: string, path: string): string | undefined {
-    if (this.scheme === 'basic') return `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64')}`;
+    if (this.scheme === 'basic')
+      return `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64')}`;
     if (this.scheme === 'digest' && this.digest) return this.digestHeader(method, path);
     return undefined;
   }
@@ -120,12 +122,21 @@ export class HttpAuth {
     let ha1 = H(`${username}:${d.realm}:${password}`);
     if (d.algorithm.toLowerCase().endsWith('-sess')) ha1 = H(`${ha1}:${d.nonce}:${cnonce}`);
     const ha2 = H(`${method}:${uri}`);
-    const qop = d.qop?.split(',').map((q) => q.trim()).includes('auth') ? 'auth' : undefined;
+    const qop = d.qop
+      ?.split(',')
+      .map((q) => q.trim())
+      .includes('auth')
+      ? 'auth'
+      : undefined;
     const response = qop ? H(`${ha1}:${d.nonce}:${nc}:${cnonce}:${qop}:${ha2}`) : H(`${ha1}:${d.nonce}:${ha2}`);
     const q = (s: string) => `"${s.replace(/(["\\])/g, '\\$1')}"`;
     const parts = [
-      `username=${q(username)}`, `realm=${q(d.realm)}`, `nonce=${q(d.nonce)}`, `uri=${q(uri)}`,
-      `algorithm=${d.algorithm}`, `response=${q(response)}`,
+      `username=${q(username)}`,
+      `realm=${q(d.realm)}`,
+      `nonce=${q(d.nonce)}`,
+      `uri=${q(uri)}`,
+      `algorithm=${d.algorithm}`,
+      `response=${q(response)}`,
     ];
     if (d.opaque !== undefined) parts.push(`opaque=${q(d.opaque)}`);
     if (qop) parts.push(`qop=${qop}`, `nc=${nc}`, `cnonce=${q(cnonce)}`);
@@ -134,13 +145,19 @@ export class HttpAuth {
 }
 
 /** Server side of Digest, for the camera emulators in the tests: verify an Authorization header. */
-export function verifyDigest(header: string | undefined, method: string, creds: { username: string; password: string; realm: string; nonce: string }): boolean {
+export function verifyDigest(
+  header: string | undefined,
+  method: string,
+  creds: { username: string; password: string; realm: string; nonce: string },
+): boolean {
   if (!header || !/^digest\s/i.test(header)) return false;
   const { params } = parseChallenge(header);
   if (params.username !== creds.username || params.realm !== creds.realm || params.nonce !== creds.nonce) return false;
   const H = hashOf(params.algorithm ?? 'MD5');
   const ha1 = H(`${creds.username}:${creds.realm}:${creds.password}`);
   const ha2 = H(`${method}:${params.uri ?? ''}`);
-  const expect = params.qop ? H(`${ha1}:${creds.nonce}:${params.nc}:${params.cnonce}:${params.qop}:${ha2}`) : H(`${ha1}:${creds.nonce}:${ha2}`);
+  const expect = params.qop
+    ? H(`${ha1}:${creds.nonce}:${params.nc}:${params.cnonce}:${params.qop}:${ha2}`)
+    : H(`${ha1}:${creds.nonce}:${ha2}`);
   return expect === params.response;
 }

@@ -24,14 +24,21 @@ export function splitCredentials(raw: string): CameraUrl {
 
 export class HttpStatusError extends Error {
   override name = 'HttpStatusError';
-  constructor(readonly status: number, readonly body: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 export class TooBigError extends Error {
   override name = 'TooBigError';
-  constructor(readonly size: number | undefined, readonly limit: number) {
+  constructor(
+    readonly size: number | undefined,
+    readonly limit: number,
+  ) {
     super(`${size !== undefined ? `${size} bytes` : 'body'} larger than the limit of ${limit} bytes`);
   }
 }
@@ -49,15 +56,24 @@ export interface GetOptions {
 export function describeError(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   switch (e?.code) {
-    case 'ECONNREFUSED': return 'connection refused';
-    case 'ECONNRESET': return 'connection reset by the camera';
-    case 'EHOSTUNREACH': return 'host unreachable';
-    case 'ENETUNREACH': return 'network unreachable';
-    case 'ENOTFOUND': return 'host name not found';
-    case 'ETIMEDOUT': return 'connection timed out';
-    case 'EPIPE': return 'connection closed by the camera';
-    case 'ABORT_ERR': return 'aborted';
-    default: return e?.message ?? String(err);
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+      return 'connection reset by the camera';
+    case 'EHOSTUNREACH':
+      return 'host unreachable';
+    case 'ENETUNREACH':
+      return 'network unreachable';
+    case 'ENOTFOUND':
+      return 'host name not found';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    case 'EPIPE':
+      return 'connection closed by the camera';
+    case 'ABORT_ERR':
+      return 'aborted';
+    default:
+      return e?.message ?? String(err);
   }
 }
 
@@ -68,11 +84,18 @@ function requestOnce(url: URL, opts: GetOptions): Promise<IncomingMessage> {
     const headers: Record<string, string> = { 'User-Agent': `cam2mqtt/${VERSION}`, Accept: '*/*', ...opts.headers };
     const authz = opts.auth?.header('GET', path);
     if (authz) headers.Authorization = authz;
-    const req = mod.request(url, { method: 'GET', headers, agent: opts.agent ?? false, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => {
-      clearTimeout(timer);
-      resolve(res);
-    });
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${opts.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })), opts.timeoutMs);
+    const req = mod.request(
+      url,
+      { method: 'GET', headers, agent: opts.agent ?? false, ...(opts.signal ? { signal: opts.signal } : {}) },
+      (res) => {
+        clearTimeout(timer);
+        resolve(res);
+      },
+    );
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error(`no answer within ${opts.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })),
+      opts.timeoutMs,
+    );
     req.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -125,13 +148,21 @@ export function readBody(res: IncomingMessage, maxBytes: number): Promise<Buffer
 }
 
 /** GET a small text answer (controls, servos): resolves with the body or rejects with HttpStatusError. */
-export async function getText(url: URL, opts: GetOptions, maxBytes = 64 * 1024): Promise<{ status: number; body: string }> {
+export async function getText(
+  url: URL,
+  opts: GetOptions,
+  maxBytes = 64 * 1024,
+): Promise<{ status: number; body: string }> {
   const res = await httpGet(url, opts);
   const body = (await readBody(res, maxBytes)).toString('utf8').trim();
   const status = res.statusCode ?? 0;
   if (status < 200 || status >= 300) {
     const snippet = body.length > 200 ? `${body.slice(0, 197)}...` : body;
-    throw new HttpStatusError(status, body, `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${snippet ? `: ${snippet}` : ''}`);
+    throw new HttpStatusError(
+      status,
+      body,
+      `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${snippet ? `: ${snippet}` : ''}`,
+    );
   }
   return { status, body };
 }

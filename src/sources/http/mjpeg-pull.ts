@@ -134,7 +134,12 @@ export class MjpegStream {
     this.connects++;
     let res: IncomingMessage;
     try {
-      res = await httpGet(this.opts.url, { auth: this.opts.auth, timeoutMs: this.opts.readTimeoutMs, signal: ac.signal, headers: { Accept: 'multipart/x-mixed-replace, image/jpeg' } });
+      res = await httpGet(this.opts.url, {
+        auth: this.opts.auth,
+        timeoutMs: this.opts.readTimeoutMs,
+        signal: ac.signal,
+        headers: { Accept: 'multipart/x-mixed-replace, image/jpeg' },
+      });
     } catch (err) {
       if (this.ac === ac) this.fail(ac, describeError(err));
       return;
@@ -148,7 +153,14 @@ export class MjpegStream {
     const status = res.statusCode ?? 0;
     if (status !== 200) {
       res.resume();
-      const hint = status === 401 ? (this.opts.auth ? ' (wrong username or password?)' : ' (the camera wants a password: set auth)') : status === 404 ? ' (wrong path in mjpeg_url?)' : '';
+      const hint =
+        status === 401
+          ? this.opts.auth
+            ? ' (wrong username or password?)'
+            : ' (the camera wants a password: set auth)'
+          : status === 404
+            ? ' (wrong path in mjpeg_url?)'
+            : '';
       this.fail(ac, `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${hint}`);
       return;
     }
@@ -157,7 +169,9 @@ export class MjpegStream {
       // Not a stream: one picture per request. Keep asking (like a snapshot URL), without backoff.
       if (!this.singleJpegWarned) {
         this.singleJpegWarned = true;
-        this.opts.log.warn(`${this.displayUrl} answers with single JPEG pictures, not an MJPEG stream: polling it (snapshot_url is the better key for this URL)`);
+        this.opts.log.warn(
+          `${this.displayUrl} answers with single JPEG pictures, not an MJPEG stream: polling it (snapshot_url is the better key for this URL)`,
+        );
       }
       try {
         const jpeg = await readBody(res, this.opts.maxFrameBytes);
@@ -173,22 +187,34 @@ export class MjpegStream {
       return;
     }
     const boundary = boundaryFromContentType(ct);
-    if (!/multipart/i.test(ct)) this.opts.log.debug(`${this.displayUrl}: Content-Type ${JSON.stringify(ct)} is not multipart; looking for a boundary in the body`);
-    const parser = new MultipartParser({ boundary, maxFrameBytes: this.opts.maxFrameBytes }, {
-      onPart: (body, headers) => this.deliver(body, headers),
-      onOversize: (size, limit) => {
-        this.oversize++;
-        this.opts.onBad?.();
-        this.oversizeLog.warn(`${this.displayUrl}: refused a frame of ${size ?? 'unknown'} bytes, larger than max_frame_bytes (${limit}); raise max_frame_bytes or lower the camera's frame size/quality`);
+    if (!/multipart/i.test(ct))
+      this.opts.log.debug(
+        `${this.displayUrl}: Content-Type ${JSON.stringify(ct)} is not multipart; looking for a boundary in the body`,
+      );
+    const parser = new MultipartParser(
+      { boundary, maxFrameBytes: this.opts.maxFrameBytes },
+      {
+        onPart: (body, headers) => this.deliver(body, headers),
+        onOversize: (size, limit) => {
+          this.oversize++;
+          this.opts.onBad?.();
+          this.oversizeLog.warn(
+            `${this.displayUrl}: refused a frame of ${size ?? 'unknown'} bytes, larger than max_frame_bytes (${limit}); raise max_frame_bytes or lower the camera's frame size/quality`,
+          );
+        },
+        onGarbage: (n) => this.opts.log.trace(`${this.displayUrl}: skipped ${n} bytes between parts`),
+        onEnd: () => res.destroy(),
       },
-      onGarbage: (n) => this.opts.log.trace(`${this.displayUrl}: skipped ${n} bytes between parts`),
-      onEnd: () => res.destroy(),
-    });
+    );
     this.connected = true;
     this.lastData = Date.now();
-    this.stallTimer = setInterval(() => {
-      if (Date.now() - this.lastData > this.opts.readTimeoutMs) this.fail(ac, `nothing received for ${Math.round(this.opts.readTimeoutMs / 1000)} s`);
-    }, Math.min(1000, this.opts.readTimeoutMs / 2));
+    this.stallTimer = setInterval(
+      () => {
+        if (Date.now() - this.lastData > this.opts.readTimeoutMs)
+          this.fail(ac, `nothing received for ${Math.round(this.opts.readTimeoutMs / 1000)} s`);
+      },
+      Math.min(1000, this.opts.readTimeoutMs / 2),
+    );
     this.stallTimer.unref();
     res.on('data', (chunk: Buffer) => {
       this.lastData = Date.now();
@@ -209,7 +235,9 @@ export class MjpegStream {
   private deliver(jpeg: Buffer, headers: PartHeaders): void {
     if (jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) {
       this.opts.onBad?.();
-      this.warn.warn(`${this.displayUrl}: refused a part of ${jpeg.length} bytes that is not a JPEG (Content-Type ${headers['content-type'] ?? 'none'})`);
+      this.warn.warn(
+        `${this.displayUrl}: refused a part of ${jpeg.length} bytes that is not a JPEG (Content-Type ${headers['content-type'] ?? 'none'})`,
+      );
       return;
     }
     this.frames++;

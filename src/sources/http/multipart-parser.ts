@@ -48,7 +48,7 @@ export function boundaryFromContentType(contentType: string | undefined): string
   return b.length > 0 ? b : raw.length > 0 ? raw : undefined;
 }
 
-const enum State {
+enum State {
   /** Looking for a boundary line. */
   Seek,
   /** After a boundary line: reading part headers up to the blank line. */
@@ -100,8 +100,12 @@ export class MultipartParser {
   private garbageRun = 0;
   private readonly maxHeaderBytes: number;
 
-  constructor(private readonly opts: MultipartOptions, private readonly on: MultipartHandlers) {
-    if (opts.boundary !== undefined) this.token = Buffer.from(opts.boundary.replace(/^-+/, '') || opts.boundary, 'latin1');
+  constructor(
+    private readonly opts: MultipartOptions,
+    private readonly on: MultipartHandlers,
+  ) {
+    if (opts.boundary !== undefined)
+      this.token = Buffer.from(opts.boundary.replace(/^-+/, '') || opts.boundary, 'latin1');
     this.maxHeaderBytes = opts.maxHeaderBytes ?? 8192;
   }
 
@@ -149,7 +153,14 @@ export class MultipartParser {
       const body = trimTail(Buffer.concat(this.scanChunks, this.scanBytes));
       this.scanChunks = [];
       this.scanBytes = 0;
-      if (body.length >= 4 && body[0] === 0xff && body[1] === 0xd8 && body[body.length - 2] === 0xff && body[body.length - 1] === 0xd9) this.deliver(body);
+      if (
+        body.length >= 4 &&
+        body[0] === 0xff &&
+        body[1] === 0xd8 &&
+        body[body.length - 2] === 0xff &&
+        body[body.length - 1] === 0xd9
+      )
+        this.deliver(body);
     }
     this.state = State.Seek;
     this.body = undefined;
@@ -199,7 +210,10 @@ export class MultipartParser {
         this.garbageRun += s - pos;
         return this.keep(buf, s);
       }
-      const rest = buf.subarray(i + token.length, eol).toString('latin1').trim();
+      const rest = buf
+        .subarray(i + token.length, eol)
+        .toString('latin1')
+        .trim();
       this.garbageRun += s - pos;
       this.flushGarbage();
       if (rest.startsWith('--')) {
@@ -380,7 +394,10 @@ export class MultipartParser {
     if (piece.length === 0) return;
     this.scanBytes += piece.length;
     const keep = this.token!.length + 4;
-    this.scanTail = piece.length >= keep ? Buffer.from(piece.subarray(piece.length - keep)) : Buffer.concat([this.scanTail, piece]).subarray(-keep);
+    this.scanTail =
+      piece.length >= keep
+        ? Buffer.from(piece.subarray(piece.length - keep))
+        : Buffer.concat([this.scanTail, piece]).subarray(-keep);
     if (this.scanDiscard) return;
     if (this.scanBytes > this.opts.maxFrameBytes) {
       // Too big: stop keeping it, keep counting, report when its end is found.

@@ -18,18 +18,26 @@ class HttpCamerasExtension implements Extension {
     this.log = logger.child({ mod: 'http-cameras' });
     for (const [id, c] of Object.entries(config.cameras)) {
       if (!c.mjpeg_url && !c.snapshot_url) {
-        const extra = ['control_url', 'servo_url', 'auth', 'on_demand'].filter((k) => k === 'on_demand' ? c.on_demand : (c as Record<string, unknown>)[k] !== undefined);
-        if (extra.length) this.log.warn(`camera ${id}: ${extra.join(', ')} ignored: they apply to cameras pulled over HTTP (set mjpeg_url or snapshot_url)`);
+        const extra = ['control_url', 'servo_url', 'auth', 'on_demand'].filter((k) =>
+          k === 'on_demand' ? c.on_demand : (c as Record<string, unknown>)[k] !== undefined,
+        );
+        if (extra.length)
+          this.log.warn(
+            `camera ${id}: ${extra.join(', ')} ignored: they apply to cameras pulled over HTTP (set mjpeg_url or snapshot_url)`,
+          );
         continue;
       }
       const cam = hub.get(id);
       if (!cam) continue;
-      this.cameras.set(id, new PulledCamera(cam, c, {
-        hub,
-        logger,
-        commandTimeoutMs: config.limits.command_timeout * 1000,
-        cameraTimeoutMs: config.limits.camera_timeout * 1000,
-      }));
+      this.cameras.set(
+        id,
+        new PulledCamera(cam, c, {
+          hub,
+          logger,
+          commandTimeoutMs: config.limits.command_timeout * 1000,
+          cameraTimeoutMs: config.limits.camera_timeout * 1000,
+        }),
+      );
     }
     this.motion = new MotionService(hub, logger, config.cameras);
   }

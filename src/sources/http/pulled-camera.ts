@@ -1,15 +1,15 @@
 import { connect } from 'node:net';
 import type { CameraConfig } from '../../config/schema.js';
 import type { Camera, CameraLink, PtzDirection } from '../../hub/camera.js';
-import { CommandError, FRAMESIZES, type Command, type CommandResult } from '../../hub/controls.js';
+import { type Command, CommandError, type CommandResult, FRAMESIZES } from '../../hub/controls.js';
 import type { Frame } from '../../hub/frame.js';
-import { CLOSE, type CameraHub } from '../../hub/hub.js';
+import { type CameraHub, CLOSE } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import { normalizeLegacyInfo } from '../legacy/info.js';
-import { controlCapabilities, controlUrl, translateControl, type ControlKeys } from './control.js';
-import { HttpAuth, type AuthCredentials } from './http-auth.js';
+import { type ControlKeys, controlCapabilities, controlUrl, translateControl } from './control.js';
+import { type AuthCredentials, HttpAuth } from './http-auth.js';
 import { describeError, getText, HttpStatusError, splitCredentials } from './http-client.js';
-import { MjpegStream, type Backoff } from './mjpeg-pull.js';
+import { type Backoff, MjpegStream } from './mjpeg-pull.js';
 import { ServoController } from './servo.js';
 import { SnapshotPoller } from './snapshot-poll.js';
 
@@ -53,19 +53,28 @@ export class PulledCamera implements CameraLink {
   private readonly host: string;
   private readonly port: number;
 
-  constructor(readonly cam: Camera, readonly cfg: CameraConfig, private readonly ctx: PulledCameraContext) {
+  constructor(
+    readonly cam: Camera,
+    readonly cfg: CameraConfig,
+    private readonly ctx: PulledCameraContext,
+  ) {
     this.log = ctx.logger.child({ mod: `http:${cam.id}` });
     const primary = splitCredentials((cfg.mjpeg_url ?? cfg.snapshot_url)!);
     const creds: AuthCredentials | undefined = cfg.auth
       ? { username: cfg.auth.username, password: cfg.auth.password, type: cfg.auth.type }
-      : primary.username !== undefined ? { username: primary.username, password: primary.password ?? '', type: 'auto' } : undefined;
+      : primary.username !== undefined
+        ? { username: primary.username, password: primary.password ?? '', type: 'auto' }
+        : undefined;
     this.auth = creds ? new HttpAuth(creds) : undefined;
     this.host = primary.url.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(primary.url.port) || (primary.url.protocol === 'https:' ? 443 : 80);
     this.remote = `${primary.url.hostname}:${this.port}`;
     this.protocol = cfg.mjpeg_url ? 'mjpeg' : 'snapshot';
     this.onDemand = cfg.on_demand;
-    const backoff: Backoff = { minMs: cfg.reconnect.min_delay * 1000, maxMs: Math.max(cfg.reconnect.min_delay, cfg.reconnect.max_delay) * 1000 };
+    const backoff: Backoff = {
+      minMs: cfg.reconnect.min_delay * 1000,
+      maxMs: Math.max(cfg.reconnect.min_delay, cfg.reconnect.max_delay) * 1000,
+    };
     const readTimeoutMs = cfg.read_timeout * 1000;
     if (cfg.mjpeg_url) {
       this.stream = new MjpegStream({
@@ -82,7 +91,10 @@ export class PulledCamera implements CameraLink {
     }
     if (cfg.snapshot_url) {
       const s = cfg.mjpeg_url ? splitCredentials(cfg.snapshot_url) : primary;
-      const auth = s.username !== undefined && !cfg.auth ? new HttpAuth({ username: s.username, password: s.password ?? '', type: 'auto' }) : this.auth;
+      const auth =
+        s.username !== undefined && !cfg.auth
+          ? new HttpAuth({ username: s.username, password: s.password ?? '', type: 'auto' })
+          : this.auth;
       const polling = !cfg.mjpeg_url;
       this.stills = new SnapshotPoller({
         url: s.url,
@@ -99,7 +111,12 @@ export class PulledCamera implements CameraLink {
       });
     }
     if (cfg.servo_url) {
-      this.servo = new ServoController(cfg.servo_url, { step: cfg.servo_step, home: cfg.servo_home, auth: this.auth, timeoutMs: ctx.commandTimeoutMs });
+      this.servo = new ServoController(cfg.servo_url, {
+        step: cfg.servo_step,
+        home: cfg.servo_home,
+        auth: this.auth,
+        timeoutMs: ctx.commandTimeoutMs,
+      });
     }
     this.capabilities = [
       'snapshot',
@@ -125,14 +142,19 @@ export class PulledCamera implements CameraLink {
     this.stopped = false;
     this.wanted = this.cam.watchers > 0;
     const mode = this.onDemand ? 'on demand' : 'continuously';
-    this.log.info(`camera ${this.cam.id}: pulling ${this.protocol === 'mjpeg' ? 'MJPEG' : 'stills'} from ${this.source} ${mode}${this.auth ? ` (${this.cfg.auth?.type ?? 'auto'} auth as ${this.auth.creds.username})` : ''}`);
+    this.log.info(
+      `camera ${this.cam.id}: pulling ${this.protocol === 'mjpeg' ? 'MJPEG' : 'stills'} from ${this.source} ${mode}${this.auth ? ` (${this.cfg.auth?.type ?? 'auto'} auth as ${this.auth.creds.username})` : ''}`,
+    );
     if (this.protocol === 'snapshot') {
       this.applyPollRate();
       this.stills!.start();
       // Stills may come less often than limits.camera_timeout: a camera that answers its polls is alive.
-      this.keepAliveTimer = setInterval(() => {
-        if (this.attached && this.stills!.up) this.ctx.hub.touch(this.cam);
-      }, Math.max(1000, this.ctx.cameraTimeoutMs / 3));
+      this.keepAliveTimer = setInterval(
+        () => {
+          if (this.attached && this.stills!.up) this.ctx.hub.touch(this.cam);
+        },
+        Math.max(1000, this.ctx.cameraTimeoutMs / 3),
+      );
       this.keepAliveTimer.unref();
       return;
     }
@@ -160,7 +182,10 @@ export class PulledCamera implements CameraLink {
   }
 
   private meta() {
-    return { capabilities: this.capabilities, model: this.protocol === 'mjpeg' ? 'MJPEG over HTTP' : 'JPEG stills over HTTP' };
+    return {
+      capabilities: this.capabilities,
+      model: this.protocol === 'mjpeg' ? 'MJPEG over HTTP' : 'JPEG stills over HTTP',
+    };
   }
 
   private attach(): void {
@@ -174,7 +199,9 @@ export class PulledCamera implements CameraLink {
     });
     if (this.cfg.control_url && !this.statusFetched) {
       this.statusFetched = true;
-      this.fetchStatus(this.ctx.commandTimeoutMs).catch((err: unknown) => this.log.debug(`camera ${this.cam.id}: no status from the camera: ${(err as Error).message}`));
+      this.fetchStatus(this.ctx.commandTimeoutMs).catch((err: unknown) =>
+        this.log.debug(`camera ${this.cam.id}: no status from the camera: ${(err as Error).message}`),
+      );
     }
   }
 
@@ -218,9 +245,22 @@ export class PulledCamera implements CameraLink {
     if (this.stopped || this.stream?.running) return;
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect({ host: this.host, port: this.port });
-      const t = setTimeout(() => { s.destroy(); resolve(false); }, Math.min(5000, this.cfg.read_timeout * 1000));
-      s.once('connect', () => { clearTimeout(t); s.destroy(); resolve(true); });
-      s.once('error', () => { clearTimeout(t); resolve(false); });
+      const t = setTimeout(
+        () => {
+          s.destroy();
+          resolve(false);
+        },
+        Math.min(5000, this.cfg.read_timeout * 1000),
+      );
+      s.once('connect', () => {
+        clearTimeout(t);
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => {
+        clearTimeout(t);
+        resolve(false);
+      });
     });
     if (this.stopped || this.stream?.running) return;
     if (ok) {
@@ -236,7 +276,8 @@ export class PulledCamera implements CameraLink {
     if (!this.stills || this.protocol !== 'snapshot') return;
     const base = this.cfg.snapshot_poll_interval * 1000;
     // On demand: full rate while watched, else slow (enough to keep the camera online and the picture fresh).
-    this.stills.intervalMs = this.onDemand && !this.wanted ? Math.max(base, Math.min(10_000, this.ctx.cameraTimeoutMs / 2)) : base;
+    this.stills.intervalMs =
+      this.onDemand && !this.wanted ? Math.max(base, Math.min(10_000, this.ctx.cameraTimeoutMs / 2)) : base;
   }
 
   // ---- CameraLink ----
@@ -274,7 +315,10 @@ export class PulledCamera implements CameraLink {
       this.stream?.restart();
       return;
     }
-    if (code === CLOSE.REPLACED) this.log.warn(`camera ${this.cam.id}: another connection took over this camera id (${reason}); no longer pulling ${this.source}`);
+    if (code === CLOSE.REPLACED)
+      this.log.warn(
+        `camera ${this.cam.id}: another connection took over this camera id (${reason}); no longer pulling ${this.source}`,
+      );
     this.stop();
   }
 
@@ -324,14 +368,18 @@ export class PulledCamera implements CameraLink {
 
   async move(direction: PtzDirection, step: number | undefined, _timeoutMs: number): Promise<CommandResult> {
     if (!this.servo) throw new CommandError('unsupported', `camera ${this.cam.id} has no servo_url`);
-    const r = await this.runServo(`move ${direction}${step ? ` ${step}` : ''}`, () => this.servo!.move(direction, step));
+    const r = await this.runServo(`move ${direction}${step ? ` ${step}` : ''}`, () =>
+      this.servo!.move(direction, step),
+    );
     return { answer: r };
   }
 
   async send(cmd: Command, timeoutMs: number): Promise<CommandResult> {
     if ((cmd.name === 'pan' || cmd.name === 'tilt') && this.servo) {
       const v = cmd.value as number;
-      const r = await this.runServo(`${cmd.name}=${v}`, () => this.servo!.moveTo(cmd.name === 'pan' ? v : undefined, cmd.name === 'tilt' ? v : undefined));
+      const r = await this.runServo(`${cmd.name}=${v}`, () =>
+        this.servo!.moveTo(cmd.name === 'pan' ? v : undefined, cmd.name === 'tilt' ? v : undefined),
+      );
       return { answer: r };
     }
     if (cmd.name === 'status') {
@@ -339,7 +387,10 @@ export class PulledCamera implements CameraLink {
       return { answer: this.statusJSON() };
     }
     if (!this.cfg.control_url) {
-      throw new CommandError('unsupported', `camera ${this.cam.id} is pulled over HTTP without control_url, so ${cmd.name} cannot be sent to it (set cameras.${this.cam.id}.control_url)`);
+      throw new CommandError(
+        'unsupported',
+        `camera ${this.cam.id} is pulled over HTTP without control_url, so ${cmd.name} cannot be sent to it (set cameras.${this.cam.id}.control_url)`,
+      );
     }
     const req = translateControl(this.cfg.control_keys as ControlKeys, cmd);
     const { url } = splitCredentials(controlUrl(this.cfg.control_url, req.key, req.value));
@@ -358,7 +409,10 @@ export class PulledCamera implements CameraLink {
     return { answer: parseMaybeJson(body) };
   }
 
-  private async runServo<T extends { pan: number; tilt: number; reply: string; request: string }>(what: string, fn: () => Promise<T>): Promise<Record<string, unknown>> {
+  private async runServo<T extends { pan: number; tilt: number; reply: string; request: string }>(
+    what: string,
+    fn: () => Promise<T>,
+  ): Promise<Record<string, unknown>> {
     this.ctx.hub.addLog(this.cam, '>', `servo ${what}`);
     try {
       const r = await fn();
@@ -373,8 +427,10 @@ export class PulledCamera implements CameraLink {
 
   private commandError(err: unknown, path: string, timeoutMs: number): CommandError {
     if (err instanceof CommandError) return err;
-    if (err instanceof HttpStatusError) return new CommandError('rejected', `camera ${this.cam.id} answered ${path} with ${err.message}`);
-    if ((err as NodeJS.ErrnoException).code === 'ETIMEDOUT') return new CommandError('timeout', `camera ${this.cam.id} did not answer ${path} within ${timeoutMs / 1000} s`);
+    if (err instanceof HttpStatusError)
+      return new CommandError('rejected', `camera ${this.cam.id} answered ${path} with ${err.message}`);
+    if ((err as NodeJS.ErrnoException).code === 'ETIMEDOUT')
+      return new CommandError('timeout', `camera ${this.cam.id} did not answer ${path} within ${timeoutMs / 1000} s`);
     return new CommandError('rejected', `camera ${this.cam.id}: ${path}: ${describeError(err)}`);
   }
 
@@ -390,7 +446,8 @@ export class PulledCamera implements CameraLink {
       throw this.commandError(err, `${url.pathname}${url.search}`, timeoutMs);
     }
     const data = parseMaybeJson(body);
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new CommandError('rejected', `camera ${this.cam.id}: ${url.pathname}${url.search} did not answer JSON`);
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+      throw new CommandError('rejected', `camera ${this.cam.id}: ${url.pathname}${url.search} did not answer JSON`);
     const raw = data as Record<string, unknown>;
     this.ctx.hub.addLog(this.cam, '<', body);
     if (keys === 'camerawebserver') {
@@ -400,7 +457,8 @@ export class PulledCamera implements CameraLink {
       if (Number.isInteger(idx)) info.framesize_index = idx;
       const led = Number(raw.led_intensity);
       if (Number.isFinite(led)) info.lamp = Math.round((led / 255) * 100);
-      for (const k of ['vflip', 'hmirror']) if (raw[k] !== undefined) info[k] = String(raw[k]) === '1' || raw[k] === true;
+      for (const k of ['vflip', 'hmirror'])
+        if (raw[k] !== undefined) info[k] = String(raw[k]) === '1' || raw[k] === true;
       this.ctx.hub.updateInfo(this.cam, info);
     } else {
       const fw = keys === 'mjpeg2sd_v8' ? '8' : typeof raw.fw_version === 'string' ? raw.fw_version : '10';

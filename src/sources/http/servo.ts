@@ -59,7 +59,10 @@ export class ServoController {
   /** Credentials written in servo_url itself (user:pass@). */
   private urlAuth: HttpAuth | undefined;
 
-  constructor(servoUrl: string, private readonly opts: ServoOptions) {
+  constructor(
+    servoUrl: string,
+    private readonly opts: ServoOptions,
+  ) {
     this.template = servoUrl;
     const has = (p: string) => servoUrl.includes(`{${p}}`);
     this.securityCam = !/\{(pan|tilt|dpan|dtilt|tr|el)\}/.test(servoUrl);
@@ -70,11 +73,21 @@ export class ServoController {
 
   /** One step in a direction ('home' goes back to the start position). */
   move(direction: PtzDirection, step = this.opts.step): Promise<ServoMoveResult> {
-    if (!Number.isFinite(step) || step < 1 || step > 180) return Promise.reject(new CommandError('invalid', `step: expected 1 to 180 degrees, got ${step}`));
+    if (!Number.isFinite(step) || step < 1 || step > 180)
+      return Promise.reject(new CommandError('invalid', `step: expected 1 to 180 degrees, got ${step}`));
     return this.serial(() => {
-      if (direction === 'home') return this.go(this.opts.home.pan - this.position.pan, this.opts.home.tilt - this.position.tilt, this.opts.home);
+      if (direction === 'home')
+        return this.go(
+          this.opts.home.pan - this.position.pan,
+          this.opts.home.tilt - this.position.tilt,
+          this.opts.home,
+        );
       const signs = SIGNS[direction];
-      if (!signs) throw new CommandError('invalid', `direction: expected left, right, up, down or home, got ${JSON.stringify(direction)}`);
+      if (!signs)
+        throw new CommandError(
+          'invalid',
+          `direction: expected left, right, up, down or home, got ${JSON.stringify(direction)}`,
+        );
       const dpan = signs[0] * Math.round(step);
       const dtilt = signs[1] * Math.round(step);
       return this.go(dpan, dtilt, { pan: clamp(this.position.pan + dpan), tilt: clamp(this.position.tilt + dtilt) });
@@ -115,9 +128,11 @@ export class ServoController {
   }
 
   private async go(dpan: number, dtilt: number, target: ServoPosition): Promise<ServoMoveResult> {
-    if (this.securityCam && (Math.abs(dpan) > 999 || Math.abs(dtilt) > 999)) throw new CommandError('invalid', 'servo step too large');
+    if (this.securityCam && (Math.abs(dpan) > 999 || Math.abs(dtilt) > 999))
+      throw new CommandError('invalid', 'servo step too large');
     const { url, username, password } = splitCredentials(this.urlFor(dpan, dtilt, target));
-    if (username !== undefined && !this.urlAuth) this.urlAuth = new HttpAuth({ username, password: password ?? '', type: 'auto' });
+    if (username !== undefined && !this.urlAuth)
+      this.urlAuth = new HttpAuth({ username, password: password ?? '', type: 'auto' });
     const shown = `${url.origin}${url.pathname}${url.search}`;
     try {
       const { body } = await getText(url, { auth: this.urlAuth ?? this.opts.auth, timeoutMs: this.opts.timeoutMs });
@@ -126,7 +141,8 @@ export class ServoController {
     } catch (err) {
       if (err instanceof HttpStatusError) throw new CommandError('rejected', `servo ${shown} answered ${err.message}`);
       const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ETIMEDOUT') throw new CommandError('timeout', `servo ${shown}: no answer within ${this.opts.timeoutMs / 1000} s`);
+      if (e.code === 'ETIMEDOUT')
+        throw new CommandError('timeout', `servo ${shown}: no answer within ${this.opts.timeoutMs / 1000} s`);
       throw new CommandError('rejected', `servo ${shown}: ${describeError(err)}`);
     }
   }

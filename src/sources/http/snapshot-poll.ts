@@ -103,11 +103,21 @@ export class SnapshotPoller {
     this.requests++;
     let jpeg: Buffer;
     try {
-      const res = await httpGet(this.opts.url, { auth: this.opts.auth, timeoutMs: this.opts.timeoutMs, agent: this.agent, headers: { Accept: 'image/jpeg' } });
+      const res = await httpGet(this.opts.url, {
+        auth: this.opts.auth,
+        timeoutMs: this.opts.timeoutMs,
+        agent: this.agent,
+        headers: { Accept: 'image/jpeg' },
+      });
       const status = res.statusCode ?? 0;
       if (status !== 200) {
         res.resume();
-        const hint = status === 401 ? (this.opts.auth ? ' (wrong username or password?)' : ' (the camera wants a password: set auth)') : '';
+        const hint =
+          status === 401
+            ? this.opts.auth
+              ? ' (wrong username or password?)'
+              : ' (the camera wants a password: set auth)'
+            : '';
         throw new Error(`HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${hint}`);
       }
       jpeg = await readBody(res, this.opts.maxFrameBytes);
@@ -115,7 +125,9 @@ export class SnapshotPoller {
       if (err instanceof TooBigError) {
         this.oversize++;
         this.opts.onBad?.();
-        this.oversizeLog.warn(`${this.displayUrl}: refused a picture of ${err.size ?? 'more than'} ${err.size === undefined ? `${err.limit} ` : ''}bytes, larger than max_frame_bytes (${err.limit})`);
+        this.oversizeLog.warn(
+          `${this.displayUrl}: refused a picture of ${err.size ?? 'more than'} ${err.size === undefined ? `${err.limit} ` : ''}bytes, larger than max_frame_bytes (${err.limit})`,
+        );
         // The camera is there; only the picture is too big.
         throw err;
       }

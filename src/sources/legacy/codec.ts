@@ -113,6 +113,7 @@ export function parseLooseJson(text: string): Record<string, string | number | b
 export function encodeCommand(items: string[]): string {
   const text = items.join(';');
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_COMMAND_BYTES) throw new RangeError(`command is ${bytes} bytes; MJPEG2SD cameras accept at most ${MAX_COMMAND_BYTES}`);
+  if (bytes > MAX_COMMAND_BYTES)
+    throw new RangeError(`command is ${bytes} bytes; MJPEG2SD cameras accept at most ${MAX_COMMAND_BYTES}`);
   return text;
 }

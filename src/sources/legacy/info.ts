@@ -9,7 +9,10 @@ const num = (v: unknown): number | undefined => {
  * MJPEG2SD status keys -> the bridge's info vocabulary (framesize name, rssi dBm, heap bytes, lamp %...),
  * keeping the camera's own keys too so nothing it reports is lost.
  */
-export function normalizeLegacyInfo(raw: Record<string, unknown>, fwVersion: string | undefined): Record<string, unknown> {
+export function normalizeLegacyInfo(
+  raw: Record<string, unknown>,
+  fwVersion: string | undefined,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw };
   const table = legacyFramesizeTable(fwVersion);
   if (raw.framesize !== undefined) {
@@ -19,7 +22,17 @@ export function normalizeLegacyInfo(raw: Record<string, unknown>, fwVersion: str
       out.framesize = table[idx] ?? `#${idx}`;
     }
   }
-  const map: [string, string][] = [['wifi_rssi', 'rssi'], ['free_heap', 'heap'], ['free_psram', 'psram'], ['atemp', 'temperature'], ['quality', 'quality'], ['fps', 'fps'], ['socketFps', 'stream_fps'], ['camPan', 'pan'], ['camTilt', 'tilt']];
+  const map: [string, string][] = [
+    ['wifi_rssi', 'rssi'],
+    ['free_heap', 'heap'],
+    ['free_psram', 'psram'],
+    ['atemp', 'temperature'],
+    ['quality', 'quality'],
+    ['fps', 'fps'],
+    ['socketFps', 'stream_fps'],
+    ['camPan', 'pan'],
+    ['camTilt', 'tilt'],
+  ];
   for (const [from, to] of map) {
     if (raw[from] !== undefined) {
       const n = num(raw[from]);
@@ -33,7 +46,8 @@ export function normalizeLegacyInfo(raw: Record<string, unknown>, fwVersion: str
   if (raw.up_time !== undefined) out.uptime = raw.up_time;
   if (raw.hostName !== undefined) out.hostname = raw.hostName;
   for (const k of ['vflip', 'hmirror', 'enableMotion']) {
-    if (raw[k] !== undefined) out[k === 'enableMotion' ? 'motion_detection' : k] = String(raw[k]) === '1' || raw[k] === true;
+    if (raw[k] !== undefined)
+      out[k === 'enableMotion' ? 'motion_detection' : k] = String(raw[k]) === '1' || raw[k] === true;
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Camera, CameraLink } from '../../hub/camera.js';
-import { CommandError, legacyFramesizeTable, type Command, type CommandResult } from '../../hub/controls.js';
+import { type Command, CommandError, type CommandResult, legacyFramesizeTable } from '../../hub/controls.js';
 import type { Frame } from '../../hub/frame.js';
 import { CLOSE } from '../../hub/hub.js';
 import { slugify } from '../../util/slug.js';
@@ -49,7 +49,13 @@ class LegacyConnection implements CameraLink {
   private readonly badLog: ThrottledLog;
   private statusTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ws: WebSocket, readonly remote: string, private readonly ctx: SourceContext, private readonly log: SourceContext['logger'], private readonly identified: () => void) {
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remote: string,
+    private readonly ctx: SourceContext,
+    private readonly log: SourceContext['logger'],
+    private readonly identified: () => void,
+  ) {
     this.badLog = new ThrottledLog(log);
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('ping', () => this.cam && ctx.hub.touch(this.cam));
@@ -63,7 +69,10 @@ class LegacyConnection implements CameraLink {
     const cam = this.cam;
     if (!cam) {
       if (msg.kind === 'json' && typeof msg.data.hostName === 'string') this.onHello(msg.data, epoch);
-      else this.log.debug(`camera at ${this.remote} sent ${JSON.stringify(payload.slice(0, 60))} before its hello; ignored`);
+      else
+        this.log.debug(
+          `camera at ${this.remote} sent ${JSON.stringify(payload.slice(0, 60))} before its hello; ignored`,
+        );
       return;
     }
     const hub = this.ctx.hub;
@@ -95,7 +104,9 @@ class LegacyConnection implements CameraLink {
     const cam = this.cam;
     if (!parsed) {
       if (cam) cam.badMessages++;
-      this.badLog.warn(`camera ${cam?.id ?? `at ${this.remote}`}: refused a binary message of ${buf.length} bytes that is not a JPEG`);
+      this.badLog.warn(
+        `camera ${cam?.id ?? `at ${this.remote}`}: refused a binary message of ${buf.length} bytes that is not a JPEG`,
+      );
       return;
     }
     const now = Date.now();
@@ -121,7 +132,11 @@ class LegacyConnection implements CameraLink {
       this.ws.close(code, reason);
     };
     if (!id) return refuse(CLOSE.PROTOCOL, `hostName ${JSON.stringify(host)} has no usable characters`);
-    if (this.ctx.hub.requiresToken(id)) return refuse(CLOSE.UNAUTHORIZED, `camera ${id} has a token configured, but MJPEG2SD cameras cannot send one (use the native protocol)`);
+    if (this.ctx.hub.requiresToken(id))
+      return refuse(
+        CLOSE.UNAUTHORIZED,
+        `camera ${id} has a token configured, but MJPEG2SD cameras cannot send one (use the native protocol)`,
+      );
     const verdict = this.ctx.hub.admit(id, undefined);
     if (!verdict.ok) return refuse(verdict.code!, `camera ${id}: ${verdict.reason}`);
     this.identified();
@@ -130,7 +145,17 @@ class LegacyConnection implements CameraLink {
       name: host,
       ...(typeof data.camModel === 'string' ? { model: data.camModel } : {}),
       ...(this.fw ? { firmware: this.fw } : {}),
-      capabilities: ['lamp', 'framesize', 'quality', 'fps', 'flip', 'motion', 'restart', 'pause', ...(data.camPan !== undefined ? ['servo'] : [])],
+      capabilities: [
+        'lamp',
+        'framesize',
+        'quality',
+        'fps',
+        'flip',
+        'motion',
+        'restart',
+        'pause',
+        ...(data.camPan !== undefined ? ['servo'] : []),
+      ],
     };
     const cam = this.ctx.hub.attach(id, 'legacy', this, meta);
     this.cam = cam;
@@ -143,7 +168,8 @@ class LegacyConnection implements CameraLink {
     }
     this.statusTimer = setInterval(() => {
       // Only when idle: a user's command always goes first.
-      if (!this.current && this.queue.length === 0) this.send({ name: 'status' }, this.ctx.hub.commandTimeoutMs).catch(() => {});
+      if (!this.current && this.queue.length === 0)
+        this.send({ name: 'status' }, this.ctx.hub.commandTimeoutMs).catch(() => {});
     }, STATUS_POLL_MS);
     this.statusTimer.unref();
   }
@@ -172,27 +198,46 @@ class LegacyConnection implements CameraLink {
     });
     const v = cmd.value;
     switch (cmd.name) {
-      case 'lamp': return setting('lampLevel', Math.round(((v as number) / 100) * 15));
+      case 'lamp':
+        return setting('lampLevel', Math.round(((v as number) / 100) * 15));
       case 'framesize': {
         const table = legacyFramesizeTable(this.fw);
         const idx = table.indexOf(v as (typeof table)[number]);
-        if (idx < 0) throw new CommandError('unsupported', `framesize ${String(v)} does not exist on MJPEG2SD ${this.fw ?? '(unknown version)'} (sizes: ${table.join(', ')})`);
+        if (idx < 0)
+          throw new CommandError(
+            'unsupported',
+            `framesize ${String(v)} does not exist on MJPEG2SD ${this.fw ?? '(unknown version)'} (sizes: ${table.join(', ')})`,
+          );
         return setting('framesize', idx);
       }
-      case 'quality': return setting('quality', v as number);
-      case 'fps': return setting('socketFps', v as number);
-      case 'brightness': return setting('brightness', v as number);
-      case 'contrast': return setting('contrast', v as number);
-      case 'vflip': return setting('vflip', v ? 1 : 0);
-      case 'hmirror': return setting('hmirror', v ? 1 : 0);
-      case 'pause': return setting('pause', v ? 1 : 0);
-      case 'motion_detection': return setting('enableMotion', v ? 1 : 0);
-      case 'pan': return setting('camPan', v as number);
-      case 'tilt': return setting('camTilt', v as number);
-      case 'restart': return { text: 'reset=1', expect: undefined };
-      case 'status': return { text: 'status?q', expect: (p) => p.kind === 'json' };
-      case 'raw': return { text: encodeCommand([String(v)]), expect: () => true };
-      case 'snapshot': throw new CommandError('unsupported', 'snapshot is served from the latest frame');
+      case 'quality':
+        return setting('quality', v as number);
+      case 'fps':
+        return setting('socketFps', v as number);
+      case 'brightness':
+        return setting('brightness', v as number);
+      case 'contrast':
+        return setting('contrast', v as number);
+      case 'vflip':
+        return setting('vflip', v ? 1 : 0);
+      case 'hmirror':
+        return setting('hmirror', v ? 1 : 0);
+      case 'pause':
+        return setting('pause', v ? 1 : 0);
+      case 'motion_detection':
+        return setting('enableMotion', v ? 1 : 0);
+      case 'pan':
+        return setting('camPan', v as number);
+      case 'tilt':
+        return setting('camTilt', v as number);
+      case 'restart':
+        return { text: 'reset=1', expect: undefined };
+      case 'status':
+        return { text: 'status?q', expect: (p) => p.kind === 'json' };
+      case 'raw':
+        return { text: encodeCommand([String(v)]), expect: () => true };
+      case 'snapshot':
+        throw new CommandError('unsupported', 'snapshot is served from the latest frame');
     }
   }
 
@@ -223,7 +268,9 @@ class LegacyConnection implements CameraLink {
     }
     this.current.timer = setTimeout(() => {
       this.current = undefined;
-      q.reject(new CommandError('timeout', `camera ${cam.id} did not answer "${q.text}" within ${q.timeoutMs / 1000} s`));
+      q.reject(
+        new CommandError('timeout', `camera ${cam.id} did not answer "${q.text}" within ${q.timeoutMs / 1000} s`),
+      );
       setTimeout(() => this.next(), COMMAND_GAP_MS).unref();
     }, q.timeoutMs);
   }

@@ -37,11 +37,19 @@ export function writeFrameHeader(out: Buffer, seq: number, time: number, flags =
 
 /** Parse the header of a binary message; throws ProtocolError on anything that is not a v1 frame with a JPEG. */
 export function decodeFrameHeader(buf: Buffer): FrameHeader {
-  if (buf.length < FRAME_HEADER_BYTES) throw new ProtocolError(`binary message of ${buf.length} bytes is shorter than the ${FRAME_HEADER_BYTES}-byte frame header`);
-  if (buf[0] !== FRAME_KIND) throw new ProtocolError(`unknown binary message kind 0x${buf[0]!.toString(16).padStart(2, '0')} (expected 0x01 frame)`);
+  if (buf.length < FRAME_HEADER_BYTES)
+    throw new ProtocolError(
+      `binary message of ${buf.length} bytes is shorter than the ${FRAME_HEADER_BYTES}-byte frame header`,
+    );
+  if (buf[0] !== FRAME_KIND)
+    throw new ProtocolError(
+      `unknown binary message kind 0x${buf[0]!.toString(16).padStart(2, '0')} (expected 0x01 frame)`,
+    );
   const headerLen = buf.readUInt16BE(2);
-  if (headerLen < FRAME_HEADER_BYTES || headerLen > buf.length) throw new ProtocolError(`frame header length ${headerLen} is invalid for a ${buf.length}-byte message`);
-  if (buf.length < headerLen + 4 || buf[headerLen] !== 0xff || buf[headerLen + 1] !== 0xd8) throw new ProtocolError('frame payload is not a JPEG (no FF D8 start marker)');
+  if (headerLen < FRAME_HEADER_BYTES || headerLen > buf.length)
+    throw new ProtocolError(`frame header length ${headerLen} is invalid for a ${buf.length}-byte message`);
+  if (buf.length < headerLen + 4 || buf[headerLen] !== 0xff || buf[headerLen + 1] !== 0xd8)
+    throw new ProtocolError('frame payload is not a JPEG (no FF D8 start marker)');
   const hi = buf.readUInt32BE(8);
   const lo = buf.readUInt32BE(12);
   return { flags: buf[1]!, seq: buf.readUInt32BE(4), time: hi * 0x1_0000_0000 + lo, offset: headerLen };
@@ -49,10 +57,25 @@ export function decodeFrameHeader(buf: Buffer): FrameHeader {
 
 // ---- text messages ---------------------------------------------------------------------------------
 
-export interface Region { x: number; y: number; w: number; h: number }
+export interface Region {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
 export type CameraMessage =
-  | { type: 'hello'; v: number; id: string; token?: string; name?: string; model?: string; fw?: string; caps?: string[]; info?: Record<string, unknown> }
+  | {
+      type: 'hello';
+      v: number;
+      id: string;
+      token?: string;
+      name?: string;
+      model?: string;
+      fw?: string;
+      caps?: string[];
+      info?: Record<string, unknown>;
+    }
   | { type: 'motion'; state: 'start' | 'end'; time: number; region?: Region }
   | { type: 'info'; info: Record<string, unknown> }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
@@ -82,7 +105,8 @@ const ORDER: Record<string, string[]> = {
 export function encodeText(msg: CameraMessage | BridgeMessage): string {
   const src = msg as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const k of ORDER[msg.type] ?? Object.keys(src)) if (src[k] !== undefined) out[k] = k === 'region' ? orderRegion(src[k] as Region) : src[k];
+  for (const k of ORDER[msg.type] ?? Object.keys(src))
+    if (src[k] !== undefined) out[k] = k === 'region' ? orderRegion(src[k] as Region) : src[k];
   return JSON.stringify(out);
 }
 
@@ -112,23 +136,34 @@ export function decodeCameraText(text: string): CameraMessage {
       need(isInt(o.v), 'hello: "v" must be an integer protocol version');
       need(typeof o.id === 'string' && o.id.length > 0, 'hello: "id" must be a non-empty string');
       need(o.token === undefined || typeof o.token === 'string', 'hello: "token" must be a string');
-      need(o.caps === undefined || (Array.isArray(o.caps) && o.caps.every((c) => typeof c === 'string')), 'hello: "caps" must be an array of strings');
+      need(
+        o.caps === undefined || (Array.isArray(o.caps) && o.caps.every((c) => typeof c === 'string')),
+        'hello: "caps" must be an array of strings',
+      );
       need(o.info === undefined || isObj(o.info), 'hello: "info" must be an object');
-      for (const k of ['name', 'model', 'fw'] as const) need(o[k] === undefined || typeof o[k] === 'string', `hello: "${k}" must be a string`);
+      for (const k of ['name', 'model', 'fw'] as const)
+        need(o[k] === undefined || typeof o[k] === 'string', `hello: "${k}" must be a string`);
       return o as CameraMessage;
     case 'motion':
       need(o.state === 'start' || o.state === 'end', 'motion: "state" must be "start" or "end"');
       need(isInt(o.time) && (o.time as number) >= 0, 'motion: "time" must be a non-negative integer (ms)');
       if (o.region !== undefined) {
         const r = o.region;
-        need(isObj(r) && ['x', 'y', 'w', 'h'].every((k) => isInt(r[k]) && (r[k] as number) >= 0 && (r[k] as number) <= 1000), 'motion: "region" must be {x,y,w,h} integers 0..1000 (per mille of the frame)');
+        need(
+          isObj(r) &&
+            ['x', 'y', 'w', 'h'].every((k) => isInt(r[k]) && (r[k] as number) >= 0 && (r[k] as number) <= 1000),
+          'motion: "region" must be {x,y,w,h} integers 0..1000 (per mille of the frame)',
+        );
       }
       return o as CameraMessage;
     case 'info':
       need(isObj(o.info), 'info: "info" must be an object');
       return o as CameraMessage;
     case 'log':
-      need(['debug', 'info', 'warn', 'error'].includes(o.level as string), 'log: "level" must be debug, info, warn or error');
+      need(
+        ['debug', 'info', 'warn', 'error'].includes(o.level as string),
+        'log: "level" must be debug, info, warn or error',
+      );
       need(typeof o.msg === 'string', 'log: "msg" must be a string');
       return o as CameraMessage;
     case 'ack':

@@ -1,22 +1,44 @@
 import type { IncomingMessage } from 'node:http';
-import type { WebSocket, RawData } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { Camera, CameraLink } from '../../hub/camera.js';
-import { CommandError, type Command, type CommandResult } from '../../hub/controls.js';
+import { type Command, CommandError, type CommandResult } from '../../hub/controls.js';
 import type { Frame } from '../../hub/frame.js';
 import { CLOSE } from '../../hub/hub.js';
 import { slugify } from '../../util/slug.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import type { SourceContext } from '../types.js';
 import { WsCameraServer } from '../ws-camera-server.js';
-import { decodeCameraText, decodeFrameHeader, encodeText, FLAG_SNAPSHOT, FLAG_TIME_SYNCED, PROTOCOL_VERSION, ProtocolError, type BridgeMessage } from './codec.js';
+import {
+  type BridgeMessage,
+  decodeCameraText,
+  decodeFrameHeader,
+  encodeText,
+  FLAG_SNAPSHOT,
+  FLAG_TIME_SYNCED,
+  PROTOCOL_VERSION,
+  type ProtocolError,
+} from './codec.js';
 
 /** Which hello capability a command needs; commands not listed need none. */
 const CAPABILITY: Partial<Record<Command['name'], string>> = {
-  lamp: 'lamp', framesize: 'framesize', quality: 'quality', fps: 'fps', vflip: 'flip', hmirror: 'flip',
-  brightness: 'brightness', contrast: 'contrast', pan: 'servo', tilt: 'servo',
+  lamp: 'lamp',
+  framesize: 'framesize',
+  quality: 'quality',
+  fps: 'fps',
+  vflip: 'flip',
+  hmirror: 'flip',
+  brightness: 'brightness',
+  contrast: 'contrast',
+  pan: 'servo',
+  tilt: 'servo',
 };
 
-interface Pending { resolve: (r: CommandResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; name: string }
+interface Pending {
+  resolve: (r: CommandResult) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  name: string;
+}
 
 /** cam2mqtt native protocol v1 on /api/camera (docs/protocol.md). */
 export class NativeSource extends WsCameraServer {
@@ -41,7 +63,13 @@ class NativeConnection implements CameraLink {
   private snapshotWaiter: ((f: Frame) => void) | undefined;
   private readonly badLog: ThrottledLog;
 
-  constructor(private readonly ws: WebSocket, readonly remote: string, private readonly ctx: SourceContext, private readonly log: SourceContext['logger'], private readonly identified: () => void) {
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remote: string,
+    private readonly ctx: SourceContext,
+    private readonly log: SourceContext['logger'],
+    private readonly identified: () => void,
+  ) {
     this.badLog = new ThrottledLog(log);
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('ping', () => this.cam && ctx.hub.touch(this.cam));
@@ -66,7 +94,12 @@ class NativeConnection implements CameraLink {
         return;
       }
       const now = Date.now();
-      const frame: Frame = { data: buf.subarray(h.offset), seq: h.seq, cameraTime: h.flags & FLAG_TIME_SYNCED ? h.time : now, receivedAt: now };
+      const frame: Frame = {
+        data: buf.subarray(h.offset),
+        seq: h.seq,
+        cameraTime: h.flags & FLAG_TIME_SYNCED ? h.time : now,
+        receivedAt: now,
+      };
       if (h.flags & FLAG_SNAPSHOT) {
         this.ctx.hub.touch(cam);
         const w = this.snapshotWaiter;
@@ -97,7 +130,12 @@ class NativeConnection implements CameraLink {
         const time = msg.time > 1e12 ? msg.time : Date.now();
         const r = msg.region;
         hub.addLog(cam, '<', `motion ${msg.state}`);
-        hub.setMotion(cam, msg.state === 'start', time, r ? { x: r.x / 1000, y: r.y / 1000, w: r.w / 1000, h: r.h / 1000 } : undefined);
+        hub.setMotion(
+          cam,
+          msg.state === 'start',
+          time,
+          r ? { x: r.x / 1000, y: r.y / 1000, w: r.w / 1000, h: r.h / 1000 } : undefined,
+        );
         return;
       }
       case 'info':
@@ -109,7 +147,13 @@ class NativeConnection implements CameraLink {
         return;
       case 'ack': {
         const p = this.pending.get(msg.id);
-        hub.addLog(cam, '<', msg.ok ? `ack ${msg.id} ok${msg.result !== undefined ? ` ${JSON.stringify(msg.result)}` : ''}` : `ack ${msg.id} error: ${msg.error}`);
+        hub.addLog(
+          cam,
+          '<',
+          msg.ok
+            ? `ack ${msg.id} ok${msg.result !== undefined ? ` ${JSON.stringify(msg.result)}` : ''}`
+            : `ack ${msg.id} error: ${msg.error}`,
+        );
         if (!p) return;
         this.pending.delete(msg.id);
         clearTimeout(p.timer);
@@ -133,13 +177,19 @@ class NativeConnection implements CameraLink {
       return refuse(CLOSE.PROTOCOL, `bad hello: ${(err as ProtocolError).message}`);
     }
     if (msg.type !== 'hello') return refuse(CLOSE.PROTOCOL, `first message must be a hello, got ${msg.type}`);
-    if (msg.v !== PROTOCOL_VERSION) return refuse(CLOSE.VERSION, `unsupported protocol version ${msg.v} (this bridge speaks ${PROTOCOL_VERSION})`);
+    if (msg.v !== PROTOCOL_VERSION)
+      return refuse(CLOSE.VERSION, `unsupported protocol version ${msg.v} (this bridge speaks ${PROTOCOL_VERSION})`);
     const id = slugify(msg.id);
     if (!id) return refuse(CLOSE.PROTOCOL, `hello id ${JSON.stringify(msg.id)} has no usable characters`);
     const verdict = this.ctx.hub.admit(id, msg.token);
     if (!verdict.ok) return refuse(verdict.code!, `camera ${id}: ${verdict.reason}`);
     this.identified();
-    const meta = { capabilities: msg.caps ?? [], ...(msg.name ? { name: msg.name } : {}), ...(msg.model ? { model: msg.model } : {}), ...(msg.fw ? { firmware: msg.fw } : {}) };
+    const meta = {
+      capabilities: msg.caps ?? [],
+      ...(msg.name ? { name: msg.name } : {}),
+      ...(msg.model ? { model: msg.model } : {}),
+      ...(msg.fw ? { firmware: msg.fw } : {}),
+    };
     const cam = this.ctx.hub.attach(id, 'native', this, meta);
     this.cam = cam;
     this.sendMsg({ type: 'welcome', v: PROTOCOL_VERSION, id, time: Date.now(), watching: cam.watchers > 0 });
@@ -172,10 +222,20 @@ class NativeConnection implements CameraLink {
     const cam = this.cam!;
     const cap = CAPABILITY[cmd.name];
     if (cap && cam.capabilities.size > 0 && !cam.capabilities.has(cap)) {
-      return Promise.reject(new CommandError('unsupported', `camera ${cam.id} does not support ${cmd.name} (its capabilities: ${[...cam.capabilities].join(', ')})`));
+      return Promise.reject(
+        new CommandError(
+          'unsupported',
+          `camera ${cam.id} does not support ${cmd.name} (its capabilities: ${[...cam.capabilities].join(', ')})`,
+        ),
+      );
     }
     const id = this.nextId++;
-    const text = encodeText({ type: 'cmd', id, name: cmd.name, ...(cmd.value !== undefined ? { value: cmd.value } : {}) });
+    const text = encodeText({
+      type: 'cmd',
+      id,
+      name: cmd.name,
+      ...(cmd.value !== undefined ? { value: cmd.value } : {}),
+    });
     return new Promise<CommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -190,8 +250,14 @@ class NativeConnection implements CameraLink {
   /** Ask for a full-resolution frame; resolves with it (or rejects on timeout/error). */
   async snapshot(timeoutMs: number): Promise<Frame> {
     const got = new Promise<Frame>((resolve, reject) => {
-      const timer = setTimeout(() => { this.snapshotWaiter = undefined; reject(new CommandError('timeout', `camera ${this.cam?.id} sent no snapshot within ${timeoutMs / 1000} s`)); }, timeoutMs);
-      this.snapshotWaiter = (f) => { clearTimeout(timer); resolve(f); };
+      const timer = setTimeout(() => {
+        this.snapshotWaiter = undefined;
+        reject(new CommandError('timeout', `camera ${this.cam?.id} sent no snapshot within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.snapshotWaiter = (f) => {
+        clearTimeout(timer);
+        resolve(f);
+      };
     });
     got.catch(() => {});
     await this.send({ name: 'snapshot' }, timeoutMs);

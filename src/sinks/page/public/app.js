@@ -26,18 +26,23 @@ class App {
     this.socket.addEventListener('message', (e) => this.onMessage(e.detail));
     this.socket.addEventListener('frame', (e) => this.onFrame(e.detail));
     this.socket.addEventListener('state', (e) => this.onSocketState(e.detail));
-    this.observer = new IntersectionObserver((entries) => {
-      for (const en of entries) {
-        const tile = this.tiles.get(en.target.closest('.tile')?.dataset.id);
-        if (tile) tile.visible = en.isIntersecting;
-      }
-      this.scheduleWatch();
-    }, { rootMargin: '120px' });
+    this.observer = new IntersectionObserver(
+      (entries) => {
+        for (const en of entries) {
+          const tile = this.tiles.get(en.target.closest('.tile')?.dataset.id);
+          if (tile) tile.visible = en.isIntersecting;
+        }
+        this.scheduleWatch();
+      },
+      { rootMargin: '120px' },
+    );
     document.addEventListener('visibilitychange', () => this.scheduleWatch());
     for (const el of document.querySelectorAll('.here')) el.textContent = location.host;
     this.bindToolbar();
     this.setDensity(prefs.get('density', 'm'));
-    setInterval(() => { for (const t of this.tiles.values()) t.tick(); }, 1000);
+    setInterval(() => {
+      for (const t of this.tiles.values()) t.tick();
+    }, 1000);
     this.socket.connect();
   }
 
@@ -49,16 +54,26 @@ class App {
 
   onMessage(m) {
     switch (m.t) {
-      case 'hello': return this.onHello(m);
-      case 'cam': return this.upsert(m.cam);
-      case 'removed': return this.remove(m.id);
-      case 'info': return this.tiles.get(m.id)?.applyInfo(m.patch);
-      case 'log': return this.tiles.get(m.id)?.addLog(m.entry);
-      case 'motion': return this.onMotion(m);
-      case 'stats': return this.onStats(m);
-      case 'presets': return this.setPresets(m.presets);
-      case 'error': return console.warn('cam2mqtt refused a message:', m.error);
-      default: return undefined;
+      case 'hello':
+        return this.onHello(m);
+      case 'cam':
+        return this.upsert(m.cam);
+      case 'removed':
+        return this.remove(m.id);
+      case 'info':
+        return this.tiles.get(m.id)?.applyInfo(m.patch);
+      case 'log':
+        return this.tiles.get(m.id)?.addLog(m.entry);
+      case 'motion':
+        return this.onMotion(m);
+      case 'stats':
+        return this.onStats(m);
+      case 'presets':
+        return this.setPresets(m.presets);
+      case 'error':
+        return console.warn('cam2mqtt refused a message:', m.error);
+      default:
+        return undefined;
     }
   }
 
@@ -155,7 +170,12 @@ class App {
     if (this.watchTimer) return;
     this.watchTimer = setTimeout(() => {
       this.watchTimer = 0;
-      const ids = document.hidden ? [] : [...this.tiles.values()].filter((t) => t.visible && !t.el.hidden).map((t) => t.id).sort();
+      const ids = document.hidden
+        ? []
+        : [...this.tiles.values()]
+            .filter((t) => t.visible && !t.el.hidden)
+            .map((t) => t.id)
+            .sort();
       const key = ids.join('\n');
       if (key === this.watchSent || !this.socket.open) return;
       this.watchSent = key;
@@ -191,7 +211,9 @@ class App {
     }
     const ok = r.results.filter((x) => x.ok).length;
     out.className = `all-result ${ok === r.results.length ? 'good' : 'bad'}`;
-    out.textContent = r.results.length ? `“${text}”: ${ok}/${r.results.length} cameras answered` : 'no camera is online';
+    out.textContent = r.results.length
+      ? `“${text}”: ${ok}/${r.results.length} cameras answered`
+      : 'no camera is online';
     out.title = r.results.map((x) => `${x.id}: ${x.ok ? 'ok' : x.error}`).join('\n');
     return r;
   }
@@ -199,7 +221,19 @@ class App {
   setPresets(list) {
     this.presets = list;
     const bar = $('#presets');
-    bar.replaceChildren(...list.map((p) => h('button.preset', { type: 'button', title: `Send “${p.command}” to every online camera`, onclick: () => this.queryAll(p.command) }, p.label)));
+    bar.replaceChildren(
+      ...list.map((p) =>
+        h(
+          'button.preset',
+          {
+            type: 'button',
+            title: `Send “${p.command}” to every online camera`,
+            onclick: () => this.queryAll(p.command),
+          },
+          p.label,
+        ),
+      ),
+    );
     // Suggestions for every Remote query input.
     $('#preset-list').replaceChildren(...list.map((p) => h('option', { value: p.command, label: p.label })));
     for (const t of this.tiles.values()) t.renderPresets();
@@ -214,7 +248,11 @@ class App {
       if (i < 1) throw new Error(`line ${n + 1}: expected Label|command`);
       list.push({ label: line.slice(0, i).trim(), command: line.slice(i + 1).trim() });
     }
-    const r = await fetch('/api/presets', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(list) });
+    const r = await fetch('/api/presets', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(list),
+    });
     const body = await r.json().catch(() => ({}));
     if (!r.ok) throw new Error(body.error ?? `HTTP ${r.status}`);
     this.setPresets(body);
@@ -277,21 +315,31 @@ class App {
   setDensity(d) {
     this.density = ['s', 'm', 'l'].includes(d) ? d : 'm';
     document.documentElement.dataset.density = this.density;
-    for (const b of document.querySelectorAll('#density button')) b.setAttribute('aria-pressed', String(b.dataset.d === this.density));
+    for (const b of document.querySelectorAll('#density button'))
+      b.setAttribute('aria-pressed', String(b.dataset.d === this.density));
     prefs.set('density', this.density);
   }
 
   renderStatus() {
     const s = this.status ?? {};
     const chips = [];
-    const chip = (label, value, tone, title) => chips.push(h(`span.chip.${tone}`, { title: title ?? `${label}: ${value}` }, h('b', {}, label), ` ${value}`));
+    const chip = (label, value, tone, title) =>
+      chips.push(h(`span.chip.${tone}`, { title: title ?? `${label}: ${value}` }, h('b', {}, label), ` ${value}`));
     const mqtt = s.mqtt;
     if (mqtt && typeof mqtt === 'object') {
       const connected = mqtt.connected === true || /^(connected|online)$/i.test(String(mqtt.state ?? ''));
       const mode = mqtt.mode ?? '';
-      const extra = mode === 'embedded' && typeof mqtt.clients === 'number' ? ` · ${mqtt.clients} client${mqtt.clients === 1 ? '' : 's'}` : '';
+      const extra =
+        mode === 'embedded' && typeof mqtt.clients === 'number'
+          ? ` · ${mqtt.clients} client${mqtt.clients === 1 ? '' : 's'}`
+          : '';
       const where = mode === 'embedded' ? `embedded broker on port ${mqtt.port ?? '?'}` : `broker ${mqtt.server ?? ''}`;
-      chip('MQTT', `${mode ? `${mode} · ` : ''}${connected ? 'connected' : 'disconnected'}${extra}`, connected ? 'good' : 'bad', `MQTT: ${where}`);
+      chip(
+        'MQTT',
+        `${mode ? `${mode} · ` : ''}${connected ? 'connected' : 'disconnected'}${extra}`,
+        connected ? 'good' : 'bad',
+        `MQTT: ${where}`,
+      );
     } else {
       chip('MQTT', 'off', 'dim', 'MQTT is disabled (mqtt.enabled: false)');
     }
@@ -299,10 +347,22 @@ class App {
     if (ha && typeof ha === 'object') {
       const state = String(ha.state ?? (ha.linked ? 'linked' : 'off'));
       if (ha.configured === false || state === 'off') {
-        chip('HA', 'not linked', 'dim', 'Home Assistant link is off (set homeassistant.url and homeassistant.token); MQTT discovery still works');
+        chip(
+          'HA',
+          'not linked',
+          'dim',
+          'Home Assistant link is off (set homeassistant.url and homeassistant.token); MQTT discovery still works',
+        );
       } else {
         const tone = state === 'linked' ? 'good' : state === 'error' ? 'bad' : 'warn';
-        const detail = [ha.url, ha.version && `HA ${ha.version}`, ha.cameras !== undefined && `${ha.cameras} cameras`, ha.error].filter(Boolean).join(' · ');
+        const detail = [
+          ha.url,
+          ha.version && `HA ${ha.version}`,
+          ha.cameras !== undefined && `${ha.cameras} cameras`,
+          ha.error,
+        ]
+          .filter(Boolean)
+          .join(' · ');
         chip('HA', state, tone, `Home Assistant: ${state}${detail ? ` (${detail})` : ''}`);
       }
     }
@@ -311,7 +371,12 @@ class App {
     chip('Cameras', `${online}/${cams.length} online`, online === cams.length ? 'good' : 'warn');
     const pages = s.page?.clients ?? 0;
     const mjpeg = s.viewers ?? 0;
-    chip('Viewers', `${pages} page${pages === 1 ? '' : 's'} · ${mjpeg} MJPEG`, 'dim', 'Control pages open and MJPEG stream viewers (VLC, Home Assistant, …)');
+    chip(
+      'Viewers',
+      `${pages} page${pages === 1 ? '' : 's'} · ${mjpeg} MJPEG`,
+      'dim',
+      'Control pages open and MJPEG stream viewers (VLC, Home Assistant, …)',
+    );
     $('#status').replaceChildren(...chips);
   }
 
@@ -319,11 +384,19 @@ class App {
 
   bindToolbar() {
     const filter = $('#filter');
-    filter.addEventListener('input', () => { this.filter = filter.value.trim(); this.layout(); });
+    filter.addEventListener('input', () => {
+      this.filter = filter.value.trim();
+      this.layout();
+    });
     const sort = $('#sort');
     sort.value = this.sortBy;
-    sort.addEventListener('change', () => { this.sortBy = sort.value; prefs.set('sort', this.sortBy); this.layout(); });
-    for (const b of document.querySelectorAll('#density button')) b.addEventListener('click', () => this.setDensity(b.dataset.d));
+    sort.addEventListener('change', () => {
+      this.sortBy = sort.value;
+      prefs.set('sort', this.sortBy);
+      this.layout();
+    });
+    for (const b of document.querySelectorAll('#density button'))
+      b.addEventListener('click', () => this.setDensity(b.dataset.d));
     const all = $('#query-all');
     all.addEventListener('keydown', (e) => {
       if (e.key !== 'Enter') return;
@@ -360,9 +433,15 @@ class App {
     });
     document.addEventListener('keydown', (e) => {
       const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement?.tagName ?? '');
-      if (e.key === 'Escape' && this.solo && !dialog.open) { this.setSolo(null); return; }
+      if (e.key === 'Escape' && this.solo && !dialog.open) {
+        this.setSolo(null);
+        return;
+      }
       if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
-      if (e.key === '/') { e.preventDefault(); filter.focus(); }
+      if (e.key === '/') {
+        e.preventDefault();
+        filter.focus();
+      }
     });
     window.addEventListener('hashchange', () => {
       const id = new URLSearchParams(location.hash.slice(1)).get('cam');

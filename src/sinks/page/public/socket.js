@@ -43,7 +43,11 @@ export class PageSocket extends EventTarget {
     ws.onmessage = (ev) => {
       if (typeof ev.data === 'string') {
         let msg;
-        try { msg = JSON.parse(ev.data); } catch { return; }
+        try {
+          msg = JSON.parse(ev.data);
+        } catch {
+          return;
+        }
         if (msg.t === 'reply' || (msg.t === 'error' && msg.rid !== undefined)) {
           const w = this.waiting.get(msg.rid);
           if (w) {
@@ -85,7 +89,9 @@ export class PageSocket extends EventTarget {
           location.href = `/login?next=${encodeURIComponent(location.pathname + location.hash)}`;
           return;
         }
-      } catch { /* bridge still down: keep trying */ }
+      } catch {
+        /* bridge still down: keep trying */
+      }
     }
     this.connect();
   }

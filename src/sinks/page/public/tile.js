@@ -1,7 +1,19 @@
 // One camera tile: the picture (canvas), overlays drawn by the page (name, video clock, fps, motion box,
 // info messages, offline state), the hover info panel, the Remote query with its log, buttons, D-pad.
 
-import { collator, formatAgo, formatBitrate, formatBytes, formatClock, formatFullTime, formatRssi, formatUptime, h, ICONS, session } from './ui.js';
+import {
+  collator,
+  formatAgo,
+  formatBitrate,
+  formatBytes,
+  formatClock,
+  formatFullTime,
+  formatRssi,
+  formatUptime,
+  h,
+  ICONS,
+  session,
+} from './ui.js';
 
 const LOG_SHOWN = 30;
 const LOG_KEPT = 100;
@@ -31,8 +43,13 @@ const ANNOUNCE = {
 
 /** Camera log lines that are messages for people (not JSON, settings echoes, acks or motion). */
 function isMessage(text) {
-  return !/^[{[]/.test(text) && !/^ack \d+/.test(text) && !/^motion (start|end)$/.test(text)
-    && !/^\w+=/.test(text) && !/^Motion(Start|End)$/.test(text);
+  return (
+    !/^[{[]/.test(text) &&
+    !/^ack \d+/.test(text) &&
+    !/^motion (start|end)$/.test(text) &&
+    !/^\w+=/.test(text) &&
+    !/^Motion(Start|End)$/.test(text)
+  );
 }
 
 export class Tile {
@@ -68,7 +85,7 @@ export class Tile {
     this.ctx.fillRect(0, 0, 640, 480);
     this.nameEl = h('span.name');
     this.hostEl = h('span.host');
-    this.clockEl = h('span.clock', { title: 'Video clock: the camera\'s own time of the frame shown' }, '--:--:--');
+    this.clockEl = h('span.clock', { title: "Video clock: the camera's own time of the frame shown" }, '--:--:--');
     this.fpsEl = h('span.fps', {}, '');
     this.regionEl = h('div.region', { hidden: true });
     this.messagesEl = h('div.messages', { 'aria-live': 'polite' });
@@ -78,64 +95,195 @@ export class Tile {
     this.pausedEl = h('div.badge.paused-badge', {}, 'PAUSED');
     this.motionEl = h('div.badge.motion-badge', {}, 'MOTION');
     this.dpad = this.buildDpad();
-    this.view = h('div.view', {
-      ondblclick: () => this.app.setSolo(this.app.solo === id ? null : id),
-      onmouseenter: () => { this.hovering = true; this.renderInfo(); },
-      onmouseleave: () => { this.hovering = false; },
-    },
-    this.canvas, this.regionEl, this.waitingEl,
-    h('div.ov.top', {}, h('div.ident', {}, this.nameEl, this.hostEl), h('div.timing', {}, this.clockEl, this.fpsEl)),
-    this.motionEl, this.pausedEl, this.offlineEl, this.messagesEl, this.infoEl, this.dpad);
+    this.view = h(
+      'div.view',
+      {
+        ondblclick: () => this.app.setSolo(this.app.solo === id ? null : id),
+        onmouseenter: () => {
+          this.hovering = true;
+          this.renderInfo();
+        },
+        onmouseleave: () => {
+          this.hovering = false;
+        },
+      },
+      this.canvas,
+      this.regionEl,
+      this.waitingEl,
+      h('div.ov.top', {}, h('div.ident', {}, this.nameEl, this.hostEl), h('div.timing', {}, this.clockEl, this.fpsEl)),
+      this.motionEl,
+      this.pausedEl,
+      this.offlineEl,
+      this.messagesEl,
+      this.infoEl,
+      this.dpad,
+    );
 
     // Remote query with its log (shown on hover/focus, as the original page did).
     this.logEl = h('ol.log');
     this.queryInput = h('input.query-input', {
-      type: 'text', placeholder: 'Remote query: status?q, /lamp on…', spellcheck: false, autocomplete: 'off', list: 'preset-list',
+      type: 'text',
+      placeholder: 'Remote query: status?q, /lamp on…',
+      spellcheck: false,
+      autocomplete: 'off',
+      list: 'preset-list',
       'aria-label': `Remote query to ${id}`,
       onkeydown: (e) => this.onQueryKey(e),
     });
-    const query = h('div.query', {}, this.queryInput, h('div.logpop', {}, h('div.logtitle', {}, 'Messages: > sent, < received, ! problems'), this.logEl));
+    const query = h(
+      'div.query',
+      {},
+      this.queryInput,
+      h('div.logpop', {}, h('div.logtitle', {}, 'Messages: > sent, < received, ! problems'), this.logEl),
+    );
 
-    this.pauseBtn = h('button.icon', { type: 'button', title: 'Pause / resume the stream', onclick: () => this.togglePause() });
-    this.lampBtn = h('button.icon', { type: 'button', title: 'Lamp on / off', html: ICONS.lamp, onclick: () => this.toggleLamp() });
-    this.snapLink = h('a.icon.button', { title: 'Snapshot (download the current picture)', html: ICONS.camera, href: `/api/cameras/${encodeURIComponent(id)}/snapshot.jpg`, download: `${id}.jpg`,
-      onclick: () => { this.snapLink.download = `${id}-${new Date().toISOString().replace(/[:.]/g, '-')}.jpg`; } });
-    this.sizeSel = h('select.framesize', { title: 'Frame size', 'aria-label': 'Frame size', onchange: () => this.send(`/framesize ${this.sizeSel.value}`) });
-    this.presetMenu = h('div.menu', { hidden: true, role: 'menu', onkeydown: (e) => { if (e.key === 'Escape') { this.presetMenu.hidden = true; this.presetBtn.focus(); } } });
-    this.presetBtn = h('button.icon', { type: 'button', title: 'Presets for this camera', 'aria-haspopup': 'menu', html: ICONS.bolt, onclick: () => {
-      this.presetMenu.hidden = !this.presetMenu.hidden;
-      if (!this.presetMenu.hidden) this.presetMenu.querySelector('button')?.focus();
-    } });
-    this.soloBtn = h('button.icon', { type: 'button', title: 'Full view (f)', html: ICONS.expand, onclick: () => this.app.setSolo(this.app.solo === id ? null : id) });
-    this.infoBtn = h('button.icon', { type: 'button', title: 'Camera info', html: ICONS.info, onclick: () => { this.el.classList.toggle('pin-info'); this.renderInfo(); } });
+    this.pauseBtn = h('button.icon', {
+      type: 'button',
+      title: 'Pause / resume the stream',
+      onclick: () => this.togglePause(),
+    });
+    this.lampBtn = h('button.icon', {
+      type: 'button',
+      title: 'Lamp on / off',
+      html: ICONS.lamp,
+      onclick: () => this.toggleLamp(),
+    });
+    this.snapLink = h('a.icon.button', {
+      title: 'Snapshot (download the current picture)',
+      html: ICONS.camera,
+      href: `/api/cameras/${encodeURIComponent(id)}/snapshot.jpg`,
+      download: `${id}.jpg`,
+      onclick: () => {
+        this.snapLink.download = `${id}-${new Date().toISOString().replace(/[:.]/g, '-')}.jpg`;
+      },
+    });
+    this.sizeSel = h('select.framesize', {
+      title: 'Frame size',
+      'aria-label': 'Frame size',
+      onchange: () => this.send(`/framesize ${this.sizeSel.value}`),
+    });
+    this.presetMenu = h('div.menu', {
+      hidden: true,
+      role: 'menu',
+      onkeydown: (e) => {
+        if (e.key === 'Escape') {
+          this.presetMenu.hidden = true;
+          this.presetBtn.focus();
+        }
+      },
+    });
+    this.presetBtn = h('button.icon', {
+      type: 'button',
+      title: 'Presets for this camera',
+      'aria-haspopup': 'menu',
+      html: ICONS.bolt,
+      onclick: () => {
+        this.presetMenu.hidden = !this.presetMenu.hidden;
+        if (!this.presetMenu.hidden) this.presetMenu.querySelector('button')?.focus();
+      },
+    });
+    this.soloBtn = h('button.icon', {
+      type: 'button',
+      title: 'Full view (f)',
+      html: ICONS.expand,
+      onclick: () => this.app.setSolo(this.app.solo === id ? null : id),
+    });
+    this.infoBtn = h('button.icon', {
+      type: 'button',
+      title: 'Camera info',
+      html: ICONS.info,
+      onclick: () => {
+        this.el.classList.toggle('pin-info');
+        this.renderInfo();
+      },
+    });
     this.urlInput = h('input.url', { readOnly: true, onfocus: () => this.urlInput.select() });
-    this.urlPop = h('div.urlpop', { hidden: true },
+    this.urlPop = h(
+      'div.urlpop',
+      { hidden: true },
       h('div.urltitle', {}, 'MJPEG stream for VLC, Home Assistant, browsers'),
-      h('div.urlrow', {}, this.urlInput, h('button.small', { type: 'button', onclick: async () => {
-        const ok = await this.app.copy(this.streamUrl(), this.urlInput);
-        this.app.flash(ok ? 'Stream URL copied' : 'Select the URL and copy it');
-      } }, 'Copy')));
-    this.urlBtn = h('button.icon', { type: 'button', title: 'Stream URL (MJPEG)', html: ICONS.link, onclick: () => {
-      this.urlPop.hidden = !this.urlPop.hidden;
-      this.urlInput.value = this.streamUrl();
-      if (!this.urlPop.hidden) this.urlInput.focus();
-    } });
+      h(
+        'div.urlrow',
+        {},
+        this.urlInput,
+        h(
+          'button.small',
+          {
+            type: 'button',
+            onclick: async () => {
+              const ok = await this.app.copy(this.streamUrl(), this.urlInput);
+              this.app.flash(ok ? 'Stream URL copied' : 'Select the URL and copy it');
+            },
+          },
+          'Copy',
+        ),
+      ),
+    );
+    this.urlBtn = h('button.icon', {
+      type: 'button',
+      title: 'Stream URL (MJPEG)',
+      html: ICONS.link,
+      onclick: () => {
+        this.urlPop.hidden = !this.urlPop.hidden;
+        this.urlInput.value = this.streamUrl();
+        if (!this.urlPop.hidden) this.urlInput.focus();
+      },
+    });
 
-    this.el = h('article.tile', { tabIndex: 0, dataset: { id }, 'aria-label': `Camera ${id}`, onkeydown: (e) => this.onTileKey(e) },
+    this.el = h(
+      'article.tile',
+      { tabIndex: 0, dataset: { id }, 'aria-label': `Camera ${id}`, onkeydown: (e) => this.onTileKey(e) },
       this.view,
-      h('div.controls', {}, query,
-        h('div.buttons', {}, this.pauseBtn, this.snapLink, this.lampBtn, this.sizeSel, this.presetBtn, h('span.spacer'), this.urlBtn, this.infoBtn, this.soloBtn),
-        this.presetMenu, this.urlPop));
+      h(
+        'div.controls',
+        {},
+        query,
+        h(
+          'div.buttons',
+          {},
+          this.pauseBtn,
+          this.snapLink,
+          this.lampBtn,
+          this.sizeSel,
+          this.presetBtn,
+          h('span.spacer'),
+          this.urlBtn,
+          this.infoBtn,
+          this.soloBtn,
+        ),
+        this.presetMenu,
+        this.urlPop,
+      ),
+    );
   }
 
   buildDpad() {
-    const btn = (dir, label) => h(`button.d-${dir}`, {
-      type: 'button', title: `${label} (arrow keys when the tile is focused; Shift = small step)`, 'aria-label': label, html: ICONS[dir],
-      onpointerdown: (e) => { e.preventDefault(); this.startRepeat(dir); },
-      onpointerup: () => this.stopRepeat(), onpointerleave: () => this.stopRepeat(), onpointercancel: () => this.stopRepeat(),
-      onclick: (e) => { if (e.detail === 0) this.ptz(dir); }, // keyboard activation
-    });
-    return h('div.dpad', { hidden: true }, btn('up', 'Tilt up'), btn('left', 'Pan left'), btn('home', 'Centre'), btn('right', 'Pan right'), btn('down', 'Tilt down'));
+    const btn = (dir, label) =>
+      h(`button.d-${dir}`, {
+        type: 'button',
+        title: `${label} (arrow keys when the tile is focused; Shift = small step)`,
+        'aria-label': label,
+        html: ICONS[dir],
+        onpointerdown: (e) => {
+          e.preventDefault();
+          this.startRepeat(dir);
+        },
+        onpointerup: () => this.stopRepeat(),
+        onpointerleave: () => this.stopRepeat(),
+        onpointercancel: () => this.stopRepeat(),
+        onclick: (e) => {
+          if (e.detail === 0) this.ptz(dir);
+        }, // keyboard activation
+      });
+    return h(
+      'div.dpad',
+      { hidden: true },
+      btn('up', 'Tilt up'),
+      btn('left', 'Pan left'),
+      btn('home', 'Centre'),
+      btn('right', 'Pan right'),
+      btn('down', 'Tilt down'),
+    );
   }
 
   streamUrl() {
@@ -204,7 +352,12 @@ export class Tile {
     const r = on ? region : null;
     this.regionEl.hidden = !r;
     if (r) {
-      Object.assign(this.regionEl.style, { left: `${r.x * 100}%`, top: `${r.y * 100}%`, width: `${r.w * 100}%`, height: `${r.h * 100}%` });
+      Object.assign(this.regionEl.style, {
+        left: `${r.x * 100}%`,
+        top: `${r.y * 100}%`,
+        width: `${r.w * 100}%`,
+        height: `${r.h * 100}%`,
+      });
     }
   }
 
@@ -212,7 +365,10 @@ export class Tile {
     const m = h('div.msg', {}, text);
     this.messagesEl.append(m);
     while (this.messagesEl.childElementCount > 3) this.messagesEl.firstElementChild.remove();
-    setTimeout(() => { m.classList.add('fade'); setTimeout(() => m.remove(), 400); }, MESSAGE_MS);
+    setTimeout(() => {
+      m.classList.add('fade');
+      setTimeout(() => m.remove(), 400);
+    }, MESSAGE_MS);
   }
 
   // ---------------------------------------------------------------- frames
@@ -285,7 +441,9 @@ export class Tile {
     this.el.dataset.fps = fps.toFixed(2);
     if (!this.cam.online) {
       const seen = this.cam.last_seen_ms;
-      this.offlineEl.textContent = seen ? `Offline · last seen ${formatAgo(this.app.serverNow() - seen)}` : 'Offline · never seen';
+      this.offlineEl.textContent = seen
+        ? `Offline · last seen ${formatAgo(this.app.serverNow() - seen)}`
+        : 'Offline · never seen';
     }
     if (this.hovering || this.el.classList.contains('pin-info')) this.renderInfo();
   }
@@ -312,7 +470,10 @@ export class Tile {
     const key = `${sizes.join()}|${cur}`;
     if (this.sizeKey !== key) {
       this.sizeKey = key;
-      this.sizeSel.replaceChildren(...(cur ? [] : [h('option', { value: '', disabled: true, selected: true }, 'Size')]), ...sizes.map((s) => h('option', { value: s, selected: s === cur }, s)));
+      this.sizeSel.replaceChildren(
+        ...(cur ? [] : [h('option', { value: '', disabled: true, selected: true }, 'Size')]),
+        ...sizes.map((s) => h('option', { value: s, selected: s === cur }, s)),
+      );
     }
     this.renderPresets();
   }
@@ -321,15 +482,41 @@ export class Tile {
     const key = JSON.stringify(this.app.presets);
     if (this.presetKey === key) return;
     this.presetKey = key;
-    const items = this.app.presets.map((p) => h('button', { type: 'button', role: 'menuitem', title: p.command, onclick: () => { this.presetMenu.hidden = true; this.send(p.command); } },
-      h('span', {}, p.label), h('code', {}, p.command)));
-    this.presetMenu.replaceChildren(...(items.length ? items : [h('div.none', {}, 'No presets yet: use Edit next to the presets above.')]));
+    const items = this.app.presets.map((p) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          role: 'menuitem',
+          title: p.command,
+          onclick: () => {
+            this.presetMenu.hidden = true;
+            this.send(p.command);
+          },
+        },
+        h('span', {}, p.label),
+        h('code', {}, p.command),
+      ),
+    );
+    this.presetMenu.replaceChildren(
+      ...(items.length ? items : [h('div.none', {}, 'No presets yet: use Edit next to the presets above.')]),
+    );
   }
 
   renderLog() {
     const entries = [...this.log, ...this.notes].sort((a, b) => a.t - b.t).slice(-LOG_SHOWN);
     const time = (t) => new Date(t).toTimeString().slice(0, 8);
-    this.logEl.replaceChildren(...entries.map((e) => h(`li.dir-${e.dir === '>' ? 'out' : e.dir === '<' ? 'in' : 'note'}`, {}, h('time', {}, time(e.t)), h('b', {}, e.dir), h('span', {}, e.text))));
+    this.logEl.replaceChildren(
+      ...entries.map((e) =>
+        h(
+          `li.dir-${e.dir === '>' ? 'out' : e.dir === '<' ? 'in' : 'note'}`,
+          {},
+          h('time', {}, time(e.t)),
+          h('b', {}, e.dir),
+          h('span', {}, e.text),
+        ),
+      ),
+    );
     if (!entries.length) this.logEl.append(h('li.empty', {}, 'Nothing sent or received yet.'));
     this.logEl.scrollTop = this.logEl.scrollHeight;
   }
@@ -342,26 +529,55 @@ export class Tile {
       const v = parts.filter((p) => p !== undefined && p !== null && p !== '').join(' · ');
       if (v) rows.push([k, v]);
     };
-    const protocols = { legacy: 'ESP32-CAM_MJPEG2SD (/ws)', native: 'cam2mqtt native (/api/camera)', mjpeg: 'MJPEG over HTTP (pulled)', snapshot: 'JPEG stills over HTTP (pulled)' };
+    const protocols = {
+      legacy: 'ESP32-CAM_MJPEG2SD (/ws)',
+      native: 'cam2mqtt native (/api/camera)',
+      mjpeg: 'MJPEG over HTTP (pulled)',
+      snapshot: 'JPEG stills over HTTP (pulled)',
+    };
     add('Protocol', protocols[c.protocol] ?? c.protocol);
     add('Device', c.model ?? i.camModel, c.firmware ?? i.fw_version);
     add('Address', c.remote);
-    add('Picture', i.framesize, this.width ? `${this.width}×${this.height}` : '', i.quality !== undefined ? `quality ${i.quality}` : '');
-    add('fps', this.lastFrame ? `${this.fps.toFixed(1)} shown` : '', c.fps !== undefined ? `${c.fps} received` : '', i.fps !== undefined ? `${i.fps} set` : '');
+    add(
+      'Picture',
+      i.framesize,
+      this.width ? `${this.width}×${this.height}` : '',
+      i.quality !== undefined ? `quality ${i.quality}` : '',
+    );
+    add(
+      'fps',
+      this.lastFrame ? `${this.fps.toFixed(1)} shown` : '',
+      c.fps !== undefined ? `${c.fps} received` : '',
+      i.fps !== undefined ? `${i.fps} set` : '',
+    );
     if (c.bitrate) add('Bitrate', formatBitrate(c.bitrate));
     if (i.rssi !== undefined) add('Wi-Fi', formatRssi(i.rssi));
     if (i.uptime !== undefined) add('Uptime', formatUptime(i.uptime));
-    add('Memory', i.heap !== undefined ? `heap ${formatBytes(i.heap)}` : '', i.psram !== undefined ? `PSRAM ${formatBytes(i.psram)}` : '');
+    add(
+      'Memory',
+      i.heap !== undefined ? `heap ${formatBytes(i.heap)}` : '',
+      i.psram !== undefined ? `PSRAM ${formatBytes(i.psram)}` : '',
+    );
     add('Lamp', i.lamp !== undefined ? `${i.lamp} %` : '');
     if (i.pan !== undefined || i.tilt !== undefined) add('Pan / tilt', `${i.pan ?? '?'}° / ${i.tilt ?? '?'}°`);
     if (i.temperature !== undefined) add('Temperature', `${i.temperature} °C`);
     if (this.lastFrame) {
       const skew = (this.lastFrame.cameraTime - this.lastFrame.receivedAt) / 1000;
-      add('Video clock', formatFullTime(this.lastFrame.cameraTime), `${skew >= 0 ? '+' : ''}${skew.toFixed(1)} s vs bridge`);
+      add(
+        'Video clock',
+        formatFullTime(this.lastFrame.cameraTime),
+        `${skew >= 0 ? '+' : ''}${skew.toFixed(1)} s vs bridge`,
+      );
       add('Frame', `#${this.lastFrame.seq}`, `${this.frames} shown here`);
     }
     add('Capabilities', (c.capabilities ?? []).join(', '));
-    this.infoEl.replaceChildren(h('dl', {}, rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+    this.infoEl.replaceChildren(
+      h(
+        'dl',
+        {},
+        rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+      ),
+    );
   }
 
   // ---------------------------------------------------------------- actions
@@ -372,7 +588,8 @@ export class Tile {
     this.el.classList.remove('busy');
     if (!r.ok) {
       // Camera errors are in the bridge's log already; the rest only this page knows about.
-      if (['invalid', 'refused', 'offline', 'timeout'].includes(r.code) || !this.cam.online) this.note(`${text}: ${r.error}`);
+      if (['invalid', 'refused', 'offline', 'timeout'].includes(r.code) || !this.cam.online)
+        this.note(`${text}: ${r.error}`);
       this.message(`✕ ${r.error}`);
     }
     return r;
@@ -454,14 +671,29 @@ export class Tile {
   compare(other, by) {
     if (by === 'online' && this.cam.online !== other.cam.online) return this.cam.online ? -1 : 1;
     if (by === 'motion' && this.lastMotionAt !== other.lastMotionAt) return other.lastMotionAt - this.lastMotionAt;
-    return collator.compare(this.cam.name || this.id, other.cam.name || other.id) || collator.compare(this.id, other.id);
+    return (
+      collator.compare(this.cam.name || this.id, other.cam.name || other.id) || collator.compare(this.id, other.id)
+    );
   }
 
   matches(filter) {
     if (!filter) return true;
     const c = this.cam;
-    const hay = [c.id, c.name, c.protocol, c.model, this.info.hostname, c.online ? 'online' : 'offline', this.motion ? 'motion' : ''].join(' ').toLowerCase();
-    return filter.toLowerCase().split(/\s+/).every((w) => hay.includes(w));
+    const hay = [
+      c.id,
+      c.name,
+      c.protocol,
+      c.model,
+      this.info.hostname,
+      c.online ? 'online' : 'offline',
+      this.motion ? 'motion' : '',
+    ]
+      .join(' ')
+      .toLowerCase();
+    return filter
+      .toLowerCase()
+      .split(/\s+/)
+      .every((w) => hay.includes(w));
   }
 
   destroy() {

@@ -27,7 +27,8 @@ export function formatClock(ms, withTenths) {
   const d = new Date(ms);
   const now = new Date();
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${withTenths ? `.${Math.floor(d.getMilliseconds() / 100)}` : ''}`;
-  const sameDay = d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() && d.getDate() === now.getDate();
+  const sameDay =
+    d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() && d.getDate() === now.getDate();
   return sameDay ? time : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
 }
 
@@ -85,10 +86,16 @@ export const session = {
     try {
       const v = sessionStorage.getItem(key);
       return v === null ? fallback : JSON.parse(v);
-    } catch { return fallback; }
+    } catch {
+      return fallback;
+    }
   },
   set(key, value) {
-    try { sessionStorage.setItem(key, JSON.stringify(value)); } catch { /* ignore */ }
+    try {
+      sessionStorage.setItem(key, JSON.stringify(value));
+    } catch {
+      /* ignore */
+    }
   },
 };
 
@@ -97,10 +104,16 @@ export const prefs = {
     try {
       const v = localStorage.getItem(`cam2mqtt.${key}`);
       return v === null ? fallback : JSON.parse(v);
-    } catch { return fallback; }
+    } catch {
+      return fallback;
+    }
   },
   set(key, value) {
-    try { localStorage.setItem(`cam2mqtt.${key}`, JSON.stringify(value)); } catch { /* ignore */ }
+    try {
+      localStorage.setItem(`cam2mqtt.${key}`, JSON.stringify(value));
+    } catch {
+      /* ignore */
+    }
   },
 };
 
@@ -113,22 +126,31 @@ export async function copyText(text, input) {
     if (input) {
       input.focus();
       input.select();
-      try { return document.execCommand('copy'); } catch { return false; }
+      try {
+        return document.execCommand('copy');
+      } catch {
+        return false;
+      }
     }
     return false;
   }
 }
 
 // Icons: inline SVG (no icon font, no requests), stroke follows currentColor.
-const svg = (body, vb = '0 0 24 24') => `<svg viewBox="${vb}" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${body}</svg>`;
+const svg = (body, vb = '0 0 24 24') =>
+  `<svg viewBox="${vb}" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${body}</svg>`;
 export const ICONS = {
   pause: svg('<rect x="6" y="5" width="4" height="14" rx="1"/><rect x="14" y="5" width="4" height="14" rx="1"/>'),
   play: svg('<path d="M7 5l12 7-12 7z"/>'),
-  camera: svg('<path d="M4 8h3l2-3h6l2 3h3a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V9a1 1 0 0 1 1-1z"/><circle cx="12" cy="13" r="3.5"/>'),
+  camera: svg(
+    '<path d="M4 8h3l2-3h6l2 3h3a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V9a1 1 0 0 1 1-1z"/><circle cx="12" cy="13" r="3.5"/>',
+  ),
   lamp: svg('<path d="M9 18h6M10 21h4M12 3a6 6 0 0 0-4 10.5c.8.8 1 1.5 1 2.5h6c0-1 .2-1.7 1-2.5A6 6 0 0 0 12 3z"/>'),
   expand: svg('<path d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5"/>'),
   shrink: svg('<path d="M9 4v5H4M15 4v5h5M9 20v-5H4M15 20v-5h5"/>'),
-  link: svg('<path d="M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1"/><path d="M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1"/>'),
+  link: svg(
+    '<path d="M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1"/><path d="M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1"/>',
+  ),
   info: svg('<circle cx="12" cy="12" r="9"/><path d="M12 11v6M12 7.5v.5"/>'),
   up: svg('<path d="M6 15l6-6 6 6"/>'),
   down: svg('<path d="M6 9l6 6 6-6"/>'),
