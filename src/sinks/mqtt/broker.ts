@@ -156,6 +156,8 @@ export class EmbeddedBroker {
             return done(logged(`retained quota exceeded: ${why}`));
           }
         }
+        // Count it now: the next publish may be checked before Aedes has stored this one.
+        if (packet.retain) this.retained.stored(packet.topic, packet.payload.length);
         done(null);
       },
       authorizeSubscribe: (_client, sub, done) => done(null, sub),
