@@ -76,6 +76,8 @@ function logged(message: string): LoggedError {
 /** Socket-level endings that are not the client's fault worth a warning. */
 const QUIET = /ECONNRESET|EPIPE|ETIMEDOUT|connection closed|client disconnected|premature close|aborted/i;
 
+function noop(): void {}
+
 function sha(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
@@ -288,6 +290,11 @@ export class EmbeddedBroker {
       quotaRefused: 0,
     });
     this.aedes.handle(conn, req);
+    // Aedes 2.0.0-beta.1 reads with 'readable' + read(). Without a 'data' listener beside it (the
+    // 1.x packet guard had one), test/mqtt-embedded.test.ts "routes every command topic" loses
+    // camera answers for 5 s on a loaded machine, every run; with it, it passes. Not yet reduced
+    // to an Aedes-only case (a plain QoS 1 publish loop does not show it), so kept as found.
+    conn.on('data', noop);
   }
 
   /** Aedes refused a packet over maximumPacketSize (from its header): one log line. */
