@@ -7,6 +7,20 @@ import { ThrottledLog } from '../util/throttle-log.js';
 import { refuseUpgrade, remoteOf, type SourceContext, type UpgradeSource } from './types.js';
 
 /**
+ * Largest text message before the hello (a hello is a few hundred bytes): what an unidentified client
+ * may make the bridge parse. After the hello, limits.max_text_bytes applies.
+ */
+export const HELLO_MAX_BYTES = 4096;
+
+/** A close frame's reason has room for 123 bytes (RFC 6455); ws throws on a longer one. */
+export function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let r = reason.slice(0, 120);
+  while (Buffer.byteLength(r) > 120) r = r.slice(0, -1);
+  return `${r}...`;
+}
+
+/**
  * What both WebSocket camera protocols share: the upgrade, the flood guard on connections that have
  * not said hello yet, the hello timeout, and closing every camera on shutdown. A protocol supplies
  * `accept`, which owns the socket from then on and calls `identified()` once the camera is known.
