@@ -3,6 +3,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logging.js';
 import { CAMERA_ID_RE } from '../util/slug.js';
+import { ThrottledLog } from '../util/throttle-log.js';
 import type { Camera } from './camera.js';
 import { BOUNDS } from './hub.js';
 
@@ -47,6 +48,8 @@ export class CameraStore {
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private readonly log: Logger;
+  /** A flood of new camera ids evicts one old entry each: one line per minute says so. */
+  private readonly evictLog: ThrottledLog;
 
   constructor(
     readonly file: string,
@@ -56,6 +59,7 @@ export class CameraStore {
     private readonly maxCameras = 256,
   ) {
     this.log = logger.child({ mod: 'store' });
+    this.evictLog = new ThrottledLog(this.log, 60_000);
   }
 
   /** Read the file; a missing file is an empty store, a broken one is set aside (and logged). */
@@ -140,7 +144,7 @@ export class CameraStore {
     const prev = this.cameras.get(cam.id);
     if (!prev && this.cameras.size >= this.maxCameras) {
       const gone = this.evict(this.cameras.size - this.maxCameras + 1, cam.id);
-      this.log.warn(
+      this.evictLog.warn(
         `known cameras: limits.max_cameras (${this.maxCameras}) reached; forgot ${gone}, seen longest ago, to remember ${cam.id}`,
       );
     }

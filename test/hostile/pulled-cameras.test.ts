@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import { jpegCycle } from '../../src/simulator/frames.js';
 import { waitFor } from '../helpers/bridge.js';
-import { assertHeld, measureDuring, type Rig, startBridgeWithGoodCamera } from './harness.js';
+import { measureDuring, type Rig, startBridgeWithGoodCamera } from './harness.js';
+import { assertHeldOnThisMachine, type Held } from './loaded.js';
+
+/** The measured lag, in the test's output (the figures in the report come from here). */
+const report = (t: TestContext, h: Held) =>
+  t.diagnostic(
+    `event loop lag ${h.lagMs.toFixed(1)} ms${h.quietLagMs !== undefined ? ` (quiet window: ${h.quietLagMs.toFixed(1)} ms)` : ''}`,
+  );
 
 // Pulled cameras that stall (issue 13 item 4): an ESP32 on weak WiFi stops halfway through a picture and
 // leaves the socket open. read_timeout must cover every read: the answer's headers, each MJPEG part and
@@ -108,7 +115,7 @@ describe('pulled cameras that stall', () => {
     return () => p.stop();
   }
 
-  test('an MJPEG part that stops halfway: read_timeout fires, the camera goes offline, reconnects and comes back', async () => {
+  test('an MJPEG part that stops halfway: read_timeout fires, the camera goes offline, reconnects and comes back', async (t) => {
     const stop = await withPulled('stallpart', { mjpeg_url: `${urls.part}/stream` });
     try {
       const hub = rig.b.bridge.hub;
@@ -127,13 +134,13 @@ describe('pulled cameras that stall', () => {
       );
       hub.off('offline', onOff);
       assert.ok(offline >= 1, 'went offline during the stall');
-      assertHeld(m, { logLine: /\/stream: nothing received for 1 s; reconnecting/ });
+      report(t, await assertHeldOnThisMachine(rig, m, { logLine: /\/stream: nothing received for 1 s; reconnecting/ }));
     } finally {
       stop();
     }
   });
 
-  test('a still whose body stops halfway: abandoned after read_timeout, the poll goes on, offline and back', async () => {
+  test('a still whose body stops halfway: abandoned after read_timeout, the poll goes on, offline and back', async (t) => {
     const stop = await withPulled('stallstill', { snapshot_url: `${urls.still}/capture`, snapshot_poll_interval: 0.2 });
     try {
       const hub = rig.b.bridge.hub;
@@ -156,13 +163,18 @@ describe('pulled cameras that stall', () => {
       hub.off('online', onOn);
       assert.ok(offline >= 1, 'offline after two stalled stills in a row');
       assert.ok(hub.get('stallstill')!.frames >= 2, 'the good stills arrived');
-      assertHeld(m, { logLine: /\/capture: the answer stopped after \d+ of \d+ bytes: nothing received for 1 s/ });
+      report(
+        t,
+        await assertHeldOnThisMachine(rig, m, {
+          logLine: /\/capture: the answer stopped after \d+ of \d+ bytes: nothing received for 1 s/,
+        }),
+      );
     } finally {
       stop();
     }
   });
 
-  test('an answer whose headers never come: read_timeout fires, the poll goes on', async () => {
+  test('an answer whose headers never come: read_timeout fires, the poll goes on', async (t) => {
     const stop = await withPulled('stallhead', {
       snapshot_url: `${urls.headers}/capture`,
       snapshot_poll_interval: 0.2,
@@ -173,7 +185,7 @@ describe('pulled cameras that stall', () => {
         await waitFor(() => hub.get('stallhead')?.online, 10_000, 'stallhead online after two silent requests');
       });
       assert.ok(cams.headers.requests >= 3);
-      assertHeld(m, { logLine: /\/capture: no answer within 1 s/ });
+      report(t, await assertHeldOnThisMachine(rig, m, { logLine: /\/capture: no answer within 1 s/ }));
     } finally {
       stop();
     }
