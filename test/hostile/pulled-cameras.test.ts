@@ -10,7 +10,7 @@ import { assertHeldOnThisMachine, type Held } from './loaded.js';
 /** The measured lag, in the test's output (the figures in the report come from here). */
 const report = (t: TestContext, h: Held) =>
   t.diagnostic(
-    `event loop lag ${h.lagMs.toFixed(1)} ms${h.quietLagMs !== undefined ? ` (quiet window: ${h.quietLagMs.toFixed(1)} ms)` : ''}`,
+    `event loop lag ${h.lagMs.toFixed(1)} ms${h.quietLagMs !== undefined ? ` (quiet window: ${h.quietLagMs.toFixed(1)} ms, load average ${h.loadAvg?.toFixed(1)})` : ''}`,
   );
 
 // Pulled cameras that stall (issue 13 item 4): an ESP32 on weak WiFi stops halfway through a picture and
