@@ -112,7 +112,37 @@ describe('camera WebSocket endpoints under hostile input', () => {
       return c.closed;
     });
     assert.equal(m.result.code, 1009);
-    report(t, await assertHeldOnThisMachine(rig, m, { logLine: /hello of 131072 bytes is larger than 4096 bytes/ }));
+    report(
+      t,
+      await assertHeldOnThisMachine(rig, m, {
+        logLine: /hello larger than 4096 bytes \(closed with 1009 before reading it\)/,
+      }),
+    );
+  });
+
+  test("the probe's five hellos with 3 MiB names: each refused unparsed (1009), memory back within bounds", async (t) => {
+    const big = hello('bigname', { name: 'N'.repeat(3 * 1024 * 1024) });
+    const m = await measureDuring(rig, async () => {
+      const cs = await Promise.all([0, 1, 2, 3, 4].map(() => dial(rig, '/api/camera')));
+      // One at a time: the test's own client masks each 3 MiB message on this same event loop.
+      for (const c of cs) {
+        c.ws.send(big);
+        await sleep(50);
+      }
+      return Promise.all(cs.map((c) => c.closed));
+    });
+    assert.deepEqual(
+      m.result.map((r) => r.code),
+      [1009, 1009, 1009, 1009, 1009],
+    );
+    assert.equal(rig.b.bridge.hub.get('bigname'), undefined);
+    report(
+      t,
+      await assertHeldOnThisMachine(rig, m, {
+        logLine: /hello larger than 4096 bytes \(closed with 1009 before reading it\)/,
+        logCount: 5,
+      }),
+    );
   });
 
   test('an identified MJPEG2SD camera sending malformed JSON at the text limit: refused or scanned in linear time', async (t) => {

@@ -42,6 +42,8 @@ interface Pending {
 
 /** cam2mqtt native protocol v1 on /api/camera (docs/protocol.md). */
 export class NativeSource extends WsCameraServer {
+  protected override readonly messageLimitBeforeHello = HELLO_MAX_BYTES;
+
   constructor(ctx: SourceContext) {
     super('/api/camera', ctx, 'native');
   }
