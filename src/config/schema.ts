@@ -155,9 +155,18 @@ export const configSchema = z.strictObject({
         .min(1024)
         .max(64 * 1024 * 1024)
         .default(4 * 1024 * 1024),
+      // Largest text message a camera may send after its hello; bigger ones are refused (one log line).
+      // Before the hello a text message may have at most 4 KiB (a hello is far smaller).
+      max_text_bytes: z
+        .number()
+        .int()
+        .min(4096)
+        .max(4 * 1024 * 1024)
+        .default(32 * 1024),
       // Camera connections that have not said hello yet; more are refused (flood guard).
       max_pending_connections: z.number().int().min(1).default(64),
-      max_cameras: z.number().int().min(1).default(256),
+      // Cameras the bridge knows at most (connected, configured, or remembered in cameras.json).
+      max_cameras: z.number().int().min(1).max(10_000).default(256),
       hello_timeout: seconds.default(30),
       // A camera that sends nothing (frames, text or pings) for this long goes offline.
       camera_timeout: seconds.default(20),

@@ -84,6 +84,9 @@ export class Camera {
   frames = 0;
   bytes = 0;
   badMessages = 0;
+  /** Info keys refused past the bounds (hub.updateInfo); the first drop is logged, the rest counted. */
+  droppedInfoKeys = 0;
+  droppedInfoLogged = false;
   /** Counters at the previous stats tick. */
   statFrames = 0;
   statBytes = 0;

@@ -7,7 +7,7 @@ import type { Frame } from './frame.js';
 export interface HubOptions {
   logger: Logger;
   /** Known camera ids with their per-camera settings (from cameras:). */
-  configured: Record<string, { name?: string; token?: string }>;
+  configured: Record<string, { name?: string; token?: string; mjpeg_url?: string; snapshot_url?: string }>;
   allowUnknown: boolean;
   maxCameras: number;
   cameraTimeoutMs: number;
@@ -43,6 +43,61 @@ export const CLOSE = {
   TIMEOUT: 4008,
   VERSION: 4009,
 } as const;
+
+/**
+ * Bounds on what a camera may tell about itself (issue 13): every value below is stored, published
+ * over MQTT and shown on the page, so none may grow with what a client sends.
+ */
+export const BOUNDS = {
+  /** Camera ids as sent in a hello (before slugging) and names, model, firmware (characters). */
+  id: 64,
+  name: 64,
+  /** Info keys kept per camera, the length of a key, and of a value (strings; others as JSON). */
+  infoKeys: 64,
+  infoKey: 64,
+  infoValue: 256,
+  /** Capabilities in a hello, and the length of each. */
+  caps: 32,
+  cap: 32,
+} as const;
+
+const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** Meta with every string clipped to its bound (see BOUNDS). */
+export function boundMeta(meta: CameraMeta): CameraMeta {
+  return {
+    ...(meta.name !== undefined ? { name: clip(meta.name, BOUNDS.name) } : {}),
+    ...(meta.model !== undefined ? { model: clip(meta.model, BOUNDS.name) } : {}),
+    ...(meta.firmware !== undefined ? { firmware: clip(meta.firmware, BOUNDS.name) } : {}),
+    ...(meta.capabilities !== undefined
+      ? { capabilities: meta.capabilities.slice(0, BOUNDS.caps).map((c) => c.slice(0, BOUNDS.cap)) }
+      : {}),
+  };
+}
+
+/** An info value within BOUNDS.infoValue: long strings are cut, big objects become cut JSON text. */
+function boundValue(v: unknown): unknown {
+  if (typeof v === 'string') return clip(v, BOUNDS.infoValue);
+  if (typeof v !== 'object' || v === null) return v;
+  const json = JSON.stringify(v);
+  return json.length > BOUNDS.infoValue ? clip(json, BOUNDS.infoValue) : v;
+}
+
+/**
+ * JSON of an object for the per-camera log, built only as far as the log keeps (500 characters):
+ * a camera's big info message costs its first keys, not a full JSON.stringify.
+ */
+export function logPreview(obj: Record<string, unknown>, max = 500): string {
+  let out = '{';
+  for (const k in obj) {
+    if (!Object.hasOwn(obj, k)) continue;
+    const v = obj[k];
+    const val = typeof v === 'string' ? JSON.stringify(v.slice(0, max)) : (JSON.stringify(v) ?? 'null');
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k.slice(0, max))}:${val}`;
+    if (out.length > max) return out;
+  }
+  return `${out}}`;
+}
 
 export type SnapshotReason = 'motion' | 'request' | 'interval' | 'camera';
 
@@ -90,6 +145,14 @@ export class CameraHub extends EventEmitter {
   /** May this camera connect? Token is checked only for cameras that have one configured. */
   admit(id: string, token: string | undefined): Admission {
     const conf = this.opts.configured[id];
+    // The bridge pulls this camera itself: its id is not free for a dial-in connection (issue 13).
+    if (conf?.mjpeg_url !== undefined || conf?.snapshot_url !== undefined) {
+      return {
+        ok: false,
+        code: CLOSE.UNKNOWN_CAMERA,
+        reason: `camera id "${id}" belongs to a camera the bridge pulls over HTTP (cameras.${id}.${conf.mjpeg_url !== undefined ? 'mjpeg_url' : 'snapshot_url'}); a dial-in camera cannot take it`,
+      };
+    }
     if (conf?.token !== undefined && conf.token !== token) {
       return { ok: false, code: CLOSE.UNAUTHORIZED, reason: token === undefined ? 'token required' : 'wrong token' };
     }
@@ -127,7 +190,8 @@ export class CameraHub extends EventEmitter {
    * A source has a live connection for `id`. Newest wins: an existing connection for the same id is
    * closed with CLOSE.REPLACED (a rebooted camera reconnects before its old socket times out).
    */
-  attach(id: string, protocol: Protocol, link: CameraLink, meta: CameraMeta = {}): Camera {
+  attach(id: string, protocol: Protocol, link: CameraLink, rawMeta: CameraMeta = {}): Camera {
+    const meta = boundMeta(rawMeta);
     let cam = this.cameras.get(id);
     if (!cam) {
       cam = this.create(id, meta.name);
@@ -182,18 +246,46 @@ export class CameraHub extends EventEmitter {
     cam.lastSeen = Date.now();
   }
 
+  /**
+   * Merge what a camera reports into its info, within BOUNDS: values are cut to size, keys past
+   * BOUNDS.infoKeys (and over-long or prototype keys) are dropped, with one summary line per camera.
+   * Listeners get the bounded patch.
+   */
   updateInfo(cam: Camera, patch: Record<string, unknown>): void {
+    const out: Record<string, unknown> = {};
     let changed = false;
-    for (const [k, v] of Object.entries(patch)) {
-      if (cam.info[k] !== v) {
-        cam.info[k] = v;
-        changed = true;
+    let dropped = 0;
+    let firstDropped: string | undefined;
+    let count = Object.keys(cam.info).length;
+    for (const k in patch) {
+      if (!Object.hasOwn(patch, k)) continue;
+      const known = Object.hasOwn(cam.info, k);
+      if (!known && (k.length > BOUNDS.infoKey || k === '__proto__' || count >= BOUNDS.infoKeys)) {
+        dropped++;
+        firstDropped ??= k;
+        continue;
+      }
+      const v = boundValue(patch[k]);
+      out[k] = v;
+      if (known && cam.info[k] === v) continue;
+      if (!known) count++;
+      cam.info[k] = v;
+      changed = true;
+    }
+    if (dropped > 0) {
+      cam.droppedInfoKeys += dropped;
+      if (!cam.droppedInfoLogged) {
+        cam.droppedInfoLogged = true;
+        this.log.warn(
+          `camera ${cam.id}: dropped ${dropped} info key(s) (first: ${JSON.stringify(clip(firstDropped!, BOUNDS.infoKey))}): a camera keeps at most ${BOUNDS.infoKeys} keys of at most ${BOUNDS.infoKey} characters; later drops are not logged`,
+        );
       }
     }
-    if (changed) this.emit('info', cam, patch);
+    if (changed) this.emit('info', cam, out);
   }
 
-  setMeta(cam: Camera, meta: CameraMeta): void {
+  setMeta(cam: Camera, rawMeta: CameraMeta): void {
+    const meta = boundMeta(rawMeta);
     if (meta.name && !cam.configured && !cam.renamed) cam.name = meta.name;
     if (meta.model) cam.model = meta.model;
     if (meta.firmware) cam.firmware = meta.firmware;
@@ -204,7 +296,7 @@ export class CameraHub extends EventEmitter {
   rename(id: string, name: string): Camera {
     const cam = this.cameras.get(id);
     if (!cam) throw new CommandError('unknown_camera', `unknown camera "${id}"`);
-    cam.name = name;
+    cam.name = clip(name, BOUNDS.name);
     cam.renamed = true;
     this.emit('updated', cam);
     return cam;
@@ -218,8 +310,9 @@ export class CameraHub extends EventEmitter {
   restore(
     id: string,
     protocol: Protocol | undefined,
-    meta: CameraMeta & { renamed?: boolean; lastSeen?: number } = {},
+    raw: CameraMeta & { renamed?: boolean; lastSeen?: number } = {},
   ): Camera {
+    const meta = { ...raw, ...boundMeta(raw) };
     const apply = (cam: Camera) => {
       if (meta.name && (meta.renamed || !cam.configured) && !this.opts.configured[id]?.name) cam.name = meta.name;
       if (meta.renamed) cam.renamed = true;

@@ -3,7 +3,19 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logging.js';
 import { CAMERA_ID_RE } from '../util/slug.js';
+import { ThrottledLog } from '../util/throttle-log.js';
 import type { Camera } from './camera.js';
+import { BOUNDS } from './hub.js';
+
+/** Strings in the file are cut to the hub's bounds, so one entry stays under ~1.5 KB on disk. */
+const clip = (v: string, n: number): string => (v.length > n ? `${v.slice(0, n - 1)}…` : v);
+const caps = (v: unknown): string[] =>
+  Array.isArray(v)
+    ? v
+        .filter((x): x is string => typeof x === 'string')
+        .slice(0, BOUNDS.caps)
+        .map((x) => x.slice(0, BOUNDS.cap))
+    : [];
 
 /** What survives a restart about a camera that connected once (`<dataDir>/cameras.json`). */
 export interface StoredCamera {
@@ -36,13 +48,18 @@ export class CameraStore {
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private readonly log: Logger;
+  /** A flood of new camera ids evicts one old entry each: one line per minute says so. */
+  private readonly evictLog: ThrottledLog;
 
   constructor(
     readonly file: string,
     logger: Logger,
     private readonly debounceMs = 1000,
+    /** limits.max_cameras: entries kept at most; past it the longest-unseen camera is forgotten. */
+    private readonly maxCameras = 256,
   ) {
     this.log = logger.child({ mod: 'store' });
+    this.evictLog = new ThrottledLog(this.log, 60_000);
   }
 
   /** Read the file; a missing file is an empty store, a broken one is set aside (and logged). */
@@ -77,19 +94,27 @@ export class CameraStore {
         this.log.warn(`${this.file}: skipped invalid entry ${JSON.stringify(id)}`);
         continue;
       }
+      const time = (t: unknown) => (typeof t === 'string' && !Number.isNaN(Date.parse(t)) ? t.slice(0, 40) : undefined);
+      const lastSeen = time(c.last_seen);
       this.cameras.set(id, {
         id,
-        name: c.name,
+        name: clip(c.name, BOUNDS.name),
         ...(c.renamed ? { renamed: true } : {}),
-        ...(typeof c.protocol === 'string' ? { protocol: c.protocol } : {}),
-        ...(typeof c.model === 'string' ? { model: c.model } : {}),
-        ...(typeof c.firmware === 'string' ? { firmware: c.firmware } : {}),
-        capabilities: Array.isArray(c.capabilities)
-          ? c.capabilities.filter((x): x is string => typeof x === 'string')
-          : [],
-        first_seen: typeof c.first_seen === 'string' ? c.first_seen : new Date().toISOString(),
-        ...(typeof c.last_seen === 'string' ? { last_seen: c.last_seen } : {}),
+        ...(typeof c.protocol === 'string' ? { protocol: c.protocol.slice(0, 16) } : {}),
+        ...(typeof c.model === 'string' ? { model: clip(c.model, BOUNDS.name) } : {}),
+        ...(typeof c.firmware === 'string' ? { firmware: clip(c.firmware, BOUNDS.name) } : {}),
+        capabilities: caps(c.capabilities),
+        first_seen: time(c.first_seen) ?? new Date().toISOString(),
+        ...(lastSeen ? { last_seen: lastSeen } : {}),
       });
+    }
+    const over = this.cameras.size - this.maxCameras;
+    if (over > 0) {
+      const gone = this.evict(over);
+      this.log.warn(
+        `${this.file} holds ${this.cameras.size + over} cameras, more than limits.max_cameras (${this.maxCameras}): forgot the ${over} seen longest ago (${gone})`,
+      );
+      this.schedule();
     }
     return this.list();
   }
@@ -102,12 +127,30 @@ export class CameraStore {
     return this.cameras.get(id);
   }
 
+  /** Forget the `n` cameras seen longest ago (never seen counts as oldest); returns their ids. */
+  private evict(n: number, keep?: string): string {
+    const seen = (c: StoredCamera) => Date.parse(c.last_seen ?? c.first_seen) || 0;
+    const victims = [...this.cameras.values()]
+      .filter((c) => c.id !== keep)
+      .sort((a, b) => seen(a) - seen(b))
+      .slice(0, n);
+    for (const v of victims) this.cameras.delete(v.id);
+    const ids = victims.map((v) => v.id);
+    return ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', ');
+  }
+
   /** Record the camera's current identity; saves (debounced) only if something changed. */
   upsert(cam: Camera): void {
     const prev = this.cameras.get(cam.id);
+    if (!prev && this.cameras.size >= this.maxCameras) {
+      const gone = this.evict(this.cameras.size - this.maxCameras + 1, cam.id);
+      this.evictLog.warn(
+        `known cameras: limits.max_cameras (${this.maxCameras}) reached; forgot ${gone}, seen longest ago, to remember ${cam.id}`,
+      );
+    }
     const next: StoredCamera = {
       id: cam.id,
-      name: cam.name,
+      name: clip(cam.name, BOUNDS.name),
       ...(cam.renamed ? { renamed: true } : {}),
       ...(cam.protocol ? { protocol: cam.protocol } : prev?.protocol ? { protocol: prev.protocol } : {}),
       ...(cam.model ? { model: cam.model } : prev?.model ? { model: prev.model } : {}),

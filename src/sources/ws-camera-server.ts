@@ -7,6 +7,20 @@ import { ThrottledLog } from '../util/throttle-log.js';
 import { refuseUpgrade, remoteOf, type SourceContext, type UpgradeSource } from './types.js';
 
 /**
+ * Largest text message before the hello (a hello is a few hundred bytes): what an unidentified client
+ * may make the bridge parse. After the hello, limits.max_text_bytes applies.
+ */
+export const HELLO_MAX_BYTES = 4096;
+
+/** A close frame's reason has room for 123 bytes (RFC 6455); ws throws on a longer one. */
+export function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let r = reason.slice(0, 120);
+  while (Buffer.byteLength(r) > 120) r = r.slice(0, -1);
+  return `${r}...`;
+}
+
+/**
  * What both WebSocket camera protocols share: the upgrade, the flood guard on connections that have
  * not said hello yet, the hello timeout, and closing every camera on shutdown. A protocol supplies
  * `accept`, which owns the socket from then on and calls `identified()` once the camera is known.
@@ -67,16 +81,34 @@ export abstract class WsCameraServer implements UpgradeSource {
         identified();
         this.sockets.delete(ws);
       });
+      const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+      const early = this.messageLimitBeforeHello;
+      // ws has one payload limit per server; before the hello this protocol needs a smaller one, so an
+      // unidentified client cannot make the bridge buffer megabytes (ws keeps it on its receiver; if a
+      // later ws moves it, the size check after receipt in the protocol still refuses the message).
+      const tightened = early !== undefined && typeof receiver?._maxPayload === 'number';
+      if (tightened) receiver._maxPayload = early;
       ws.on('error', (err) => {
         // ws reports oversize messages here before closing with 1009.
-        this.log.warn(`camera connection from ${remote}: ${err.message}`);
+        if (counted && tightened && (err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
+          this.log.warn(
+            `refused camera connection from ${remote}: hello larger than ${early} bytes (closed with 1009 before reading it)`,
+          );
+        else this.log.warn(`camera connection from ${remote}: ${err.message}`);
       });
       this.accept(ws, req, remote, () => {
         clearTimeout(timer);
         identified();
+        if (tightened) receiver._maxPayload = this.ctx.config.limits.max_message_bytes;
       });
     });
   }
+
+  /**
+   * The largest WebSocket message before the hello, if the protocol allows nothing but a text hello
+   * then (native); undefined = max_message_bytes (MJPEG2SD cameras send frames before their hello).
+   */
+  protected readonly messageLimitBeforeHello: number | undefined = undefined;
 
   protected abstract accept(ws: WebSocket, req: IncomingMessage, remote: string, identified: () => void): void;
 

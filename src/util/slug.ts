@@ -4,10 +4,13 @@ export function slugify(input: string): string {
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '_')
-    .replace(/^[_-]+|[_-]+$/g, '')
-    .slice(0, 48);
-  return s;
+    .replace(/[^a-z0-9_-]+/g, '_');
+  // Trim '_' and '-' by hand: /[_-]+$/ retries from every dash of a long run (quadratic, issue 13).
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s[a] === '_' || s[a] === '-')) a++;
+  while (b > a && (s[b - 1] === '_' || s[b - 1] === '-')) b--;
+  return s.slice(a, b).slice(0, 48);
 }
 
 export const CAMERA_ID_RE = /^[a-z0-9][a-z0-9_-]{0,47}$/;

@@ -76,7 +76,12 @@ export class MqttExtension implements Extension {
       discoveryPrefix: config.homeassistant.discovery_prefix,
       haStatus: config.homeassistant.status_topic,
     });
-    this.store = new CameraStore(path.join(ctx.dataDir, 'cameras.json'), ctx.logger);
+    this.store = new CameraStore(
+      path.join(ctx.dataDir, 'cameras.json'),
+      ctx.logger,
+      1000,
+      ctx.config.limits.max_cameras,
+    );
     if (m.server) {
       this.transport = new ExternalTransport({
         server: m.server,

@@ -67,7 +67,8 @@ export function describeError(err: unknown): string {
     case 'ENOTFOUND':
       return 'host name not found';
     case 'ETIMEDOUT':
-      return 'connection timed out';
+      // Our own timeouts say what stalled; the system's ("connect ETIMEDOUT 10.0.0.9:80") do not.
+      return e.message && !e.message.startsWith('connect ') ? e.message : 'connection timed out';
     case 'EPIPE':
       return 'connection closed by the camera';
     case 'ABORT_ERR':
@@ -121,8 +122,12 @@ export async function httpGet(url: URL, opts: GetOptions): Promise<IncomingMessa
   }
 }
 
-/** Read a whole body, refusing more than maxBytes (checked against Content-Length first). */
-export function readBody(res: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * Read a whole body, refusing more than maxBytes (checked against Content-Length first). With idleMs,
+ * a body that stops arriving for that long is abandoned (ETIMEDOUT): an ESP32 on weak WiFi stops
+ * halfway through a picture and keeps the socket open.
+ */
+export function readBody(res: IncomingMessage, maxBytes: number, idleMs?: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
@@ -132,18 +137,49 @@ export function readBody(res: IncomingMessage, maxBytes: number): Promise<Buffer
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (idleMs === undefined) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const of = Number.isFinite(declared) ? ` of ${declared}` : '';
+        res.destroy();
+        reject(
+          Object.assign(
+            new Error(`the answer stopped after ${size}${of} bytes: nothing received for ${idleMs / 1000} s`),
+            {
+              code: 'ETIMEDOUT',
+            },
+          ),
+        );
+      }, idleMs);
+    };
+    const settle = () => clearTimeout(timer);
+    arm();
     res.on('data', (c: Buffer) => {
       size += c.length;
       if (size > maxBytes) {
+        settle();
         res.destroy();
         reject(new TooBigError(undefined, maxBytes));
         return;
       }
       chunks.push(c);
+      arm();
     });
-    res.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    res.on('error', reject);
-    res.on('aborted', () => reject(new Error('connection closed before the whole answer arrived')));
+    res.on('end', () => {
+      settle();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    res.on('error', (err) => {
+      settle();
+      reject(err);
+    });
+    res.on('close', () => {
+      settle();
+      // After 'end' this does nothing (the promise is settled).
+      if (!res.complete) reject(new Error('connection closed before the whole answer arrived'));
+    });
   });
 }
 
@@ -154,7 +190,7 @@ export async function getText(
   maxBytes = 64 * 1024,
 ): Promise<{ status: number; body: string }> {
   const res = await httpGet(url, opts);
-  const body = (await readBody(res, maxBytes)).toString('utf8').trim();
+  const body = (await readBody(res, maxBytes, opts.timeoutMs)).toString('utf8').trim();
   const status = res.statusCode ?? 0;
   if (status < 200 || status >= 300) {
     const snippet = body.length > 200 ? `${body.slice(0, 197)}...` : body;

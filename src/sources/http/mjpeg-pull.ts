@@ -174,7 +174,7 @@ export class MjpegStream {
         );
       }
       try {
-        const jpeg = await readBody(res, this.opts.maxFrameBytes);
+        const jpeg = await readBody(res, this.opts.maxFrameBytes, this.opts.readTimeoutMs);
         if (this.ac !== ac) return;
         this.connected = true;
         this.failures = 0;

@@ -120,7 +120,7 @@ export class SnapshotPoller {
             : '';
         throw new Error(`HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${hint}`);
       }
-      jpeg = await readBody(res, this.opts.maxFrameBytes);
+      jpeg = await readBody(res, this.opts.maxFrameBytes, this.opts.timeoutMs);
     } catch (err) {
       if (err instanceof TooBigError) {
         this.oversize++;

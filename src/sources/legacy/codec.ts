@@ -96,17 +96,90 @@ export function parseLooseJson(text: string): Record<string, string | number | b
   } catch {
     // fall through to the tolerant scan
   }
-  const out: Record<string, string | number | boolean> = {};
-  // A string value ends at a quote followed by , or } (so inner quotes survive).
-  const re = /"([^"]{1,64})"\s*:\s*(?:"([\s\S]*?)"(?=\s*[,}])|(-?\d+(?:\.\d+)?|true|false))/g;
-  let m: RegExpExecArray | null;
-  let n = 0;
-  while ((m = re.exec(text))) {
-    n++;
-    if (m[2] !== undefined) out[m[1]!] = m[2];
-    else out[m[1]!] = m[3] === 'true' ? true : m[3] === 'false' ? false : Number(m[3]);
+  return scanLooseJson(text);
+}
+
+const isSpace = (c: number): boolean =>
+  c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c > 0x7f && /\s/.test(String.fromCharCode(c)));
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/**
+ * The tolerant scan, in one linear pass. It finds what the regular expression
+ * /"([^"]{1,64})"\s*:\s*(?:"([\s\S]*?)"(?=\s*[,}])|(-?\d+(?:\.\d+)?|true|false))/g would, but that
+ * expression retries its lazy value scan from every quote: 128 KiB of `"a":"b` took 14 s (issue 13).
+ * Here a string value ends at the first quote followed by optional space and `,` or `}` (so inner
+ * quotes survive), found with a table built right to left once.
+ */
+function scanLooseJson(text: string): Record<string, string | number | boolean> | undefined {
+  const n = text.length;
+  // closeAt[i]: the first index >= i of a quote that may end a string value, or -1.
+  const closeAt = new Int32Array(n + 1).fill(-1);
+  let nextNonSpace = -1; // char code of the first non-space at or after i+1
+  for (let i = n - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i);
+    const ends = c === 0x22 && (nextNonSpace === 0x2c || nextNonSpace === 0x7d);
+    closeAt[i] = ends ? i : closeAt[i + 1]!;
+    if (!isSpace(c)) nextNonSpace = c;
   }
-  return n > 0 ? out : undefined;
+  const out: Record<string, string | number | boolean> = {};
+  let found = 0;
+  let i = text.indexOf('"');
+  while (i >= 0 && i < n) {
+    const end = matchPair(text, i, closeAt, out);
+    if (end > 0) {
+      found++;
+      i = text.indexOf('"', end);
+    } else {
+      i = text.indexOf('"', i + 1);
+    }
+  }
+  return found > 0 ? out : undefined;
+}
+
+/** One "key":value at `at` (a quote): stores it and returns the index after it, or -1. */
+function matchPair(
+  text: string,
+  at: number,
+  closeAt: Int32Array,
+  out: Record<string, string | number | boolean>,
+): number {
+  const n = text.length;
+  const keyEnd = text.indexOf('"', at + 1);
+  if (keyEnd < 0 || keyEnd === at + 1 || keyEnd - at - 1 > 64) return -1;
+  let p = keyEnd + 1;
+  while (p < n && isSpace(text.charCodeAt(p))) p++;
+  if (text.charCodeAt(p) !== 0x3a) return -1;
+  p++;
+  while (p < n && isSpace(text.charCodeAt(p))) p++;
+  const key = text.slice(at + 1, keyEnd);
+  const c = text.charCodeAt(p);
+  if (c === 0x22) {
+    const close = closeAt[p + 1] ?? -1;
+    if (close >= 0) {
+      out[key] = text.slice(p + 1, close);
+      return close + 1;
+    }
+    return -1;
+  }
+  if (text.startsWith('true', p)) {
+    out[key] = true;
+    return p + 4;
+  }
+  if (text.startsWith('false', p)) {
+    out[key] = false;
+    return p + 5;
+  }
+  let q = p;
+  if (text.charCodeAt(q) === 0x2d) q++;
+  const digits = q;
+  while (q < n && isDigit(text.charCodeAt(q))) q++;
+  if (q === digits) return -1;
+  if (text.charCodeAt(q) === 0x2e && isDigit(text.charCodeAt(q + 1))) {
+    q++;
+    while (q < n && isDigit(text.charCodeAt(q))) q++;
+  }
+  out[key] = Number(text.slice(p, q));
+  return q;
 }
 
 /** Join command items with ';' and enforce the firmware's 127-byte buffer. */

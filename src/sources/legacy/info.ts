@@ -13,7 +13,9 @@ export function normalizeLegacyInfo(
   raw: Record<string, unknown>,
   fwVersion: string | undefined,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...raw };
+  // The bridge's own keys first: a camera keeps at most 64 info keys (hub BOUNDS), and a long full
+  // status must not push rssi, heap or lamp out. The camera's other keys follow.
+  const out: Record<string, unknown> = {};
   const table = legacyFramesizeTable(fwVersion);
   if (raw.framesize !== undefined) {
     const idx = num(raw.framesize);
@@ -49,5 +51,6 @@ export function normalizeLegacyInfo(
     if (raw[k] !== undefined)
       out[k === 'enableMotion' ? 'motion_detection' : k] = String(raw[k]) === '1' || raw[k] === true;
   }
+  for (const k in raw) if (Object.hasOwn(raw, k) && !Object.hasOwn(out, k)) out[k] = raw[k];
   return out;
 }

@@ -3,11 +3,11 @@ import type { WebSocket } from 'ws';
 import type { Camera, CameraLink } from '../../hub/camera.js';
 import { type Command, CommandError, type CommandResult, legacyFramesizeTable } from '../../hub/controls.js';
 import type { Frame } from '../../hub/frame.js';
-import { CLOSE } from '../../hub/hub.js';
+import { BOUNDS, CLOSE, logPreview } from '../../hub/hub.js';
 import { slugify } from '../../util/slug.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import type { SourceContext } from '../types.js';
-import { WsCameraServer } from '../ws-camera-server.js';
+import { closeReason, HELLO_MAX_BYTES, WsCameraServer } from '../ws-camera-server.js';
 import { classify, encodeCommand, parseBinary, parseText } from './codec.js';
 import { normalizeLegacyInfo } from './info.js';
 
@@ -64,9 +64,25 @@ class LegacyConnection implements CameraLink {
 
   private onMessage(buf: Buffer, isBinary: boolean): void {
     if (isBinary) return this.onFrame(buf);
+    const cam = this.cam;
+    // Sizes are checked before parsing: an unidentified client gets no more than a hello's worth of work.
+    if (!cam && buf.length > HELLO_MAX_BYTES) {
+      const reason = `text message of ${buf.length} bytes before the hello is larger than ${HELLO_MAX_BYTES} bytes`;
+      this.log.warn(`refused camera connection from ${this.remote}: ${reason}`);
+      this.ws.close(CLOSE.TOO_BIG, closeReason(reason));
+      return;
+    }
+    const maxText = this.ctx.config.limits.max_text_bytes;
+    if (cam && buf.length > maxText) {
+      cam.badMessages++;
+      this.badLog.warn(
+        `camera ${cam.id}: refused a text message of ${buf.length} bytes, larger than limits.max_text_bytes (${maxText})`,
+      );
+      this.ctx.hub.touch(cam);
+      return;
+    }
     const { epoch, payload } = parseText(buf.toString('utf8'));
     const msg = classify(payload);
-    const cam = this.cam;
     if (!cam) {
       if (msg.kind === 'json' && typeof msg.data.hostName === 'string') this.onHello(msg.data, epoch);
       else
@@ -129,8 +145,10 @@ class LegacyConnection implements CameraLink {
     const id = slugify(host);
     const refuse = (code: number, reason: string) => {
       this.log.warn(`refused camera connection from ${this.remote}: ${reason}`);
-      this.ws.close(code, reason);
+      this.ws.close(code, closeReason(reason));
     };
+    if (host.length > BOUNDS.id)
+      return refuse(CLOSE.PROTOCOL, `hostName of ${host.length} characters is longer than ${BOUNDS.id}`);
     if (!id) return refuse(CLOSE.PROTOCOL, `hostName ${JSON.stringify(host)} has no usable characters`);
     if (this.ctx.hub.requiresToken(id))
       return refuse(
@@ -159,7 +177,7 @@ class LegacyConnection implements CameraLink {
     };
     const cam = this.ctx.hub.attach(id, 'legacy', this, meta);
     this.cam = cam;
-    this.ctx.hub.addLog(cam, '<', JSON.stringify(data));
+    this.ctx.hub.addLog(cam, '<', logPreview(data));
     this.ctx.hub.updateInfo(cam, normalizeLegacyInfo(data, this.fw));
     if (this.early) {
       const f = this.early;
@@ -187,7 +205,7 @@ class LegacyConnection implements CameraLink {
   }
 
   close(code: number, reason: string): void {
-    this.ws.close(code, reason);
+    this.ws.close(code, closeReason(reason));
   }
 
   /** Translate a bridge command into MJPEG2SD's `key=value` language. */

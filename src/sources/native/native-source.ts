@@ -3,11 +3,11 @@ import type { RawData, WebSocket } from 'ws';
 import type { Camera, CameraLink } from '../../hub/camera.js';
 import { type Command, CommandError, type CommandResult } from '../../hub/controls.js';
 import type { Frame } from '../../hub/frame.js';
-import { CLOSE } from '../../hub/hub.js';
+import { BOUNDS, CLOSE, logPreview } from '../../hub/hub.js';
 import { slugify } from '../../util/slug.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import type { SourceContext } from '../types.js';
-import { WsCameraServer } from '../ws-camera-server.js';
+import { closeReason, HELLO_MAX_BYTES, WsCameraServer } from '../ws-camera-server.js';
 import {
   type BridgeMessage,
   decodeCameraText,
@@ -42,6 +42,8 @@ interface Pending {
 
 /** cam2mqtt native protocol v1 on /api/camera (docs/protocol.md). */
 export class NativeSource extends WsCameraServer {
+  protected override readonly messageLimitBeforeHello = HELLO_MAX_BYTES;
+
   constructor(ctx: SourceContext) {
     super('/api/camera', ctx, 'native');
   }
@@ -112,6 +114,14 @@ class NativeConnection implements CameraLink {
       return;
     }
     this.ctx.hub.touch(cam);
+    const maxText = this.ctx.config.limits.max_text_bytes;
+    if (buf.length > maxText) {
+      cam.badMessages++;
+      this.badLog.warn(
+        `camera ${cam.id}: refused a text message of ${buf.length} bytes, larger than limits.max_text_bytes (${maxText})`,
+      );
+      return;
+    }
     const text = buf.toString('utf8');
     let msg;
     try {
@@ -139,7 +149,7 @@ class NativeConnection implements CameraLink {
         return;
       }
       case 'info':
-        hub.addLog(cam, '<', JSON.stringify(msg.info));
+        hub.addLog(cam, '<', logPreview(msg.info));
         hub.updateInfo(cam, msg.info);
         return;
       case 'log':
@@ -167,9 +177,12 @@ class NativeConnection implements CameraLink {
   private onHello(buf: Buffer, isBinary: boolean): void {
     const refuse = (code: number, reason: string) => {
       this.log.warn(`refused camera connection from ${this.remote}: ${reason}`);
-      this.ws.close(code, reason);
+      this.ws.close(code, closeReason(reason));
     };
     if (isBinary) return refuse(CLOSE.PROTOCOL, 'first message must be a hello (text), got binary');
+    // Checked before parsing: an unidentified client gets no more than a hello's worth of work.
+    if (buf.length > HELLO_MAX_BYTES)
+      return refuse(CLOSE.TOO_BIG, `hello of ${buf.length} bytes is larger than ${HELLO_MAX_BYTES} bytes`);
     let msg;
     try {
       msg = decodeCameraText(buf.toString('utf8'));
@@ -179,6 +192,8 @@ class NativeConnection implements CameraLink {
     if (msg.type !== 'hello') return refuse(CLOSE.PROTOCOL, `first message must be a hello, got ${msg.type}`);
     if (msg.v !== PROTOCOL_VERSION)
       return refuse(CLOSE.VERSION, `unsupported protocol version ${msg.v} (this bridge speaks ${PROTOCOL_VERSION})`);
+    if (msg.id.length > BOUNDS.id)
+      return refuse(CLOSE.PROTOCOL, `hello id of ${msg.id.length} characters is longer than ${BOUNDS.id}`);
     const id = slugify(msg.id);
     if (!id) return refuse(CLOSE.PROTOCOL, `hello id ${JSON.stringify(msg.id)} has no usable characters`);
     const verdict = this.ctx.hub.admit(id, msg.token);
@@ -215,7 +230,7 @@ class NativeConnection implements CameraLink {
 
   close(code: number, reason: string): void {
     if (code === CLOSE.GOING_AWAY) this.sendMsg({ type: 'bye', reason });
-    this.ws.close(code, reason);
+    this.ws.close(code, closeReason(reason));
   }
 
   send(cmd: Command, timeoutMs: number): Promise<CommandResult> {
