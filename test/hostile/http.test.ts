@@ -1,11 +1,56 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { StillsEmulator } from '../http-camera-emulators.js';
 import { assertHeld, measureDuring, type Rig, startBridgeWithGoodCamera } from './harness.js';
 
-// Hostile HTTP input against a real bridge (issue 13): each case sends the input and checks the bridge
-// stayed up, the good viewer kept its frame rate, memory and event loop lag stayed bounded, and the one
-// log line was written.
+// Hostile HTTP and auth input against a real bridge (issue 13, items 1, 6, 7 and 8): each case sends
+// the input and checks that the bridge stayed up, the good camera's MJPEG viewer kept its frame rate,
+// RSS and event loop lag stayed bounded, and the one log line was written.
 
-describe('hostile HTTP, default settings', () => {
+const USER = 'admin';
+const PASS = 'correct horse battery';
+const TOKEN = 'tok-0123456789abcdef';
+const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+
+/** Send raw bytes on a fresh TCP connection; resolves with everything the server sent before closing. */
+function raw(port: number, text: string | Buffer, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    }, timeoutMs);
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('error', (err) => {
+      clearTimeout(timer);
+      if (chunks.length) resolve(Buffer.concat(chunks).toString('latin1'));
+      else reject(err);
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+    s.write(text);
+  });
+}
+
+const statusOf = (response: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
+
+async function loginForm(url: string, form: Record<string, string>, headers: Record<string, string> = {}) {
+  const res = await fetch(`${url}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
+  await res.arrayBuffer();
+  const setCookie = res.headers.get('set-cookie');
+  return { status: res.status, location: res.headers.get('location'), cookie: setCookie?.split(';')[0] };
+}
+
+describe('hostile HTTP, default settings (no login)', () => {
   let rig: Rig;
   before(async () => {
     rig = await startBridgeWithGoodCamera();
@@ -19,5 +64,252 @@ describe('hostile HTTP, default settings', () => {
       for (let i = 0; i < 20; i++) await (await fetch(`${rig.url}/api/cameras`)).arrayBuffer();
     });
     assertHeld(m);
+  });
+
+  it('GET /assets/%E0%A4%A (a cut UTF-8 escape) and /api/cameras/%ZZ: 400 and one log line, not an exit', async () => {
+    const m = await measureDuring(rig, async () => {
+      const a = await fetch(`${rig.url}/assets/%E0%A4%A`);
+      const b = await fetch(`${rig.url}/api/cameras/%ZZ/snapshot.jpg`);
+      return { a: a.status, aBody: await a.text(), b: b.status, bBody: await b.text() };
+    });
+    assert.equal(m.result.a, 400);
+    assert.match(m.result.aBody, /malformed percent-escape/);
+    assert.equal(m.result.b, 400);
+    // Two bad URLs, one throttled line (a flood of them cannot flood the log either).
+    assertHeld(m, { logLine: /refused GET \/assets\/%E0%A4%A from 127\.0\.0\.1: malformed percent-escape/ });
+  });
+
+  it('malformed request lines, headers and chunked bodies: 400 (431 for huge headers) and one log line for all', async () => {
+    const m = await measureDuring(rig, async () =>
+      Promise.all([
+        raw(rig.b.port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n'),
+        raw(rig.b.port, 'GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n'),
+        raw(
+          rig.b.port,
+          'PUT /api/presets HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nxx\r\n0\r\n\r\n',
+        ),
+        raw(rig.b.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`),
+        raw(rig.b.port, 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n'),
+      ]),
+    );
+    assert.deepEqual(m.result.map(statusOf), [400, 400, 400, 431, 400]);
+    assertHeld(m, { logLine: /refused a malformed request from 127\.0\.0\.1: HPE_/ });
+  });
+
+  it('malformed JSON and oversize bodies: 400 / 413 and one log line', async () => {
+    const m = await measureDuring(rig, async () => {
+      const bad = await fetch(`${rig.url}/api/presets`, { method: 'PUT', body: '{"name": ' });
+      await bad.arrayBuffer();
+      const big = await fetch(`${rig.url}/api/cameras/good/command`, { method: 'POST', body: 'x'.repeat(200_000) });
+      await big.arrayBuffer();
+      return { bad: bad.status, big: big.status };
+    });
+    assert.deepEqual(m.result, { bad: 400, big: 413 });
+    assertHeld(m, { logLine: /refused PUT \/api\/presets from 127\.0\.0\.1: 400 request body is not valid JSON/ });
+  });
+
+  it('an upgrade with a malformed URL or an unknown path is refused; nothing crashes', async () => {
+    const up = (path: string) =>
+      raw(
+        rig.b.port,
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      );
+    const m = await measureDuring(rig, async () => Promise.all([up('//['), up('/api/%ZZ'), up('/ws%E0%A4%A')]));
+    assert.deepEqual(m.result.map(statusOf), [400, 404, 404]);
+    assertHeld(m, { logLine: /refused GET \/\/\[ from 127\.0\.0\.1: malformed URL/ });
+  });
+
+  it('a flood of 300 malformed requests: every one answered 400, one log line, the viewer unaffected', async () => {
+    const m = await measureDuring(rig, async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++)
+        statuses.push(
+          ...(await Promise.all(
+            Array.from({ length: 10 }, async (_, j) => {
+              const r = await fetch(`${rig.url}/assets/%ZZ${i}${j}`);
+              await r.arrayBuffer();
+              return r.status;
+            }),
+          )),
+        );
+      return statuses;
+    });
+    assert.deepEqual(
+      m.result.filter((s) => s !== 400),
+      [],
+      'every request answered 400',
+    );
+    // The first case's line was at most 10 s ago: the throttle may still hold this one back, then 0.
+    const lines = m.logLines.filter((l) => /malformed percent-escape/.test(l.msg)).length;
+    assert.ok(lines <= 1, `at most one log line for the flood, got ${lines}`);
+    assertHeld(m);
+  });
+});
+
+describe('hostile HTTP with http.auth on', () => {
+  let rig: Rig;
+  let cam: StillsEmulator;
+  before(async () => {
+    cam = await new StillsEmulator().listen();
+    rig = await startBridgeWithGoodCamera(
+      {
+        http: { auth: { username: USER, password: PASS, token: TOKEN } },
+        cameras: {
+          yard: {
+            snapshot_url: `http://admin:hunter2@127.0.0.1:${cam.port}/capture?user=admin&pwd=hunter2&size=vga`,
+            snapshot_poll_interval: 0.5,
+          },
+        },
+      },
+      { viewerQuery: `?token=${TOKEN}` },
+    );
+  });
+  after(async () => {
+    await rig.stop();
+    await cam.close();
+  });
+
+  it('GET /api/cameras/%ZZ/snapshot.jpg?token=...: 400 and one log line, not an exit', async () => {
+    const m = await measureDuring(rig, async () => {
+      const r = await fetch(`${rig.url}/api/cameras/%ZZ/snapshot.jpg?token=${TOKEN}`);
+      return r.status;
+    });
+    assert.equal(m.result, 400);
+    assertHeld(m, { logLine: /refused GET \/api\/cameras\/%ZZ\/snapshot\.jpg\?token=.* malformed percent-escape/ });
+  });
+
+  it('/healthz without login: only status, version and counts; with a login: details, credentials masked', async () => {
+    const m = await measureDuring(rig, async () => {
+      const pub = await (await fetch(`${rig.url}/healthz`)).text();
+      const priv = await (await fetch(`${rig.url}/healthz`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
+      const api = await (await fetch(`${rig.url}/api/cameras/yard?token=${TOKEN}`)).text();
+      return { pub, priv, api };
+    });
+    const pub = JSON.parse(m.result.pub) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(pub).sort(), ['cameras', 'online', 'status', 'uptime', 'version', 'viewers']);
+    assert.equal(pub.cameras, 2);
+    assert.doesNotMatch(m.result.pub, /127\.0\.0\.1|hunter2|capture|yard/);
+    assert.doesNotMatch(m.result.priv, /hunter2/);
+    assert.match(m.result.priv, /pwd=\*\*\*/);
+    assert.match(m.result.priv, /"viewers":1/);
+    assert.doesNotMatch(m.result.api, /hunter2/);
+    assert.match(m.result.api, /capture\?user=\*\*\*&pwd=\*\*\*&size=vga/);
+    assertHeld(m);
+    // Neither in any log line since the start (the "pulling stills from ..." line included).
+    assert.ok(
+      rig.b.logs.some((l) => /pulling stills from http:\/\/127\.0\.0\.1:\d+\/capture\?user=\*\*\*/.test(l.msg)),
+    );
+    assert.ok(!rig.b.logText().includes('hunter2'), 'no log line shows the password');
+  });
+
+  it('redirects stay on the site: /login?next= and POST /login with //, /\\, /%09/ and absolute URLs lead to /', async () => {
+    const hostile = [
+      '/%09/evil-host/pwned',
+      '//evil-host/pwned',
+      '/\\evil-host/pwned',
+      '/%2F/evil-host',
+      '/%5Cevil-host',
+      'https://evil-host/',
+      '/\t/evil-host',
+      '/%0d%0aSet-Cookie:x=1',
+    ];
+    const m = await measureDuring(rig, async () => {
+      const session = await loginForm(rig.url, { username: USER, password: PASS, next: '/' });
+      const out: { next: string; get: string | null; post: string | null }[] = [];
+      for (const next of hostile) {
+        const get = await fetch(`${rig.url}/login?next=${encodeURIComponent(next)}`, {
+          redirect: 'manual',
+          headers: { Cookie: session.cookie! },
+        });
+        await get.arrayBuffer();
+        const post = await loginForm(rig.url, { username: USER, password: PASS, next });
+        out.push({ next, get: get.headers.get('location'), post: post.location });
+      }
+      const fine = await loginForm(rig.url, { username: USER, password: PASS, next: '/#cam=good' });
+      return { out, fine: fine.location };
+    });
+    for (const r of m.result.out) assert.deepEqual([r.get, r.post], ['/', '/'], `next=${JSON.stringify(r.next)}`);
+    assert.equal(m.result.fine, '/#cam=good', 'a same-site next is kept');
+    assertHeld(m);
+  });
+
+  it('a client with wrong passwords is locked; the token and a session still pass from the same address', async () => {
+    const session = await loginForm(rig.url, { username: USER, password: PASS, next: '/' });
+    assert.ok(session.cookie);
+    const m = await measureDuring(rig, async () => {
+      const wrong: number[] = [];
+      for (let i = 0; i < 6; i++)
+        wrong.push(
+          (await fetch(`${rig.url}/api/cameras`, { headers: { Authorization: basic(USER, `guess-${i}`) } })).status,
+        );
+      const password = (await fetch(`${rig.url}/api/cameras`, { headers: { Authorization: basic(USER, PASS) } }))
+        .status;
+      const bearer = (await fetch(`${rig.url}/api/cameras`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status;
+      const query = (await fetch(`${rig.url}/api/cameras?token=${TOKEN}`)).status;
+      const basicToken = (await fetch(`${rig.url}/api/cameras`, { headers: { Authorization: basic('ha', TOKEN) } }))
+        .status;
+      const cookie = (await fetch(`${rig.url}/api/cameras`, { headers: { Cookie: session.cookie! } })).status;
+      const tokenForm = await loginForm(rig.url, { username: USER, password: TOKEN, next: '/' });
+      // X-Forwarded-For from an untrusted peer is ignored: a new "client" is still the locked address.
+      const spoofed = (
+        await fetch(`${rig.url}/api/cameras`, {
+          headers: { Authorization: basic(USER, PASS), 'X-Forwarded-For': '198.51.100.7' },
+        })
+      ).status;
+      return { wrong, password, bearer, query, basicToken, cookie, tokenForm: tokenForm.status, spoofed };
+    });
+    assert.deepEqual(m.result.wrong, [401, 401, 401, 401, 401, 429]);
+    assert.equal(m.result.password, 429, 'a guessable password is not even checked while locked');
+    assert.equal(m.result.spoofed, 429);
+    assert.deepEqual(
+      [m.result.bearer, m.result.query, m.result.basicToken, m.result.cookie, m.result.tokenForm],
+      [200, 200, 200, 200, 303],
+      'token and session are never blocked',
+    );
+    assertHeld(m, { logLine: /5 failures; address locked for 30 s/ });
+    // The good viewer (on ?token=) is still streaming: measured by assertHeld's frame rate.
+  });
+});
+
+describe('rate limits per client behind a trusted proxy (http.trusted_proxies)', () => {
+  let rig: Rig;
+  before(async () => {
+    rig = await startBridgeWithGoodCamera(
+      { http: { auth: { username: USER, password: PASS, token: TOKEN }, trusted_proxies: ['127.0.0.1', '::1'] } },
+      { viewerQuery: `?token=${TOKEN}` },
+    );
+  });
+  after(async () => {
+    await rig.stop();
+  });
+
+  it('one client guessing behind the proxy is locked; another client behind the same proxy logs in', async () => {
+    const via = (client: string) => ({ 'X-Forwarded-For': `${client}, 127.0.0.1` });
+    const m = await measureDuring(rig, async () => {
+      const guesses: number[] = [];
+      for (let i = 0; i < 6; i++)
+        guesses.push((await loginForm(rig.url, { username: USER, password: `guess-${i}` }, via('203.0.113.5'))).status);
+      const attacker = (await loginForm(rig.url, { username: USER, password: PASS }, via('203.0.113.5'))).status;
+      const owner = await loginForm(rig.url, { username: USER, password: PASS, next: '/' }, via('198.51.100.7'));
+      // A client cannot pose as another by writing its own X-Forwarded-For: the proxy's entry (the
+      // rightmost untrusted one) counts.
+      const forged = (
+        await loginForm(
+          rig.url,
+          { username: USER, password: PASS },
+          { 'X-Forwarded-For': '198.51.100.7, 203.0.113.5, 127.0.0.1' },
+        )
+      ).status;
+      return { guesses, attacker, owner: owner.status, forged };
+    });
+    assert.deepEqual(m.result.guesses, [401, 401, 401, 401, 401, 429]);
+    assert.equal(m.result.attacker, 429);
+    assert.equal(m.result.owner, 303, 'another client behind the same proxy is not locked out');
+    assert.equal(m.result.forged, 429);
+    assertHeld(m, { logLine: /login refused for user "admin" from 203\.0\.113\.5 .*5 failures; address locked/ });
+    const health = (await (await fetch(`${rig.url}/healthz?token=${TOKEN}`)).json()) as {
+      auth: { locked_addresses: number };
+    };
+    assert.equal(health.auth.locked_addresses, 1);
   });
 });
