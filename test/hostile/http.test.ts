@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { safeNext } from '../../src/sinks/auth/index.js';
+import { redactText, redactUrl } from '../../src/util/redact.js';
+import { sleep, waitFor } from '../helpers/bridge.js';
 import { StillsEmulator } from '../http-camera-emulators.js';
 import { assertHeld, measureDuring, type Rig, startBridgeWithGoodCamera } from './harness.js';
 
@@ -311,5 +316,101 @@ describe('rate limits per client behind a trusted proxy (http.trusted_proxies)',
       auth: { locked_addresses: number };
     };
     assert.equal(health.auth.locked_addresses, 1);
+  });
+});
+
+describe('the last-resort guard (a bridge in its own process)', () => {
+  const FIXTURE = fileURLToPath(new URL('./fixtures/faulty-bridge.js', import.meta.url));
+  function spawnFaulty(env: Record<string, string> = {}) {
+    const proc = spawn(process.execPath, [FIXTURE], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout!.on('data', (d) => {
+      out += d;
+    });
+    proc.stderr!.on('data', (d) => {
+      out += d;
+    });
+    const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    return { proc, out: () => out, exit };
+  }
+
+  it('an exception escaping a request (timer, listener) is logged and drops only that request', async () => {
+    const f = spawnFaulty();
+    try {
+      const port = Number((await waitFor(() => /READY (\d+)/.exec(f.out())?.[1], 15_000, 'the bridge ready'))!);
+      const base = `http://127.0.0.1:${port}`;
+      for (const p of ['/faulty/timer', '/faulty/listener', '/faulty/timer']) {
+        const r = await fetch(`${base}${p}`);
+        await r.arrayBuffer();
+      }
+      await waitFor(
+        () => (f.out().match(/the request was dropped and the bridge keeps serving/g) ?? []).length >= 3,
+        5000,
+        'three log lines',
+      );
+      assert.equal(f.proc.exitCode, null, `the process is still running:\n${f.out()}`);
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      assert.match(f.out(), /GET \/faulty\/timer failed \(uncaughtException\), the request was dropped/);
+      assert.match(f.out(), /bug in a response listener/);
+    } finally {
+      f.proc.kill('SIGTERM');
+      await f.exit;
+    }
+  });
+
+  it('a bug outside any request still ends the process with code 1 and its stack', async () => {
+    const f = spawnFaulty({ FAULTY_OUTSIDE: '1' });
+    const code = await Promise.race([f.exit, sleep(15_000).then(() => 'timeout')]);
+    if (code === 'timeout') f.proc.kill('SIGKILL');
+    assert.equal(code, 1, f.out());
+    assert.match(f.out(), /Error: bug outside any request/);
+  });
+});
+
+describe('redactUrl and safeNext (the two pure functions behind items 6 and 7)', () => {
+  it('masks userinfo passwords and password-like query values, keeps everything else byte for byte', () => {
+    assert.equal(redactUrl('http://admin:hunter2@cam:81/stream?a=1'), 'http://admin:***@cam:81/stream?a=1');
+    assert.equal(
+      redactUrl('http://cam/snapshot.cgi?user=admin&pwd=hunter2&res=%20x#f'),
+      'http://cam/snapshot.cgi?user=***&pwd=***&res=%20x#f',
+    );
+    assert.equal(
+      redactUrl('https://cam/x?Password=a&token=b&api_key=c&q=d'),
+      'https://cam/x?Password=***&token=***&api_key=***&q=d',
+    );
+    assert.equal(redactUrl('http://token@cam/'), 'http://token@cam/');
+    assert.equal(redactUrl('not a url'), 'not a url');
+    assert.equal(
+      redactText('GET http://a:b@cam/x?pwd=1 failed; then rtsp://u:p@cam2/'),
+      'GET http://a:***@cam/x?pwd=*** failed; then rtsp://u:***@cam2/',
+    );
+    // Linear on hostile text: a long run that almost looks like schemes.
+    const t0 = Date.now();
+    redactText(`${'a.'.repeat(200_000)}://${'x'.repeat(100_000)}`);
+    assert.ok(Date.now() - t0 < 2000, 'redactText is linear');
+  });
+
+  it('safeNext keeps same-site paths and turns everything else into /', () => {
+    for (const ok of ['/', '/#cam=door', '/api/cameras?x=1', '/a/b%20c']) assert.equal(safeNext(ok), ok);
+    for (const bad of [
+      '//evil',
+      '/\\evil',
+      '/\t/evil',
+      '/%09/evil',
+      '/%2F/evil',
+      '/%5Cevil',
+      'https://evil/',
+      'evil',
+      '',
+      '/%E0%A4%A',
+      '/login?next=//evil',
+      '/x\r\nSet-Cookie: a=b',
+      undefined,
+      ['/'],
+    ])
+      assert.equal(safeNext(bad), '/', JSON.stringify(bad));
   });
 });
