@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logging.js';
-import { redactingReplacer } from '../util/redact.js';
+import { redactingReplacer, redactTarget } from '../util/redact.js';
 import { ThrottledLog } from '../util/throttle-log.js';
 import { inRequestScope, installLastResortGuard, printable } from './last-resort.js';
 
@@ -102,7 +102,7 @@ export class HttpServer {
 
   /** Every request runs in its own scope (see last-resort.ts); nothing it throws reaches the process. */
   private dispatchScoped(req: IncomingMessage, res: ServerResponse): void {
-    const what = `${printable(req.method ?? '?', 16)} ${printable(req.url ?? '', 120)}`;
+    const what = `${printable(req.method ?? '?', 16)} ${printable(redactTarget(req.url ?? ''), 120)}`;
     res.on('error', () => {});
     inRequestScope({ what, log: this.log, abort: () => res.destroy() }, () => {
       try {
@@ -122,7 +122,7 @@ export class HttpServer {
 
   private refuseUrl(req: IncomingMessage, why: string, kind: 'url' | 'upgrade' = 'url'): void {
     this.refused(kind).warn(
-      `refused ${printable(req.method ?? '?', 16)} ${printable(req.url ?? '', 120)} from ${peerOf(req)}: ${why}`,
+      `refused ${printable(req.method ?? '?', 16)} ${printable(redactTarget(req.url ?? ''), 120)} from ${peerOf(req)}: ${why}`,
     );
   }
 
@@ -161,7 +161,9 @@ export class HttpServer {
               );
             return sendError(res, err.status, err.message);
           }
-          this.log.error(`${req.method} ${url.pathname} failed: ${(err as Error).stack ?? String(err)}`);
+          this.log.error(
+            `${printable(req.method ?? '?', 16)} ${printable(url.pathname, 120)} failed: ${(err as Error).stack ?? String(err)}`,
+          );
           sendError(res, 500, 'internal error');
         });
       return;
@@ -175,7 +177,7 @@ export class HttpServer {
 
   private dispatchUpgradeScoped(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const what = `upgrade ${printable(req.url ?? '', 120)}`;
+    const what = `upgrade ${printable(redactTarget(req.url ?? ''), 120)}`;
     inRequestScope({ what, log: this.log, abort: () => socket.destroy() }, () => {
       try {
         this.dispatchUpgrade(req, socket, head);

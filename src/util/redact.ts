@@ -49,6 +49,15 @@ export function redactUrl(url: string | URL): string {
   return `${scheme}${auth}${path}${query ? `?${redactQuery(query.slice(1))}` : ''}${hash ?? ''}`;
 }
 
+/** A request target (`/path?query`, as in req.url) with password-like query values masked (`?token=***`). */
+export function redactTarget(target: string): string {
+  const q = target.indexOf('?');
+  if (q < 0) return target;
+  const hash = target.indexOf('#', q);
+  const query = hash < 0 ? target.slice(q + 1) : target.slice(q + 1, hash);
+  return `${target.slice(0, q)}?${redactQuery(query)}${hash < 0 ? '' : target.slice(hash)}`;
+}
+
 // Bounded scheme and URL length: linear time on any input (no backtracking blow-up on untrusted text).
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]{0,15}:\/\/[^\s"'<>`]{1,4096}/gi;
 
