@@ -209,6 +209,9 @@ describe('hostile HTTP with http.auth on', () => {
       rig.b.logs.some((l) => /pulling stills from http:\/\/127\.0\.0\.1:\d+\/capture\?user=\*\*\*/.test(l.msg)),
     );
     assert.ok(!rig.b.logText().includes('hunter2'), 'no log line shows the password');
+    // What the MQTT info document and the page carry (infoPayload / the page socket read cam.info).
+    const source = String(rig.b.bridge.hub.get('yard')?.info.source);
+    assert.match(source, /^http:\/\/127\.0\.0\.1:\d+\/capture\?user=\*\*\*&pwd=\*\*\*&size=vga$/);
   });
 
   it('redirects stay on the site: /login?next= and POST /login with //, /\\, /%09/ and absolute URLs lead to /', async () => {
