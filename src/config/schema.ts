@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 // One schema for the whole settings file. Every key has a default so that no file is needed;
@@ -124,6 +125,15 @@ export const cameraSchema = z.strictObject({
     .prefault({}),
 });
 
+function isAddressOrRange(s: string): boolean {
+  const [addr = '', bits, extra] = s.split('/');
+  const family = isIP(addr);
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n <= (family === 6 ? 128 : 32);
+}
+
 export const configSchema = z.strictObject({
   http: z
     .strictObject({
@@ -137,6 +147,16 @@ export const configSchema = z.strictObject({
         .number()
         .min(60)
         .default(7 * 24 * 3600),
+      // Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client, for the
+      // login rate limit and logs. Empty: the peer address is the client.
+      trusted_proxies: z
+        .array(
+          z.string().refine(isAddressOrRange, {
+            error: 'expected an IP address or CIDR range, like 127.0.0.1, ::1 or 10.0.0.0/8',
+          }),
+        )
+        .max(64)
+        .default([]),
     })
     .prefault({}),
   log: z

@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logging.js';
+import { redactingReplacer, redactTarget } from '../util/redact.js';
+import { ThrottledLog } from '../util/throttle-log.js';
+import { inRequestScope, installLastResortGuard, printable } from './last-resort.js';
 
 export type Params = Record<string, string>;
 export type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => void | Promise<void>;
@@ -34,14 +37,31 @@ export class HttpServer {
   private readonly routes: Route[] = [];
   private readonly upgrades = new Map<string, { handler: UpgradeHandler; public: boolean }>();
   private guard: Guard | undefined;
+  private authCheck: ((req: IncomingMessage, url: URL) => boolean) | undefined;
   private readonly log: Logger;
+  // One throttled line per kind of bad input, so a flood of it cannot flood the log.
+  private readonly refusals = new Map<'url' | 'upgrade' | 'parser' | 'body', ThrottledLog>();
 
   constructor(logger: Logger) {
     this.log = logger.child({ mod: 'http' });
-    this.server = createServer((req, res) => this.dispatch(req, res));
-    this.server.on('upgrade', (req, socket, head) => this.dispatchUpgrade(req, socket, head));
-    this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    installLastResortGuard();
+    this.server = createServer((req, res) => this.dispatchScoped(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.dispatchUpgradeScoped(req, socket, head));
+    // What Node's parser refuses (malformed request line, headers, chunked body, oversize headers).
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      socket.on('error', () => {});
+      if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const tooBig = err.code === 'HPE_HEADER_OVERFLOW';
+      const peer = (socket as { remoteAddress?: string }).remoteAddress ?? '?';
+      this.refused('parser').warn(`refused a malformed request from ${peer}: ${err.code ?? err.message}`);
+      socket.end(
+        tooBig
+          ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+          : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+      );
     });
     // MJPEG responses live for hours: no request timeout.
     this.server.requestTimeout = 0;
@@ -64,12 +84,46 @@ export class HttpServer {
     this.upgrades.set(path, { handler, public: opts.public ?? false });
   }
 
-  setGuard(guard: Guard): void {
+  /** `check` tells, without answering or counting a failure, whether a request carries valid credentials. */
+  setGuard(guard: Guard, check?: (req: IncomingMessage, url: URL) => boolean): void {
     this.guard = guard;
+    this.authCheck = check;
+  }
+
+  /** Whether a request may see details (on public routes like /healthz): always, when there is no login. */
+  isAuthenticated(req: IncomingMessage, url: URL): boolean {
+    if (!this.guard) return true;
+    return this.authCheck ? this.authCheck(req, url) : false;
   }
 
   private urlOf(req: IncomingMessage): URL {
     return new URL(req.url ?? '/', 'http://localhost');
+  }
+
+  /** Every request runs in its own scope (see last-resort.ts); nothing it throws reaches the process. */
+  private dispatchScoped(req: IncomingMessage, res: ServerResponse): void {
+    const what = `${printable(req.method ?? '?', 16)} ${printable(redactTarget(req.url ?? ''), 120)}`;
+    res.on('error', () => {});
+    inRequestScope({ what, log: this.log, abort: () => res.destroy() }, () => {
+      try {
+        this.dispatch(req, res);
+      } catch (err) {
+        this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
+        sendError(res, 500, 'internal error');
+      }
+    });
+  }
+
+  private refused(kind: 'url' | 'upgrade' | 'parser' | 'body'): ThrottledLog {
+    let t = this.refusals.get(kind);
+    if (!t) this.refusals.set(kind, (t = new ThrottledLog(this.log)));
+    return t;
+  }
+
+  private refuseUrl(req: IncomingMessage, why: string, kind: 'url' | 'upgrade' = 'url'): void {
+    this.refused(kind).warn(
+      `refused ${printable(req.method ?? '?', 16)} ${printable(redactTarget(req.url ?? ''), 120)} from ${peerOf(req)}: ${why}`,
+    );
   }
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
@@ -77,6 +131,7 @@ export class HttpServer {
     try {
       url = this.urlOf(req);
     } catch {
+      this.refuseUrl(req, 'malformed URL');
       sendError(res, 400, 'bad request URL');
       return;
     }
@@ -86,16 +141,29 @@ export class HttpServer {
       if (!m) continue;
       pathMatched = true;
       if (r.method !== req.method && !(r.method === 'GET' && req.method === 'HEAD')) continue;
+      const params = decodeParams(r.keys, m);
+      if (!params) {
+        // Before the guard: a malformed escape is refused the same way with or without credentials.
+        this.refuseUrl(req, 'malformed percent-escape in the path');
+        sendError(res, 400, 'malformed percent-escape in the URL path');
+        return;
+      }
       if (!r.public && this.guard && !this.guard(req, res, url)) return;
-      const params: Params = {};
-      r.keys.forEach((k, i) => {
-        params[k] = decodeURIComponent(m[i + 1]!);
-      });
+      const peer = peerOf(req);
       Promise.resolve()
         .then(() => r.handler(req, res, params, url))
         .catch((err: unknown) => {
-          if (err instanceof HttpError) return sendError(res, err.status, err.message);
-          this.log.error(`${req.method} ${url.pathname} failed: ${(err as Error).stack ?? String(err)}`);
+          if (err instanceof HttpError) {
+            // A client's mistake (bad body, too big): one line, throttled, and the answer says why.
+            if (err.status < 500)
+              this.refused('body').warn(
+                `refused ${printable(req.method ?? '?', 16)} ${printable(url.pathname, 120)} from ${peer}: ${err.status} ${printable(err.message)}`,
+              );
+            return sendError(res, err.status, err.message);
+          }
+          this.log.error(
+            `${printable(req.method ?? '?', 16)} ${printable(url.pathname, 120)} failed: ${(err as Error).stack ?? String(err)}`,
+          );
           sendError(res, 500, 'internal error');
         });
       return;
@@ -107,13 +175,26 @@ export class HttpServer {
     );
   }
 
-  private dispatchUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  private dispatchUpgradeScoped(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    const what = `upgrade ${printable(redactTarget(req.url ?? ''), 120)}`;
+    inRequestScope({ what, log: this.log, abort: () => socket.destroy() }, () => {
+      try {
+        this.dispatchUpgrade(req, socket, head);
+      } catch (err) {
+        this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
+        socket.destroy();
+      }
+    });
+  }
+
+  private dispatchUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     let url: URL;
     try {
       url = this.urlOf(req);
     } catch {
-      socket.destroy();
+      this.refuseUrl(req, 'malformed URL', 'upgrade');
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     const up = this.upgrades.get(url.pathname);
@@ -152,12 +233,33 @@ export class HttpServer {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+function peerOf(req: IncomingMessage): string {
+  const a = req.socket?.remoteAddress ?? '?';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/** Route parameters, percent-decoded; undefined when an escape is malformed (%ZZ, a cut UTF-8 sequence). */
+function decodeParams(keys: string[], m: RegExpExecArray): Params | undefined {
+  const params: Params = {};
+  for (const [i, k] of keys.entries()) {
+    try {
+      params[k] = decodeURIComponent(m[i + 1]!);
+    } catch {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, opts: { redact?: boolean } = {}): void {
+  // redact: for documents that show camera sources or errors (a URL's credentials never leave).
+  const text = opts.redact ? JSON.stringify(body, redactingReplacer) : JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-store',
+    // Error bodies echo parts of the URL: never let a browser sniff them as HTML.
+    'X-Content-Type-Options': 'nosniff',
   });
   res.end(text);
 }
@@ -167,6 +269,9 @@ export function sendError(res: ServerResponse, status: number, message: string):
     res.destroy();
     return;
   }
+  // Refused before its body was read (too big, bad escape): the connection cannot be reused; say so,
+  // so the client does not send its next request on a socket about to close.
+  if (res.req && !res.req.complete) res.setHeader('Connection', 'close');
   sendJson(res, status, { error: message });
 }
 

@@ -3,6 +3,7 @@
 // the same five things: the bridge is still up, the viewer kept its frame rate, RSS stayed within
 // +20 MB, the event loop lag stayed at most 50 ms, and the one log line was written.
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ExtensionFactory } from '../../src/bridge.js';
 import { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
@@ -77,6 +78,40 @@ function distinctFrames(v: MjpegClient, since: number): number {
   return seen.size;
 }
 
+/**
+ * See Measured.maxBlockedMs: the longest single callback (timer, socket event, promise reaction) on
+ * this thread, counted as the smaller of its wall time and the CPU time the process used meanwhile.
+ * A callback that blocks the loop is long and busy; one that was descheduled (a loaded machine) is
+ * long but idle.
+ */
+function blockedMonitor(): { readonly max: number; stop(): void } {
+  let max = 0;
+  let depth = 0;
+  let t0 = 0;
+  let c0: NodeJS.CpuUsage | undefined;
+  const hook = createHook({
+    before() {
+      if (depth++ > 0) return;
+      t0 = performance.now();
+      c0 = process.cpuUsage();
+    },
+    after() {
+      if (--depth > 0) return;
+      depth = 0;
+      const wall = performance.now() - t0;
+      if (wall <= 10 || !c0) return;
+      const cpu = process.cpuUsage(c0);
+      max = Math.max(max, Math.min(wall, (cpu.user + cpu.system) / 1000));
+    },
+  }).enable();
+  return {
+    get max() {
+      return max;
+    },
+    stop: () => hook.disable(),
+  };
+}
+
 export interface Measured<T> {
   /** What the attack returned. */
   result: T;
@@ -86,10 +121,18 @@ export interface Measured<T> {
   rssDeltaMB: number;
   /** Worst event loop delay during the window, ms, timer resolution subtracted. */
   maxLagMs: number;
+  /**
+   * Worst stall of the loop while this process was on the CPU, ms: the longest single callback, as
+   * the smaller of its wall time and the process's CPU time meanwhile (see blockedMonitor). A loop
+   * blocked by our code is both; a loop starved by other processes on a loaded machine is only late.
+   */
+  maxBlockedMs: number;
   /** Log lines the bridge wrote during the window. */
   logLines: { level: number; msg: string; mod?: string }[];
   /** GET /healthz answered 200 after the attack. */
   up: boolean;
+  /** Why it did not. */
+  upError?: string;
   /** Window length, ms (at least minWindowMs, so a short attack still measures a frame rate). */
   windowMs: number;
 }
@@ -109,6 +152,7 @@ export async function measureDuring<T>(
   const log0 = rig.b.logs.length;
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   lag.enable();
+  const blocked = blockedMonitor();
   const t0 = Date.now();
   let result: T;
   try {
@@ -117,18 +161,34 @@ export async function measureDuring<T>(
     if (left > 0) await new Promise((r) => setTimeout(r, left));
   } finally {
     lag.disable();
+    blocked.stop();
   }
   const windowMs = Date.now() - t0;
   const fps = (distinctFrames(rig.viewer, t0) * 1000) / windowMs;
   const rssDeltaMB = (process.memoryUsage().rss - rss0) / (1024 * 1024);
   const maxLagMs = Math.max(0, lag.max / 1e6 - LAG_RESOLUTION_MS);
+  const maxBlockedMs = blocked.max;
   let up = false;
+  let upError: string | undefined;
   try {
-    up = (await fetch(`${rig.url}/healthz`, { signal: AbortSignal.timeout(5000) })).status === 200;
-  } catch {
-    up = false;
+    const r = await fetch(`${rig.url}/healthz`, { signal: AbortSignal.timeout(5000) });
+    await r.arrayBuffer();
+    up = r.status === 200;
+    if (!up) upError = `status ${r.status}`;
+  } catch (err) {
+    upError = `${(err as Error).message} ${String((err as Error).cause ?? '')}`;
   }
-  return { result, fps, rssDeltaMB, maxLagMs, logLines: rig.b.logs.slice(log0), up, windowMs };
+  return {
+    result,
+    fps,
+    rssDeltaMB,
+    maxLagMs,
+    maxBlockedMs,
+    logLines: rig.b.logs.slice(log0),
+    up,
+    ...(upError ? { upError } : {}),
+    windowMs,
+  };
 }
 
 /**
@@ -140,13 +200,22 @@ export function assertHeld(
   opts: { logLine?: RegExp; logCount?: number; label?: string } = {},
 ): void {
   const label = opts.label ? `${opts.label}: ` : '';
-  assert.ok(m.up, `${label}the bridge is not up after the attack (GET /healthz)`);
+  // The figures, for the report (node --test prints them as comments).
+  console.log(
+    `held: ${label}fps ${m.fps.toFixed(1)}, RSS ${m.rssDeltaMB >= 0 ? '+' : ''}${m.rssDeltaMB.toFixed(1)} MB, lag ${m.maxLagMs.toFixed(1)} ms (busy ${m.maxBlockedMs.toFixed(1)} ms), ${m.logLines.length} log line(s), up ${m.up}`,
+  );
+  assert.ok(m.up, `${label}the bridge is not up after the attack (GET /healthz: ${m.upError})`);
   assert.ok(
     m.fps >= GOOD_FPS / 2,
     `${label}the good viewer dropped to ${m.fps.toFixed(1)} fps (camera sends ${GOOD_FPS}) over ${m.windowMs} ms`,
   );
   assert.ok(m.rssDeltaMB <= 20, `${label}RSS grew by ${m.rssDeltaMB.toFixed(1)} MB (at most +20 MB)`);
-  assert.ok(m.maxLagMs <= 50, `${label}event loop lag reached ${m.maxLagMs.toFixed(1)} ms (at most 50 ms)`);
+  // At most 50 ms of lag, unless the lag beyond it is the machine's (CI shares 2 cores with other
+  // jobs): then the stall while on the CPU must be within 50 ms.
+  assert.ok(
+    m.maxLagMs <= 50 || m.maxBlockedMs <= 50,
+    `${label}event loop lag reached ${m.maxLagMs.toFixed(1)} ms, ${m.maxBlockedMs.toFixed(1)} ms of it busy (at most 50 ms)`,
+  );
   if (opts.logLine) {
     const re = opts.logLine;
     const hits = m.logLines.filter((l) => re.test(l.msg));

@@ -3,6 +3,7 @@ import { type HttpServer, readJson, sendError, sendJson } from '../../http/serve
 import { CommandError, type CommandErrorCode, parseCommandBody } from '../../hub/controls.js';
 import type { CameraHub } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
+import { VERSION } from '../../util/version.js';
 
 const STATUS: Record<CommandErrorCode, number> = {
   invalid: 400,
@@ -29,15 +30,20 @@ export class ApiSink {
     http.route(
       'GET',
       '/healthz',
-      (_req, res) => {
+      (req, res, _p, url) => {
         const cams = hub.list();
-        sendJson(res, 200, {
+        const counts = {
           status: 'ok',
+          version: VERSION,
           uptime: Math.round(process.uptime()),
           cameras: cams.length,
           online: cams.filter((c) => c.online).length,
-          ...this.extra(),
-        });
+          viewers: this.extra().viewers,
+        };
+        // Public for monitoring: only status, version and counts. Details (sources, errors,
+        // addresses) need a login; even then credentials in URLs are masked.
+        if (!http.isAuthenticated(req, url)) return sendJson(res, 200, counts);
+        sendJson(res, 200, { ...counts, ...this.extra() }, { redact: true });
       },
       { public: true },
     );
@@ -46,17 +52,18 @@ export class ApiSink {
         res,
         200,
         hub.list().map((c) => c.toJSON()),
+        { redact: true },
       ),
     );
     http.route('GET', '/api/cameras/:id', (_req, res, p) => {
       const cam = hub.get(p.id!);
       if (!cam) return sendError(res, 404, `unknown camera "${p.id}"`);
-      sendJson(res, 200, cam.toJSON());
+      sendJson(res, 200, cam.toJSON(), { redact: true });
     });
     http.route('GET', '/api/cameras/:id/log', (_req, res, p) => {
       const cam = hub.get(p.id!);
       if (!cam) return sendError(res, 404, `unknown camera "${p.id}"`);
-      sendJson(res, 200, cam.log.toArray());
+      sendJson(res, 200, cam.log.toArray(), { redact: true });
     });
     http.route('GET', '/api/cameras/:id/snapshot.jpg', (req, res, p) => {
       const cam = hub.get(p.id!);

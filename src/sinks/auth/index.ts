@@ -1,20 +1,18 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BlockList } from 'node:net';
 import path from 'node:path';
 import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
 import type { Config } from '../../config/schema.js';
+import { clientAddress, trustedProxies } from '../../http/client-address.js';
 import { HttpError, readBody } from '../../http/server.js';
 import type { Logger } from '../../logging.js';
+import { FailureLimiter } from '../../util/failure-limiter.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import { LOGIN_CSP, loginPage } from './login-page.js';
 
 export const SESSION_COOKIE = 'cam2mqtt_session';
-/** Failures an address may make before it has to wait. */
-const FREE_FAILURES = 5;
-const FAILURE_MEMORY_MS = 15 * 60_000;
-const MAX_LOCK_MS = 15 * 60_000;
-const MAX_TRACKED_ADDRESSES = 10_000;
 
 type AuthConfig = NonNullable<Config['http']['auth']>;
 
@@ -25,65 +23,11 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-/** Where a request comes from, for the failure counter: the peer address (a proxy counts as one). */
-function addressOf(req: IncomingMessage): string {
-  const a = req.socket.remoteAddress ?? '?';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
-}
-
-interface Failures {
-  count: number;
-  last: number;
-  lockedUntil: number;
-}
-
 /**
- * Failed logins per address: five are free, then each further one locks the address for twice as
+ * Failed logins per client: five are free, then each further one locks that client for twice as
  * long (30 s, 60 s, ... up to 15 min). Forgotten 15 min after the last failure; a success clears it.
  */
-export class LoginLimiter {
-  private readonly byAddress = new Map<string, Failures>();
-
-  /** Milliseconds the address must still wait, or 0. */
-  lockedFor(addr: string, now = Date.now()): number {
-    const f = this.byAddress.get(addr);
-    if (!f) return 0;
-    if (now - f.last > FAILURE_MEMORY_MS && now >= f.lockedUntil) {
-      this.byAddress.delete(addr);
-      return 0;
-    }
-    return Math.max(0, f.lockedUntil - now);
-  }
-
-  fail(addr: string, now = Date.now()): Failures {
-    let f = this.byAddress.get(addr);
-    if (!f || (now - f.last > FAILURE_MEMORY_MS && now >= f.lockedUntil)) f = { count: 0, last: now, lockedUntil: 0 };
-    f.count++;
-    f.last = now;
-    if (f.count >= FREE_FAILURES) f.lockedUntil = now + Math.min(MAX_LOCK_MS, 30_000 * 2 ** (f.count - FREE_FAILURES));
-    this.byAddress.delete(addr);
-    this.byAddress.set(addr, f);
-    if (this.byAddress.size > MAX_TRACKED_ADDRESSES) {
-      // Oldest first (Map order); an address flood cannot grow memory without bound.
-      for (const k of this.byAddress.keys()) {
-        this.byAddress.delete(k);
-        if (this.byAddress.size <= MAX_TRACKED_ADDRESSES * 0.9) break;
-      }
-    }
-    return f;
-  }
-
-  succeed(addr: string): void {
-    this.byAddress.delete(addr);
-  }
-
-  get lockedCount(): number {
-    const now = Date.now();
-    let n = 0;
-    for (const f of this.byAddress.values()) if (f.lockedUntil > now) n++;
-    return n;
-  }
-}
+export class LoginLimiter extends FailureLimiter {}
 
 interface Session {
   /** Random id, so one session can be logged out. */
@@ -103,15 +47,30 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return out;
 }
 
-/** Only same-site paths after login: no open redirect to another host. */
-function safeNext(next: unknown): string {
-  return typeof next === 'string' &&
-    next.startsWith('/') &&
-    !next.startsWith('//') &&
-    !next.startsWith('/\\') &&
-    !next.startsWith('/login')
-    ? next
-    : '/';
+/**
+ * Only same-site paths after login: no open redirect to another host. A path starting with one `/`
+ * whose second character is neither `/` nor `\\`, without control characters, also once decoded
+ * (`/%09/evil-host` is `/<tab>/evil-host`, which browsers read as `//evil-host`). Anything else is `/`.
+ */
+export function safeNext(next: unknown): string {
+  if (typeof next !== 'string' || next.length > 2048) return '/';
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(next);
+  } catch {
+    return '/';
+  }
+  for (const s of [next, decoded]) {
+    if (s[0] !== '/' || s[1] === '/' || s[1] === '\\' || /\p{Cc}/u.test(s)) return '/';
+  }
+  if (next.startsWith('/login')) return '/';
+  // What the browser will resolve it to must stay on this origin.
+  try {
+    if (new URL(next, 'http://cam2mqtt.invalid').host !== 'cam2mqtt.invalid') return '/';
+  } catch {
+    return '/';
+  }
+  return next;
 }
 
 async function readForm(req: IncomingMessage, maxBytes = 8 * 1024): Promise<Record<string, string>> {
@@ -146,6 +105,7 @@ class AuthExtension implements Extension {
   private readonly revoked = new Map<string, number>();
   private readonly key: Buffer;
   private readonly ttlMs: number;
+  private readonly proxies: BlockList | undefined;
 
   constructor(
     private readonly ctx: BridgeContext,
@@ -154,13 +114,18 @@ class AuthExtension implements Extension {
     this.log = ctx.logger.child({ mod: 'auth' });
     this.refusedLog = new ThrottledLog(this.log);
     this.ttlMs = ctx.config.http.session_ttl * 1000;
+    const tp = ctx.config.http.trusted_proxies;
+    this.proxies = tp.length ? trustedProxies(tp) : undefined;
     const secret = this.loadSecret();
     this.key = createHmac('sha256', secret)
       .update(`session|${auth.username ?? ''}|${auth.password ?? ''}|${auth.token ?? ''}`)
       .digest();
     const http = ctx.http;
     // Set before the port listens: no request ever passes unguarded.
-    http.setGuard((req, res, url) => this.guard(req, res, url));
+    http.setGuard(
+      (req, res, url) => this.guard(req, res, url),
+      (req, url) => this.isAuthenticated(req, url),
+    );
     http.route(
       'GET',
       '/login',
@@ -260,12 +225,45 @@ class AuthExtension implements Extension {
     return byPassword || byToken;
   }
 
+  /** Who a request comes from: the peer, or the client a trusted proxy names (http.trusted_proxies). */
+  private addressOf(req: IncomingMessage): string {
+    return clientAddress(req, this.proxies);
+  }
+
+  /** A valid session or valid credentials, checked without answering or counting a failure. */
+  private isAuthenticated(req: IncomingMessage, url: URL): boolean {
+    if (this.sessionOf(req)) return true;
+    const p = this.checkPresented(req, url);
+    if (!p?.ok) return false;
+    // A guessable password does not open details while its client is locked; the token does.
+    return p.how !== 'HTTP Basic' || this.limiter.lockedFor(this.addressOf(req)) === 0 || this.isTokenBasic(req);
+  }
+
+  private isTokenBasic(req: IncomingMessage): boolean {
+    const [scheme, value = ''] = (req.headers.authorization ?? '').split(/\s+/, 2);
+    if (!/^basic$/i.test(scheme ?? '')) return false;
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    return this.checkToken(i < 0 ? '' : decoded.slice(i + 1));
+  }
+
+  /**
+   * A valid session or token always passes: a client's failures (or a proxy's, when every client
+   * shares its address) never lock the owner out. A locked client's password attempts are refused
+   * unchecked (a password can be guessed; the token and the signed session cannot, in useful time).
+   */
   private guard(req: IncomingMessage, res: ServerResponse | undefined, url: URL): boolean {
     if (this.sessionOf(req)) return true;
-    const addr = addressOf(req);
+    const addr = this.addressOf(req);
     const presented = this.checkPresented(req, url);
     if (presented) {
       const wait = this.limiter.lockedFor(addr);
+      const tokenOk = presented.how !== 'HTTP Basic' ? presented.ok : this.isTokenBasic(req);
+      if (tokenOk) {
+        // While locked, the token passes but does not unlock the client (others may share its address).
+        if (wait === 0) this.limiter.succeed(addr);
+        return true;
+      }
       if (wait > 0) {
         this.refusedLog.warn(
           `refused ${presented.how} credentials from ${addr} for ${url.pathname}: too many failed logins, locked for ${Math.ceil(wait / 1000)} s more`,
@@ -344,9 +342,11 @@ class AuthExtension implements Extension {
     const form = await readForm(req);
     const next = safeNext(form.next);
     const json = String(req.headers['content-type'] ?? '').includes('application/json');
-    const addr = addressOf(req);
+    const addr = this.addressOf(req);
     const wait = this.limiter.lockedFor(addr);
-    if (wait > 0) {
+    // The token signs in even while this client is locked (it cannot be guessed; a password can).
+    const byToken = this.checkToken(this.tokenOnly ? (form.token ?? form.password ?? '') : (form.password ?? ''));
+    if (wait > 0 && !byToken) {
       this.refusedLog.warn(
         `login refused from ${addr}: too many failed logins, locked for ${Math.ceil(wait / 1000)} s more`,
       );
@@ -357,16 +357,14 @@ class AuthExtension implements Extension {
       return this.sendLogin(res, 429, next, msg, form.username);
     }
     const user = this.tokenOnly ? 'token' : (form.username ?? '');
-    const ok = this.tokenOnly
-      ? this.checkToken(form.token ?? form.password ?? '')
-      : this.checkPassword(user, form.password ?? '');
+    const ok = this.tokenOnly ? byToken : this.checkPassword(user, form.password ?? '');
     if (!ok) {
       this.refuse(addr, user, this.tokenOnly ? 'token login form' : 'login form', '/login');
       const msg = this.tokenOnly ? 'Wrong token.' : 'Wrong username or password.';
       if (json) return sendJsonStatus(res, 401, { ok: false, error: msg });
       return this.sendLogin(res, 401, next, msg, form.username);
     }
-    this.limiter.succeed(addr);
+    if (wait === 0) this.limiter.succeed(addr);
     const { value } = this.issue(user);
     res.setHeader('Set-Cookie', this.cookie(req, value, Math.floor(this.ttlMs / 1000)));
     this.log.info(`${this.tokenOnly ? 'token' : `user "${user}"`} logged in from ${addr}`);

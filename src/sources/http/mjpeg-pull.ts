@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../../logging.js';
+import { redactUrl } from '../../util/redact.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import type { HttpAuth } from './http-auth.js';
 import { describeError, httpGet, readBody } from './http-client.js';
@@ -61,7 +62,7 @@ export class MjpegStream {
 
   constructor(private readonly opts: MjpegStreamOptions) {
     const u = opts.url;
-    this.displayUrl = `${u.origin}${u.pathname}${u.search}`;
+    this.displayUrl = redactUrl(`${u.origin}${u.pathname}${u.search}`);
     this.warn = new ThrottledLog(opts.log, 60_000);
     this.oversizeLog = new ThrottledLog(opts.log, 10_000);
   }

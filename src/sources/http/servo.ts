@@ -1,5 +1,6 @@
 import type { PtzDirection } from '../../hub/camera.js';
 import { CommandError } from '../../hub/controls.js';
+import { redactUrl } from '../../util/redact.js';
 import { HttpAuth } from './http-auth.js';
 import { describeError, getText, HttpStatusError, splitCredentials } from './http-client.js';
 
@@ -133,7 +134,7 @@ export class ServoController {
     const { url, username, password } = splitCredentials(this.urlFor(dpan, dtilt, target));
     if (username !== undefined && !this.urlAuth)
       this.urlAuth = new HttpAuth({ username, password: password ?? '', type: 'auto' });
-    const shown = `${url.origin}${url.pathname}${url.search}`;
+    const shown = redactUrl(`${url.origin}${url.pathname}${url.search}`);
     try {
       const { body } = await getText(url, { auth: this.urlAuth ?? this.opts.auth, timeoutMs: this.opts.timeoutMs });
       this.position = { ...target };

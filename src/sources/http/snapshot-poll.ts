@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { redactUrl } from '../../util/redact.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import { describeError, httpGet, readBody, TooBigError } from './http-client.js';
 import { backoffDelay, type PullOptions } from './mjpeg-pull.js';
@@ -36,7 +37,7 @@ export class SnapshotPoller {
     this.intervalMs = opts.intervalMs;
     const Agent = opts.url.protocol === 'https:' ? https.Agent : http.Agent;
     this.agent = new Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
-    this.displayUrl = `${opts.url.origin}${opts.url.pathname}${opts.url.search}`;
+    this.displayUrl = redactUrl(`${opts.url.origin}${opts.url.pathname}${opts.url.search}`);
     this.warn = new ThrottledLog(opts.log, 60_000);
     this.oversizeLog = new ThrottledLog(opts.log, 10_000);
   }
