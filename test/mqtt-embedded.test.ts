@@ -66,7 +66,13 @@ describe('MQTT with the embedded broker', () => {
     const port = await freePort();
     const cap = capture();
     b = await startBridge(
-      { mqtt: { enabled: true, port }, http: { public_url: 'http://cams.local:9090' } },
+      // A generous command timeout: these tests are about routing, and a loaded machine can hold an
+      // answer up for seconds.
+      {
+        mqtt: { enabled: true, port },
+        http: { public_url: 'http://cams.local:9090' },
+        limits: { command_timeout: 30 },
+      },
       { extensions: [cap.factory] },
     );
     ext = cap.get();
