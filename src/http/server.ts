@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logging.js';
+import { createWebServer, type TlsFiles } from './tls.js';
 
 export type Params = Record<string, string>;
 export type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => void | Promise<void>;
@@ -36,9 +37,10 @@ export class HttpServer {
   private guard: Guard | undefined;
   private readonly log: Logger;
 
-  constructor(logger: Logger) {
+  /** With tls, an HTTPS server: src/http/tls.ts (its certificate is given by loadTls()). */
+  constructor(logger: Logger, tls?: TlsFiles) {
     this.log = logger.child({ mod: 'http' });
-    this.server = createServer((req, res) => this.dispatch(req, res));
+    this.server = createWebServer((req, res) => this.dispatch(req, res), tls);
     this.server.on('upgrade', (req, socket, head) => this.dispatchUpgrade(req, socket, head));
     this.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
