@@ -1,5 +1,6 @@
 import type { Config } from './config/schema.js';
 import { HttpServer } from './http/server.js';
+import { loadTls } from './http/tls.js';
 import { CameraHub } from './hub/hub.js';
 import type { Logger } from './logging.js';
 import { ApiSink } from './sinks/api/api-sink.js';
@@ -68,7 +69,7 @@ export class Bridge {
       cameraTimeoutMs: limits.camera_timeout * 1000,
       commandTimeoutMs: limits.command_timeout * 1000,
     });
-    this.http = new HttpServer(logger);
+    this.http = new HttpServer(logger, config.http.tls);
     const pending: PendingCounter = { count: 0, max: limits.max_pending_connections };
     const sctx: SourceContext = { hub: this.hub, logger, config, pending };
     this.sources = [new NativeSource(sctx), new LegacySource(sctx)];
@@ -101,11 +102,29 @@ export class Bridge {
   /** Base URL for people and Home Assistant. */
   get publicUrl(): string {
     if (this.config.http.public_url) return this.config.http.public_url.replace(/\/$/, '');
-    return `http://${lanAddress(this.config.http.host)}:${this.http.port}`;
+    return `${this.config.http.tls ? 'https' : 'http'}://${lanAddress(this.config.http.host)}:${this.http.port}`;
+  }
+
+  /** SIGHUP: read http.tls's files again; on an error the current certificate stays (and it is logged). */
+  reloadTls(): boolean {
+    const tls = this.config.http.tls;
+    if (!tls) return false;
+    try {
+      const c = loadTls(this.http.server, tls);
+      this.log.info(`TLS certificate reloaded: ${c.subject}, valid to ${c.validTo}, SHA-256 ${c.fingerprint}`);
+      return true;
+    } catch (err) {
+      this.log.error(`TLS certificate not reloaded, the previous one stays in use: ${(err as Error).message}`);
+      return false;
+    }
   }
 
   async start(): Promise<void> {
-    const { host, port } = this.config.http;
+    const { host, port, tls } = this.config.http;
+    if (tls) {
+      const c = loadTls(this.http.server, tls);
+      this.log.info(`TLS: ${c.subject}, valid to ${c.validTo}, SHA-256 ${c.fingerprint}`);
+    }
     try {
       await this.http.listen(port, host);
     } catch (err) {

@@ -94,6 +94,12 @@ async function runBridge(flags: RunFlags, onStop?: () => Promise<void>): Promise
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // SIGHUP re-reads the TLS certificate (renewals); without http.tls it keeps its default (exit).
+  if (config.http.tls)
+    process.on('SIGHUP', () => {
+      log.info('SIGHUP: reloading the TLS certificate');
+      bridge.reloadTls();
+    });
   return { bridge, log };
 }
 
@@ -126,7 +132,7 @@ addRunOptions(
   const { bridge, log } = await runBridge(flags, async () => {
     await Promise.all(cams.map((c) => c.stop()));
   });
-  const local = `http://127.0.0.1:${bridge.http.port}`;
+  const local = `${bridge.config.http.tls ? 'https' : 'http'}://127.0.0.1:${bridge.http.port}`;
   cams = [
     ...startSimulatedCameras({
       url: cameraUrl(local, 'native'),
@@ -136,6 +142,7 @@ addRunOptions(
       protocol: 'native',
       motionEvery: 20,
       idPrefix: 'demo',
+      insecure: true, // its own bridge, on 127.0.0.1
     }),
     ...startSimulatedCameras({
       url: cameraUrl(local, 'legacy'),
@@ -145,6 +152,7 @@ addRunOptions(
       protocol: 'legacy',
       motionEvery: 30,
       idPrefix: 'ESP-CAM-DEMO',
+      insecure: true,
     }),
   ];
   log.info(`demo: 3 simulated cameras connecting; open ${bridge.publicUrl}/`);

@@ -91,7 +91,7 @@ describe('cam2mqtt CLI', () => {
       CAM2MQTT_HTTP_HOST: '127.0.0.1',
       CAM2MQTT_MQTT_ENABLED: 'false',
     });
-    await waitFor(() => first.out().includes('REST API:'), 10_000, 'first up');
+    await waitFor(() => first.out().includes('REST API:'), 30_000, 'first up');
     const second = run(['--http-port', String(port), '--data-dir', tmp()], {
       CAM2MQTT_HTTP_HOST: '127.0.0.1',
       CAM2MQTT_MQTT_ENABLED: 'false',
@@ -108,7 +108,7 @@ describe('cam2mqtt CLI', () => {
       CAM2MQTT_HTTP_HOST: '127.0.0.1',
       CAM2MQTT_MQTT_ENABLED: 'false',
     });
-    await waitFor(() => bridge.out().includes('REST API:'), 10_000, 'bridge up');
+    await waitFor(() => bridge.out().includes('REST API:'), 30_000, 'bridge up');
     const nat = run([
       'simulate',
       '--url',
@@ -147,7 +147,7 @@ describe('cam2mqtt CLI', () => {
         }[];
         return list.filter((c) => c.online).length === 3 ? list : undefined;
       },
-      15_000,
+      60_000, // two more node processes starting: many seconds on a loaded machine
       'three simulated cameras',
     );
     assert.deepEqual(cams.map((c) => `${c.id}/${c.protocol}`).sort(), [

@@ -6,21 +6,16 @@
 // bridge is killed and restarted.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
 import mqtt from 'mqtt';
 import { freePort, sleep, waitFor } from './helpers/bridge.js';
+import { BUILD, buildFirmware, FIRMWARE, HOST_BIN, ROOT } from './helpers/firmware-build.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 
-// This file runs as dist/test/firmware.test.js: the repository is two levels up.
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FIRMWARE = path.join(ROOT, 'firmware');
-const BUILD = path.join(FIRMWARE, 'build');
-const HOST_BIN = path.join(BUILD, 'cam2mqtt-host');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 
 interface Proc {
@@ -66,26 +61,6 @@ function tmp(prefix: string): string {
   const d = mkdtempSync(path.join(tmpdir(), prefix));
   tmpDirs.push(d);
   return d;
-}
-
-/** cmake configure (first time) + incremental build, serialised with flock against parallel test runs. */
-function buildFirmware(): { ok: boolean; output: string; ms: number } {
-  const t0 = Date.now();
-  mkdirSync(BUILD, { recursive: true });
-  const steps: string[][] = [];
-  if (!existsSync(path.join(BUILD, 'CMakeCache.txt')))
-    steps.push(['cmake', '-S', FIRMWARE, '-B', BUILD, '-DCMAKE_BUILD_TYPE=Release']);
-  steps.push(['cmake', '--build', BUILD, '-j2']);
-  let output = '';
-  for (const step of steps) {
-    const r = spawnSync('flock', [path.join(BUILD, '.build.lock'), ...step], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    output += `$ ${step.join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}\n`;
-    if (r.status !== 0) return { ok: false, output, ms: Date.now() - t0 };
-  }
-  return { ok: true, output, ms: Date.now() - t0 };
 }
 
 async function api<T = Record<string, unknown>>(
@@ -181,7 +156,7 @@ describe('firmware (host build of the ESP32 sketch)', () => {
   });
 
   it('cam2mqtt-host is a camera of a real bridge: frames, commands, motion to MQTT, reconnect with backoff', {
-    timeout: 90_000,
+    timeout: 170_000,
   }, async (t) => {
     assert.ok(build.ok, 'firmware build failed (see the first test)');
     assert.ok(existsSync(CLI), `${CLI} missing: run npx tsc -p . first`);
@@ -213,6 +188,7 @@ describe('firmware (host build of the ESP32 sketch)', () => {
     const work = tmp('c2m-fw-cam-');
     const fileState = path.join(work, 'filecam.json');
     const sceneState = path.join(work, 'scenecam.json');
+    const filecamStarted = Date.now();
     const filecam = start(HOST_BIN, [
       '--url',
       cameraUrl,
@@ -311,14 +287,18 @@ describe('firmware (host build of the ESP32 sketch)', () => {
 
     await t.test('idle rate until someone watches; then full rate, and the JPEG bytes come out untouched', async () => {
       const before = (await api<{ frames: number }>(base, '/api/cameras/filecam')).json.frames;
-      assert.ok(before <= 3, `idle: ${before} frames so far (one per 5 s)`);
+      // One frame per 5 s since the camera started (the first at once); 10 fps would be hundreds by now.
+      const idleMax = Math.floor((Date.now() - filecamStarted) / 5000) + 2;
+      assert.ok(before <= idleMax, `idle: ${before} frames so far (one per 5 s: at most ${idleMax})`);
       const viewer = new MjpegClient(`${base}/api/cameras/filecam/stream.mjpeg`);
       try {
         await waitFor(() => viewer.parts.length >= 12, 5000, '12 MJPEG parts');
         assert.equal(viewer.error, undefined);
         const parts = viewer.parts.slice(1); // the first part may be the bridge's cached frame
         const span = (parts.at(-1)!.at - parts[0]!.at) / (parts.length - 1);
-        assert.ok(span < 200, `about 10 fps while watched, got one frame per ${span.toFixed(0)} ms`);
+        // 10 fps nominal (100 ms); the bound leaves room for a loaded machine and still tells full rate
+        // from the idle rate (5000 ms).
+        assert.ok(span < 500, `about 10 fps while watched, got one frame per ${span.toFixed(0)} ms`);
         let prevSeq = -1;
         for (const p of parts) {
           assert.ok(
@@ -430,31 +410,46 @@ describe('firmware (host build of the ESP32 sketch)', () => {
     await t.test('killing and restarting the bridge: the cameras reconnect with growing, jittered delays', async () => {
       const from = filecam.lines.length;
       await stop(bridge, 'SIGKILL');
-      // Let three attempts fail against the closed port: delays ~1 s, ~2 s, ~4 s.
+      // Let three attempts fail against the closed port: delays ~1 s, ~2 s, ~4 s (or longer: the ramp
+      // only restarts at 1 s after a connection that lasted 60 s, and on a loaded machine an earlier drop
+      // may have left it further up).
       await waitFor(
         () => filecam.lines.slice(from).filter((l) => /reconnecting in/.test(l.text)).length >= 3,
-        10_000,
+        60_000,
         'three failed attempts',
       );
       bridge = startBridge();
       await waitFor(
         () => filecam.lines.slice(from).some((l) => /welcome: registered as filecam/.test(l.text)),
-        15_000,
+        60_000,
         'filecam welcomed again',
       );
+      // The delays the firmware chose (not measured: timers on a loaded machine say nothing about them).
       const delays = filecam.lines
         .slice(from)
         .map((l) => /reconnecting in (\d+) ms \(attempt (\d+)\)/.exec(l.text))
         .filter((m) => m)
-        .map((m) => Number(m![1]));
-      assert.ok(delays.length >= 3, delays.join(','));
-      for (let i = 0; i < 3; i++) {
-        const nominal = 1000 * 2 ** i;
+        .map((m) => ({ ms: Number(m![1]), attempt: Number(m![2]) }));
+      const shown = delays.map((d) => `#${d.attempt} ${d.ms} ms`).join(', ');
+      assert.ok(delays.length >= 3, shown);
+      for (let i = 0; i < delays.length; i++) {
+        const { ms, attempt } = delays[i]!;
+        if (i > 0) {
+          assert.equal(attempt, delays[i - 1]!.attempt + 1, `attempts counted up one by one: ${shown}`);
+          assert.ok(ms > delays[i - 1]!.ms, `each delay longer than the one before: ${shown}`);
+        }
+        // docs/protocol.md: 1 s doubling to 60 s, +-25 % jitter.
+        const nominal = Math.min(1000 * 2 ** (attempt - 1), 60_000);
         assert.ok(
-          delays[i]! >= nominal * 0.75 && delays[i]! <= nominal * 1.25,
-          `delay ${i + 1}: ${delays[i]} ms, expected ${nominal} ms +-25 %`,
+          ms >= nominal * 0.75 && ms <= nominal * 1.25,
+          `attempt ${attempt}: ${ms} ms, expected ${nominal} ms +-25 % (${shown})`,
         );
       }
+      // Jittered: three delays exactly on the nominal value would happen about once in 10^9 runs.
+      assert.ok(
+        delays.some((d) => d.ms !== Math.min(1000 * 2 ** (d.attempt - 1), 60_000)),
+        `jitter: ${shown}`,
+      );
       // Also told to the bridge's per-camera log (the line right after the welcome; it may arrive in the next chunk).
       await waitFor(
         () => filecam.lines.slice(from).some((l) => /reconnected after \d+ attempt/.test(l.text)),

@@ -66,7 +66,13 @@ describe('MQTT with the embedded broker', () => {
     const port = await freePort();
     const cap = capture();
     b = await startBridge(
-      { mqtt: { enabled: true, port }, http: { public_url: 'http://cams.local:9090' } },
+      // A generous command timeout: these tests are about routing, and a loaded machine can hold an
+      // answer up for seconds.
+      {
+        mqtt: { enabled: true, port },
+        http: { public_url: 'http://cams.local:9090' },
+        limits: { command_timeout: 30 },
+      },
       { extensions: [cap.factory] },
     );
     ext = cap.get();
@@ -239,7 +245,7 @@ describe('MQTT with the embedded broker', () => {
       () =>
         rec.messages.slice(since).filter((m) => m.topic === 'cam2mqtt/bridge/response/camera/set').length >=
         sets.length * 2,
-      10_000,
+      60_000, // MJPEG2SD commands go one at a time, each waiting for the echo: slow on a loaded machine
       'all command responses',
     );
     const responses = rec.messages
@@ -487,7 +493,12 @@ describe('MQTT with the embedded broker', () => {
       console.log(
         `# ${N} x 64 KiB (${(N * 64) / 1024} MiB) from the bridge reached a healthy subscriber in ${ms} ms with a frozen subscriber connected`,
       );
-      assert.ok(ms < 5000, `took ${ms} ms`);
+      // Not held up until the frozen client's drain timeout (5 s) let go: a relation, not a bound on how
+      // fast a loaded machine moves 37.5 MiB.
+      assert.ok(
+        !b.logs.some((l) => /frozen-subscriber .*nothing taken for/.test(l.msg)),
+        `delivered (in ${ms} ms) without waiting for the frozen client's drain timeout`,
+      );
       await waitFor(
         () => b.logs.some((l) => /frozen-subscriber .* is not reading/.test(l.msg)),
         10_000,
@@ -505,14 +516,14 @@ describe('MQTT with the embedded broker', () => {
       for (let i = 0; i < N; i++) pub.client.publish('load/client', payload, { qos: 0 });
       await waitFor(
         () => healthy.on('load/client').length >= N,
-        20_000,
+        40_000,
         `${N} client messages at the healthy subscriber`,
       );
       ms = Date.now() - t0;
       console.log(
         `# ${N} x 64 KiB from another client reached a healthy subscriber in ${ms} ms with a frozen subscriber connected`,
       );
-      assert.ok(ms < 12_000, `took ${ms} ms`);
+      assert.ok(ms < 30_000, `took ${ms} ms`);
       frozen2.destroy();
       await pub.close();
       // The cameras' state still flows.

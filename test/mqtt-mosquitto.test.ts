@@ -62,7 +62,8 @@ describe('MQTT with an external broker (Mosquitto)', () => {
     const startMs = Date.now() - t0;
     ext = cap.get();
     console.log(`# bridge started in ${startMs} ms with the external broker down`);
-    assert.ok(startMs < 1500, `start took ${startMs} ms`);
+    // Had start waited for the broker it would never return; the bound only leaves room for a loaded machine.
+    assert.ok(startMs < 8000, `start took ${startMs} ms`);
     cam = camera(b, 'cam1');
     await waitFor(() => b.bridge.hub.get('cam1')?.online, 5000, 'camera online without MQTT');
     await waitFor(

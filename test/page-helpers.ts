@@ -11,7 +11,7 @@ declare const document: any;
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Headless Chromium; a missing browser fails the test with how to install it (CI does), never skips. */
-export async function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM}: the control page tests need a real browser. Install it with "apt-get update && apt-get install -y chromium" (Debian), or set CHROMIUM_PATH. .ci/run installs it.`,
@@ -26,6 +26,7 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

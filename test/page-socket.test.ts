@@ -134,13 +134,21 @@ describe('/api/ws', () => {
     // Ack everything as a page does once drawn: frames flow at the camera's rate.
     const acker = setInterval(() => c.send({ t: 'ack', c: c.frames.map((f) => f.idx).slice(-2) }), 20);
     const n0 = c.frames.length;
+    // Compared with what the bridge received meanwhile (~20 frames/s), not with the clock: on a loaded
+    // machine the simulated camera slows down too.
+    const cam = t.bridge.hub.get('front')!;
+    const r0 = cam.frames;
     try {
       await sleep(1000);
     } finally {
       clearInterval(acker);
     }
     const got = c.frames.length - n0;
-    assert.ok(got >= 12, `expected ~20 frames/s with acks, got ${got}`);
+    const received = cam.frames - r0;
+    assert.ok(
+      got >= 3 && got >= received * 0.6,
+      `with acks the page gets the camera's rate: ${got} frames sent of ${received} received`,
+    );
     assert.ok(
       c.frames.every((f) => f.idx === idx),
       'no frames of unwatched cameras',
@@ -388,6 +396,8 @@ describe('a slow page only hurts itself', () => {
         ...jpegCycle({ width: 640, height: 480, hue: 90, cycle: 6, noise: 40, quality: 90 }).map((b) => b.length),
       );
       const start = fast.frames.length;
+      const busy = t.bridge.hub.get('busy')!;
+      const received0 = busy.frames;
       const t0 = Date.now();
       await waitFor(
         async () => {
@@ -402,10 +412,15 @@ describe('a slow page only hurts itself', () => {
         'the stalled page to be disconnected',
       );
       const fps = ((fast.frames.length - start) * 1000) / (Date.now() - t0);
+      const receivedFps = ((busy.frames - received0) * 1000) / (Date.now() - t0);
       ctx.diagnostic(
-        `fast page: ${fps.toFixed(1)} frames/s of 25 while the other stalled; stuck page queued at most ${maxQueued} bytes (frames up to ${frameBytes} bytes); dropped after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        `fast page: ${fps.toFixed(1)} frames/s of ${receivedFps.toFixed(1)} received (camera set to 25) while the other stalled; stuck page queued at most ${maxQueued} bytes (frames up to ${frameBytes} bytes); dropped after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
       );
-      assert.ok(fps > 15, `the fast page kept ~25 fps while the other stalled (got ${fps.toFixed(1)})`);
+      // Relative to what the bridge received meanwhile: the simulated camera slows down on a loaded machine too.
+      assert.ok(
+        fps > receivedFps * 0.6,
+        `the fast page kept the camera's rate while the other stalled (${fps.toFixed(1)} of ${receivedFps.toFixed(1)} frames/s)`,
+      );
       assert.ok(
         maxQueued <= 256 * 1024 + 2 * (frameBytes + FRAME_HEADER_BYTES),
         `queued ${maxQueued} bytes for the stuck page, frames are ${frameBytes} bytes`,

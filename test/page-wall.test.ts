@@ -91,14 +91,26 @@ describe('control page: the wall', () => {
       // The simulator paints its frame index into the picture; the header's seq says which frame that is.
       const expected = (s: number) => (id === 'esp-cam-porch' ? (s - 1) % 32 : s % 32);
       assert.equal(a.index, expected(a.seq), `${id}: the canvas shows frame ${a.seq}`);
-      await sleep(1200);
-      const b = await tileState(page, id);
-      assert.ok(b && b.frames >= a.frames + 6, `${id} keeps drawing (${a.frames} -> ${b?.frames})`);
+      // Keeps drawing: several new frames (10 fps nominal; waited for, as a loaded machine is slower).
+      const b = await waitFor(
+        async () => {
+          const s = await tileState(page, id);
+          return s && s.frames >= a.frames + 6 ? s : undefined;
+        },
+        10_000,
+        `${id} keeps drawing (from ${a.frames} frames)`,
+      );
       assert.equal(b!.index, expected(b!.seq), `${id}: the canvas shows frame ${b!.seq}`);
       assert.notEqual(b!.index, a.index, `${id}: the picture changed`);
     }
     const fps = Number(await page.$eval(`${tileSel('yard')} .fps`, (e: any) => Number.parseFloat(e.textContent)));
-    assert.ok(fps > 7 && fps < 13, `the page measures ~10 fps for a 10 fps camera, shows ${fps}`);
+    // Held to the rate the bridge receives (10 fps nominal; a loaded machine slows the simulator too).
+    // The page shows what it drew, so it may fall behind, but never shows more than arrives.
+    const received = t.bridge.hub.get('yard')!.fps;
+    assert.ok(
+      fps >= received * 0.6 && fps <= received * 1.3 + 1,
+      `the page measures the camera's rate: shows ${fps} fps, the bridge receives ${received} (camera set to 10)`,
+    );
     assert.deepEqual(errors, []);
   });
 
@@ -110,17 +122,24 @@ describe('control page: the wall', () => {
       }));
     const a = await read();
     const expectedNow = Date.now() - SKEW_MS;
+    // The frame shown may lag behind on a loaded machine, but is never ahead; the skew is hours.
     assert.ok(
-      Math.abs(a.time - expectedNow) < 2000,
+      a.time - expectedNow < 2000 && expectedNow - a.time < 10_000,
       `camera time ${new Date(a.time).toISOString()} vs ${new Date(expectedNow).toISOString()}`,
     );
     assert.ok(
       a.text.endsWith(new Date(a.time).toISOString().slice(11, 19)),
       `clock "${a.text}" shows ${new Date(a.time).toISOString()}`,
     );
-    await sleep(1500);
-    const b = await read();
-    assert.ok(b.time - a.time >= 1000, 'the clock follows the camera');
+    // Follows the camera: waited for rather than slept, so a loaded machine only makes it slower.
+    const b = await waitFor(
+      async () => {
+        const r = await read();
+        return r.time - a.time >= 1000 ? r : undefined;
+      },
+      10_000,
+      'the clock follows the camera',
+    );
     assert.ok(b.text.endsWith(new Date(b.time).toISOString().slice(11, 19)));
     // MJPEG2SD cameras stamp whole seconds.
     const legacy = await page.$eval(tileSel('esp-cam-porch'), (e: any) => ({

@@ -139,6 +139,13 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('0.0.0.0'),
       port: port.default(9090),
+      // HTTPS (and wss://) on the same port: PEM certificate (chain) and key files, re-read on SIGHUP.
+      tls: z
+        .strictObject({
+          cert: z.string().min(1, 'expected the path of a PEM certificate file'),
+          key: z.string().min(1, 'expected the path of a PEM private key file'),
+        })
+        .optional(),
       // The URL users and Home Assistant reach cam2mqtt at; default derived from host/port.
       public_url: z.url().optional(),
       auth: httpAuth.optional(),

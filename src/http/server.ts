@@ -1,9 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logging.js';
 import { redactingReplacer, redactTarget } from '../util/redact.js';
 import { ThrottledLog } from '../util/throttle-log.js';
 import { inRequestScope, installLastResortGuard, printable } from './last-resort.js';
+import { createWebServer, type TlsFiles } from './tls.js';
 
 export type Params = Record<string, string>;
 export type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => void | Promise<void>;
@@ -42,10 +43,11 @@ export class HttpServer {
   // One throttled line per kind of bad input, so a flood of it cannot flood the log.
   private readonly refusals = new Map<'url' | 'upgrade' | 'parser' | 'body', ThrottledLog>();
 
-  constructor(logger: Logger) {
+  /** With tls, an HTTPS server: src/http/tls.ts (its certificate is given by loadTls()). */
+  constructor(logger: Logger, tls?: TlsFiles) {
     this.log = logger.child({ mod: 'http' });
     installLastResortGuard();
-    this.server = createServer((req, res) => this.dispatchScoped(req, res));
+    this.server = createWebServer((req, res) => this.dispatchScoped(req, res), tls);
     this.server.on('upgrade', (req, socket, head) => this.dispatchUpgradeScoped(req, socket, head));
     // What Node's parser refuses (malformed request line, headers, chunked body, oversize headers).
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {

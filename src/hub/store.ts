@@ -1,7 +1,6 @@
 import { readFileSync, renameSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from '../logging.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { CAMERA_ID_RE } from '../util/slug.js';
 import { ThrottledLog } from '../util/throttle-log.js';
 import type { Camera } from './camera.js';
@@ -40,7 +39,7 @@ interface FileShape {
 /**
  * The known-camera store: cameras stay known (with their capabilities) while they are offline and
  * across restarts, so Home Assistant entities stay stable and stale ones can be told apart.
- * Writes are debounced and atomic (temp file + rename).
+ * Writes are debounced and atomic (temp file, fsync, rename: util/atomic-write.ts).
  */
 export class CameraStore {
   private cameras = new Map<string, StoredCamera>();
@@ -196,12 +195,9 @@ export class CameraStore {
     if (!this.dirty) return this.writing;
     this.dirty = false;
     const text = this.serialize();
-    const tmp = `${this.file}.tmp`;
     this.writing = this.writing.then(async () => {
       try {
-        await mkdir(path.dirname(this.file), { recursive: true });
-        await writeFile(tmp, text);
-        await rename(tmp, this.file);
+        await writeFileAtomic(this.file, text);
       } catch (err) {
         this.log.warn(`cannot save known cameras to ${this.file}: ${(err as Error).message}`);
       }

@@ -19,6 +19,8 @@ export interface SimOptions {
   reconnectDelayMs?: number;
   /** Pictures to send instead of the synthetic cycle. */
   frames?: Buffer[];
+  /** wss://: the CA to trust (a self-signed bridge's certificate), or rejectUnauthorized: false. */
+  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
 }
 
 /**
@@ -85,7 +87,7 @@ export abstract class SimulatedCamera extends EventEmitter {
   }
 
   protected connect(): void {
-    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false });
+    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, ...this.opts.tls });
     this.ws = ws;
     ws.on('open', () => {
       this.connects++;

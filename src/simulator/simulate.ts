@@ -12,6 +12,8 @@ export interface SimulateOptions {
   motionEvery?: number;
   idPrefix?: string;
   token?: string;
+  /** wss:// without checking the certificate (the demo's own bridge with a self-signed one). */
+  insecure?: boolean;
 }
 
 /** Start N simulated cameras; ids are <prefix>-1..N (legacy: hostNames ESP-CAM-SIM-1..N). */
@@ -28,6 +30,7 @@ export function startSimulatedCameras(o: SimulateOptions): SimulatedCamera[] {
       hue,
       ...(o.motionEvery ? { motionEvery: o.motionEvery } : {}),
       ...(o.token ? { token: o.token } : {}),
+      ...(o.insecure ? { tls: { rejectUnauthorized: false } } : {}),
     };
     cams.push(
       o.protocol === 'legacy'

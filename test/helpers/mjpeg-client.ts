@@ -1,4 +1,5 @@
 import { type IncomingMessage, request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 export interface Part {
   headers: Record<string, string>;
@@ -18,8 +19,13 @@ export class MjpegClient {
   private buf: Buffer = Buffer.alloc(0);
   private readonly req;
 
-  constructor(url: string, opts: { headers?: Record<string, string>; highWaterMark?: number } = {}) {
-    this.req = request(url, { headers: opts.headers ?? {} }, (res) => {
+  /** `ca`: for https:// URLs, the certificate to trust (a bridge with a self-signed one). */
+  constructor(
+    url: string,
+    opts: { headers?: Record<string, string>; highWaterMark?: number; ca?: string | Buffer } = {},
+  ) {
+    const get = url.startsWith('https:') ? httpsRequest : request;
+    this.req = get(url, { headers: opts.headers ?? {}, ...(opts.ca ? { ca: opts.ca } : {}) }, (res) => {
       this.res = res;
       const ct = String(res.headers['content-type'] ?? '');
       this.boundary = /boundary=([^;]+)/.exec(ct)?.[1]?.trim() ?? '';

@@ -27,16 +27,27 @@ class HostState {
   Json state_ = Json::object();
 };
 
+/**
+ * TCP, and TLS for wss:// (OpenSSL, when the build found it: C2M_HOST_TLS). Like the ESP32 build, the
+ * bridge's certificate is verified only when a CA file is given (--ca-cert); otherwise the connection is
+ * encrypted but not authenticated (WiFiClientSecure::setInsecure()).
+ */
 class PosixSocket : public Socket {
  public:
-  ~PosixSocket() override { close(); }
+  ~PosixSocket() override;
   bool connect(const std::string& host, uint16_t port, bool tls, uint32_t timeoutMs, std::string& err) override;
   bool write(const uint8_t* data, size_t len) override;
   int read(uint8_t* buf, size_t len) override;
   void close() override;
+  /** PEM file of the CA (or the self-signed certificate) to verify the bridge against; "" = no check. */
+  void setCaFile(std::string file) { caFile_ = std::move(file); }
 
  private:
+  bool startTls(const std::string& host, uint32_t timeoutMs, std::string& err);
   int fd_ = -1;
+  std::string caFile_;
+  void* ctx_ = nullptr;  // SSL_CTX*, kept across reconnects
+  void* ssl_ = nullptr;  // SSL* of the current connection
 };
 
 class HostClock : public Clock {

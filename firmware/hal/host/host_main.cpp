@@ -52,6 +52,7 @@ const char* kUsage =
     "  --config-file FILE   file-backed settings store (what NVS is on the ESP32)\n"
     "  --setup              serial-console setup on stdin first (help, set, show, save, restart)\n"
     "  --backoff-max-ms N   cap of the reconnect backoff (default 60000)\n"
+    "  --ca-cert FILE       wss://: verify the bridge's certificate against this PEM file (default: not verified)\n"
     "  --log-level LEVEL    debug, info, warn, error (default info)\n";
 
 bool needValue(int i, int argc, const char* flag) {
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
   bool motionScene = false, lamp = true, servo = false, ntp = false, setup = false, noMotion = false;
   AppTiming timing;
   // Flags are applied after the stored settings: on the host, an explicit flag is the newest intent.
-  std::string url, id, token, name, framesize, fps, quality, idle;
+  std::string url, id, token, name, framesize, fps, quality, idle, caCert;
   bool haveToken = false;
 
   for (int i = 1; i < argc; ++i) {
@@ -100,6 +101,7 @@ int main(int argc, char** argv) {
     else if (a == "--setup") setup = true;
     else if (a == "--backoff-max-ms") timing.backoff.maxMs = static_cast<uint32_t>(atol(val().c_str()));
     else if (a == "--log-level") logLevel = val();
+    else if (a == "--ca-cert") caCert = val();
     else if (a == "--help" || a == "-h") return fputs(kUsage, stdout), 0;
     else return fprintf(stderr, "unknown option %s\n%s", a.c_str(), kUsage), 2;
   }
@@ -152,6 +154,7 @@ int main(int argc, char** argv) {
   HostNetwork network;
   HostRandom random;
   PosixSocket socket;
+  socket.setCaFile(caCert);
 
   struct sigaction sa {};
   sa.sa_handler = onStop;

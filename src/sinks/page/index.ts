@@ -5,7 +5,7 @@ import type { Logger } from '../../logging.js';
 import { commandErrorStatus } from '../api/api-sink.js';
 import { PtzController } from './commands.js';
 import { PageSocketServer } from './page-socket.js';
-import { PresetError, PresetStore, parsePresets } from './presets.js';
+import { PresetError, PresetSaveError, PresetStore, parsePresets } from './presets.js';
 import { findPublicDir, StaticFiles } from './static.js';
 
 /** A page socket carries every visible tile, so it may buffer more than one MJPEG viewer. */
@@ -71,7 +71,13 @@ class PageExtension implements Extension {
         if (err instanceof PresetError) throw new HttpError(400, err.message);
         throw err;
       }
-      this.presets.save(list);
+      try {
+        this.presets.save(list);
+      } catch (err) {
+        // Logged once by the store; 507 Insufficient Storage tells a full disk apart from other failures.
+        if (err instanceof PresetSaveError) throw new HttpError(err.code === 'ENOSPC' ? 507 : 500, err.message);
+        throw err;
+      }
       this.socket.broadcast({ t: 'presets', presets: list });
       sendJson(res, 200, list);
     });

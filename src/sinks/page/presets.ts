@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../logging.js';
+import { writeFileAtomicSync } from '../../util/atomic-write.js';
 
 /** A labelled command for the page: `command` is what the Remote query input takes (raw or `/control value`). */
 export interface Preset {
@@ -22,6 +23,15 @@ export const DEFAULT_PRESETS: Preset[] = [
 ];
 
 export class PresetError extends Error {}
+/** The presets could not be written (full disk, read-only data dir); the previous ones are kept. */
+export class PresetSaveError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
 
 /** Validate a presets document: an array of {label, command}, or {presets: [...]}. */
 export function parsePresets(body: unknown): Preset[] {
@@ -42,7 +52,7 @@ export function parsePresets(body: unknown): Preset[] {
 
 /**
  * The page's command presets in <dataDir>/presets.json (the seed's presets.txt, as JSON). Written
- * atomically (temp file + rename) so a crash never leaves half a file.
+ * atomically (temp file, fsync, rename) so a crash or a full disk never leaves half a file.
  */
 export class PresetStore {
   private presets: Preset[];
@@ -73,10 +83,13 @@ export class PresetStore {
   }
 
   save(presets: Preset[]): void {
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(presets, null, 2)}\n`);
-    renameSync(tmp, this.file);
+    try {
+      writeFileAtomicSync(this.file, `${JSON.stringify(presets, null, 2)}\n`);
+    } catch (err) {
+      const msg = `cannot save command presets to ${this.file}: ${(err as Error).message}; the previous presets are kept`;
+      this.log.warn(msg);
+      throw new PresetSaveError(msg, (err as NodeJS.ErrnoException).code);
+    }
     this.presets = presets.map((p) => ({ ...p }));
     this.log.info(`saved ${presets.length} command presets to ${this.file}`);
   }
