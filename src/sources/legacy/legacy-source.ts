@@ -46,6 +46,9 @@ class LegacyConnection implements CameraLink {
   private fw: string | undefined;
   private readonly queue: Queued[] = [];
   private current: (Queued & { timer?: NodeJS.Timeout }) | undefined;
+  // The pause between two commands: while it runs, a new command waits in the queue (sending it at once
+  // put two commands in flight, and the camera drops one).
+  private gap: NodeJS.Timeout | undefined;
   private readonly badLog: ThrottledLog;
   private statusTimer: NodeJS.Timeout | undefined;
 
@@ -186,7 +189,7 @@ class LegacyConnection implements CameraLink {
     }
     this.statusTimer = setInterval(() => {
       // Only when idle: a user's command always goes first.
-      if (!this.current && this.queue.length === 0)
+      if (!this.current && !this.gap && this.queue.length === 0)
         this.send({ name: 'status' }, this.ctx.hub.commandTimeoutMs).catch(() => {});
     }, STATUS_POLL_MS);
     this.statusTimer.unref();
@@ -194,6 +197,8 @@ class LegacyConnection implements CameraLink {
 
   private onClose(code: number, reason: string): void {
     clearInterval(this.statusTimer);
+    clearTimeout(this.gap);
+    this.gap = undefined;
     const err = new CommandError('offline', `camera ${this.cam?.id ?? this.remote} disconnected`);
     if (this.current) {
       clearTimeout(this.current.timer);
@@ -268,7 +273,7 @@ class LegacyConnection implements CameraLink {
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ ...t, name: cmd.name, timeoutMs, resolve, reject });
-      if (!this.current) this.next();
+      if (!this.current && !this.gap) this.next();
     });
   }
 
@@ -289,7 +294,7 @@ class LegacyConnection implements CameraLink {
       q.reject(
         new CommandError('timeout', `camera ${cam.id} did not answer "${q.text}" within ${q.timeoutMs / 1000} s`),
       );
-      setTimeout(() => this.next(), COMMAND_GAP_MS).unref();
+      this.pauseThenNext();
     }, q.timeoutMs);
   }
 
@@ -299,6 +304,14 @@ class LegacyConnection implements CameraLink {
     clearTimeout(q.timer);
     this.current = undefined;
     q.resolve(result);
-    setTimeout(() => this.next(), COMMAND_GAP_MS).unref();
+    this.pauseThenNext();
+  }
+
+  private pauseThenNext(): void {
+    this.gap = setTimeout(() => {
+      this.gap = undefined;
+      this.next();
+    }, COMMAND_GAP_MS);
+    this.gap.unref();
   }
 }
