@@ -5,6 +5,7 @@ import { type Command, CommandError, type CommandResult, FRAMESIZES } from '../.
 import type { Frame } from '../../hub/frame.js';
 import { type CameraHub, CLOSE } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
+import { redactTarget } from '../../util/redact.js';
 import { normalizeLegacyInfo } from '../legacy/info.js';
 import { type ControlKeys, controlCapabilities, controlUrl, translateControl } from './control.js';
 import { type AuthCredentials, HttpAuth } from './http-auth.js';
@@ -425,8 +426,10 @@ export class PulledCamera implements CameraLink {
     }
   }
 
-  private commandError(err: unknown, path: string, timeoutMs: number): CommandError {
+  private commandError(err: unknown, target: string, timeoutMs: number): CommandError {
     if (err instanceof CommandError) return err;
+    // The control URL's query may carry a password (MJPEG2SD ?pwd=): never in an error the API shows.
+    const path = redactTarget(target);
     if (err instanceof HttpStatusError)
       return new CommandError('rejected', `camera ${this.cam.id} answered ${path} with ${err.message}`);
     if ((err as NodeJS.ErrnoException).code === 'ETIMEDOUT')
@@ -447,7 +450,10 @@ export class PulledCamera implements CameraLink {
     }
     const data = parseMaybeJson(body);
     if (typeof data !== 'object' || data === null || Array.isArray(data))
-      throw new CommandError('rejected', `camera ${this.cam.id}: ${url.pathname}${url.search} did not answer JSON`);
+      throw new CommandError(
+        'rejected',
+        `camera ${this.cam.id}: ${redactTarget(url.pathname + url.search)} did not answer JSON`,
+      );
     const raw = data as Record<string, unknown>;
     this.ctx.hub.addLog(this.cam, '<', body);
     if (keys === 'camerawebserver') {
