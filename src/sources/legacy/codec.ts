@@ -97,14 +97,40 @@ export function parseLooseJson(text: string): Record<string, string | number | b
     // fall through to the tolerant scan
   }
   const out: Record<string, string | number | boolean> = {};
-  // A string value ends at a quote followed by , or } (so inner quotes survive).
-  const re = /"([^"]{1,64})"\s*:\s*(?:"([\s\S]*?)"(?=\s*[,}])|(-?\d+(?:\.\d+)?|true|false))/g;
+  // A string value ends at a quote followed by , or } (so inner quotes survive). One regular expression
+  // with a lazy value scan did the same in O(n^2): each key without such an end rescanned to the end of
+  // the text (128 KiB took seconds). Here each value end is looked up once and reused, so it is linear.
+  const keyRe = /"([^"]{1,64})"\s*:\s*/g;
+  const endRe = /"(?=\s*[,}])/g;
+  const scalarRe = /-?\d+(?:\.\d+)?|true|false/y;
+  let end = -1; // position of the next value end at or after the current value (-1: not looked up yet)
   let m: RegExpExecArray | null;
   let n = 0;
-  while ((m = re.exec(text))) {
-    n++;
-    if (m[2] !== undefined) out[m[1]!] = m[2];
-    else out[m[1]!] = m[3] === 'true' ? true : m[3] === 'false' ? false : Number(m[3]);
+  while ((m = keyRe.exec(text))) {
+    const v = keyRe.lastIndex;
+    if (text[v] === '"') {
+      if (end !== Number.POSITIVE_INFINITY && end <= v) {
+        endRe.lastIndex = v + 1;
+        end = endRe.exec(text)?.index ?? Number.POSITIVE_INFINITY;
+      }
+      if (end !== Number.POSITIVE_INFINITY) {
+        n++;
+        out[m[1]!] = text.slice(v + 1, end);
+        keyRe.lastIndex = end + 1;
+        continue;
+      }
+    } else {
+      scalarRe.lastIndex = v;
+      const x = scalarRe.exec(text);
+      if (x) {
+        n++;
+        out[m[1]!] = x[0] === 'true' ? true : x[0] === 'false' ? false : Number(x[0]);
+        keyRe.lastIndex = scalarRe.lastIndex;
+        continue;
+      }
+    }
+    // No value here: look for the next key from the next character, as a global regex would.
+    keyRe.lastIndex = m.index + 1;
   }
   return n > 0 ? out : undefined;
 }
