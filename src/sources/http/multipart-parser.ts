@@ -409,9 +409,10 @@ export class MultipartParser {
         ? Buffer.from(piece.subarray(piece.length - keep))
         : Buffer.concat([this.scanTail, piece]).subarray(-keep);
     if (this.scanDiscard) return;
-    // The bytes scanned include the line end and dashes in front of the next boundary (up to 4, "\r\n--"):
-    // a picture of exactly maxFrameBytes must still fit.
-    if (this.scanBytes > this.opts.maxFrameBytes + 4) {
+    // The bytes scanned may end with the line end and dashes in front of the next boundary ("\r\n--") and
+    // the start of its token (split across chunks): a picture of exactly maxFrameBytes must still fit.
+    // endScanned() judges the picture itself.
+    if (this.scanBytes > this.opts.maxFrameBytes + keep) {
       // Too big: stop keeping it, keep counting, report when its end is found.
       this.scanDiscard = true;
       this.scanChunks = [];
