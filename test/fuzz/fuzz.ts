@@ -1,6 +1,9 @@
 // Shared settings of the fuzz tests. `npm test` runs each property with a fixed seed and a modest
 // number of runs; `npm run fuzz` sets FUZZ_RUNS=100000 (and FUZZ_SEED may pick another seed).
+// FUZZ_DUMP=<dir> writes each counterexample found there in full, as JSON.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import fc from 'fast-check';
 
 export const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
@@ -21,7 +24,15 @@ export function fuzz<Ts extends [unknown, ...unknown[]]>(
   const report = (d: fc.RunDetails<Ts>) => {
     if (RUNS) process.stdout.write(`# fuzz ${name}: ${d.numRuns} runs, ${d.failed ? 1 : 0} crashes\n`);
     // Counterexamples can be 100 KB: the seed, the path and the start of the value are enough to replay.
-    if (d.failed) assert.fail((fc.defaultReportMessage(d) ?? `${name} failed`).slice(0, 3000));
+    if (d.failed && process.env.FUZZ_DUMP)
+      writeFileSync(
+        path.join(process.env.FUZZ_DUMP, `${name.replace(/\W+/g, '-')}.json`),
+        JSON.stringify(d.counterexample),
+      );
+    if (d.failed) {
+      const err = d.errorInstance instanceof Error ? d.errorInstance.message : String(d.errorInstance);
+      assert.fail(`${err.slice(0, 1500)}\n${(fc.defaultReportMessage(d) ?? `${name} failed`).slice(0, 3000)}`);
+    }
   };
   if (prop.isAsync())
     return (fc.check(prop as fc.IAsyncProperty<Ts>, params) as Promise<fc.RunDetails<Ts>>).then(report);
