@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { NODE_FLAGS } from '../src/node-flags.js';
@@ -35,6 +35,8 @@ export interface SoakSample {
   heapAfterGcMb: number;
   externalAfterGcMb: number;
   healthzMs: number;
+  /** The machine's 1-minute load average (other work on the machine shows here). */
+  load1?: number;
 }
 
 async function freePort(): Promise<number> {
@@ -221,8 +223,9 @@ export function soakTable(samples: SoakSample[], warmupS: number): string {
       String(Math.round(s.healthzMs)),
       s.t < warmupS ? 'warm-up' : '',
     ]);
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`).join('\n');
+  const w = rows[0]!.map((_, i) => Math.max(3, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
+  return [line(rows[0]!), line(w.map((n) => '-'.repeat(n))), ...rows.slice(1).map(line)].join('\n');
 }
 
 export async function runSoak(o: SoakOptions): Promise<void> {
@@ -308,10 +311,11 @@ export async function runSoak(o: SoakOptions): Promise<void> {
       heapAfterGcMb: mb(g.heapUsed),
       externalAfterGcMb: mb(g.external),
       healthzMs: hz,
+      load1: loadavg()[0]!,
     };
     samples.push(s);
     process.stdout.write(
-      `  ${f1(t / 60)} min: RSS ${f1(s.rssMb)} MB, heap ${f1(s.heapUsedMb)} MB; after GC: RSS ${f1(s.rssAfterGcMb)} MB, heap ${f2(s.heapAfterGcMb)} MB, external ${f1(s.externalAfterGcMb)} MB; healthz ${Math.round(hz)} ms\n`,
+      `  ${f1(t / 60)} min: RSS ${f1(s.rssMb)} MB, heap ${f1(s.heapUsedMb)} MB; after GC: RSS ${f1(s.rssAfterGcMb)} MB, heap ${f2(s.heapAfterGcMb)} MB, external ${f1(s.externalAfterGcMb)} MB; healthz ${Math.round(hz)} ms; load ${f1(s.load1!)}\n`,
     );
   };
   for (let k = 0; ; k++) {
