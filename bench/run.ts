@@ -1,4 +1,5 @@
 // npm run bench -- [--scenario 1,2,...|all] [--duration S] [--out FILE] [--quick]
+// npm run bench -- --soak SECONDS: the memory soak instead (bench/soak.ts)
 // Runs cam2mqtt as its own process, the load from other processes, and the raw baseline under the same
 // load, and reports frames, drops, fps, latency, CPU per delivered GB and peak RSS side by side.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -547,6 +548,11 @@ const program = new Command()
     '--profile <dir>',
     'write V8 CPU profiles of cam2mqtt and the baseline to <dir>/cam2mqtt and <dir>/baseline (open in Chrome DevTools or speedscope)',
   )
+  .option('--soak <s>', 'soak for <s> seconds instead: memory of cam2mqtt under changing load, and its slope')
+  .option('--soak-interval <s>', 'seconds between soak samples', '60')
+  .option('--soak-warmup <s>', 'seconds of soak left out of the slope (default: 600, or a quarter of a short soak)')
+  .option('--soak-fps <n>', 'frames per second of each of the 8 soak cameras', '8')
+  .option('--soak-snapshots <dir>', 'write a heap snapshot of cam2mqtt at the end of the soak into <dir>')
   .parse();
 const opts = program.opts<{
   scenario: string;
@@ -555,7 +561,28 @@ const opts = program.opts<{
   out: string;
   quick?: boolean;
   profile?: string;
+  soak?: string;
+  soakInterval: string;
+  soakWarmup?: string;
+  soakFps: string;
+  soakSnapshots?: string;
 }>();
+if (opts.soak) {
+  const { runSoak } = await import('./soak.js');
+  const durationS = Number(opts.soak);
+  await runSoak({
+    dist: DIST,
+    root: ROOT,
+    durationS,
+    intervalS: Number(opts.soakInterval),
+    warmupS: opts.soakWarmup ? Number(opts.soakWarmup) : Math.min(600, durationS / 4),
+    cameras: 8,
+    fps: Number(opts.soakFps),
+    snapshotsDir: opts.soakSnapshots,
+    out: program.getOptionValueSource('out') === 'cli' ? opts.out : undefined,
+  });
+  process.exit(0);
+}
 let rounds_ = Math.max(1, Number(opts.rounds));
 const profileDir = opts.profile ? path.resolve(opts.profile) : undefined;
 let chosen =

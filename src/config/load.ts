@@ -120,7 +120,13 @@ function parseEnvValue(raw: string, leaf: Node): unknown {
 
 function show(value: unknown): string {
   if (value === undefined) return '(missing)';
-  const s = JSON.stringify(value);
+  let s: string;
+  try {
+    s = JSON.stringify(value);
+  } catch {
+    // A YAML alias that contains itself (a: &x [*x]) makes a value JSON cannot show.
+    return '(a value that contains itself)';
+  }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 

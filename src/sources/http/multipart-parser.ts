@@ -153,7 +153,10 @@ export class MultipartParser {
       const body = trimTail(Buffer.concat(this.scanChunks, this.scanBytes));
       this.scanChunks = [];
       this.scanBytes = 0;
-      if (
+      if (body.length > this.opts.maxFrameBytes) {
+        this.oversize++;
+        this.on.onOversize?.(body.length, this.opts.maxFrameBytes);
+      } else if (
         body.length >= 4 &&
         body[0] === 0xff &&
         body[1] === 0xd8 &&
@@ -161,7 +164,14 @@ export class MultipartParser {
         body[body.length - 1] === 0xd9
       )
         this.deliver(body);
+    } else if (this.state === State.Scan && this.scanDiscard) {
+      // An oversize part cut short by the end of the stream is reported like one ended by a boundary.
+      this.oversize++;
+      this.on.onOversize?.(this.scanBytes, this.opts.maxFrameBytes);
     }
+    this.scanDiscard = false;
+    this.scanChunks = [];
+    this.scanBytes = 0;
     this.state = State.Seek;
     this.body = undefined;
     this.carry = undefined;
@@ -399,7 +409,10 @@ export class MultipartParser {
         ? Buffer.from(piece.subarray(piece.length - keep))
         : Buffer.concat([this.scanTail, piece]).subarray(-keep);
     if (this.scanDiscard) return;
-    if (this.scanBytes > this.opts.maxFrameBytes) {
+    // The bytes scanned may end with the line end and dashes in front of the next boundary ("\r\n--") and
+    // the start of its token (split across chunks): a picture of exactly maxFrameBytes must still fit.
+    // endScanned() judges the picture itself.
+    if (this.scanBytes > this.opts.maxFrameBytes + keep) {
       // Too big: stop keeping it, keep counting, report when its end is found.
       this.scanDiscard = true;
       this.scanChunks = [];
@@ -434,7 +447,10 @@ export class MultipartParser {
     } else if (size > 0) {
       const body = this.scanChunks.length === 1 ? this.scanChunks[0]! : Buffer.concat(this.scanChunks, size);
       const trimmed = trimTail(body);
-      if (trimmed.length > 0) this.deliver(trimmed);
+      if (trimmed.length > this.opts.maxFrameBytes) {
+        this.oversize++;
+        this.on.onOversize?.(trimmed.length, this.opts.maxFrameBytes);
+      } else if (trimmed.length > 0) this.deliver(trimmed);
     }
     this.scanChunks = [];
     this.scanBytes = 0;
