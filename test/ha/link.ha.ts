@@ -456,6 +456,35 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
     }
   });
 
+  it("a user who adds HA's MQTT integration in HA's UI with only broker, port and login (HA's defaults) gets everything", async () => {
+    // What docs/home-assistant.md tells a user: Settings > Devices & services > Add integration > MQTT,
+    // broker + port (+ the admin login), nothing else touched. On 2026.11 that means protocol 5.
+    for (const e of await listConfigEntries(ha!, 'mqtt'))
+      await haJson(ha!, 'DELETE', `/api/config/config_entries/entry/${e.entry_id}`);
+    const id = await createMqttEntry(ha!, {
+      broker: '127.0.0.1',
+      port: mqttPort,
+      username: 'hass',
+      password: 'hass-pass-1',
+    });
+    const stored = await storedConfigEntry(ha!, id);
+    assert.equal(stored.data.protocol ?? '3.1.1', haDefaultMqttProtocol());
+    for (const e of ['camera.frontdoor', 'binary_sensor.frontdoor_motion', 'camera.garage_cam'])
+      await waitFor(
+        async () => {
+          const st = (await getState(ha!, e))?.state;
+          return st !== undefined && st !== 'unavailable';
+        },
+        30_000,
+        `${e} available`,
+      );
+    const r = await cli('status');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Linked: yes/);
+    const ours = (await listEntities(conn!)).filter((e) => e.unique_id.startsWith('cam2mqtt_'));
+    assert.ok(!ours.some((e) => /_\d+$/.test(e.entity_id)), 'no _2 ids');
+  });
+
   it("HA has no MQTT repair issue and logged no warning about cam2mqtt's topics or entities", async () => {
     await assertHaHealthy(ha!, conn!, [
       // Provoked on purpose by the half-way failure test: HA 2024.3 logs the unreachable live stream.
