@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { Camera } from '../src/hub/camera.js';
 import type { Frame } from '../src/hub/frame.js';
@@ -16,12 +15,11 @@ import {
   cameraDiscovery,
   isOwnDiscovery,
 } from '../src/sinks/mqtt/discovery.js';
-import { guardPacketSize } from '../src/sinks/mqtt/packet-guard.js';
 import { type SnapshotCause, SnapshotLimiter } from '../src/sinks/mqtt/snapshots.js';
 import { infoPayload, uptimeSeconds } from '../src/sinks/mqtt/state.js';
 import { entitySlug, Topics } from '../src/sinks/mqtt/topics.js';
 import { sleep } from './helpers/bridge.js';
-import { checkDiscovery, rawPublish } from './mqtt-helpers.js';
+import { checkDiscovery } from './mqtt-helpers.js';
 
 const topics = new Topics({ base: 'cam2mqtt', discoveryPrefix: 'homeassistant', haStatus: 'homeassistant/status' });
 const ctx = { topics, version: '1.2.3', publicUrl: 'http://192.168.1.10:9090' };
@@ -284,34 +282,6 @@ describe('snapshot limits', () => {
     );
     assert.equal(lim.dropped.too_big, 1);
     lim.stop();
-  });
-});
-
-describe('packet-size guard', () => {
-  it('trips on the header of an oversized packet, across chunk boundaries, and lets normal traffic through', async () => {
-    const s = new PassThrough();
-    const seen: Buffer[] = [];
-    s.on('readable', () => {
-      let c;
-      while ((c = s.read()) !== null) seen.push(c as Buffer);
-    });
-    const trips: string[] = [];
-    guardPacketSize(s, 1000, (_n, why) => trips.push(why));
-    const small = rawPublish('a/b', Buffer.alloc(500));
-    const big = rawPublish('a/b', Buffer.alloc(5000));
-    s.write(Buffer.concat([small, small.subarray(0, 7)]));
-    s.write(small.subarray(7));
-    await sleep(10);
-    assert.deepEqual(trips, []);
-    // The length bytes split over two chunks.
-    s.write(big.subarray(0, 2));
-    await sleep(10);
-    assert.deepEqual(trips, []);
-    s.write(big.subarray(2, 3));
-    await sleep(10);
-    assert.equal(trips.length, 1);
-    assert.match(trips[0]!, /larger than mqtt.max_packet_bytes \(1000\)/);
-    assert.ok(seen.length > 0);
   });
 });
 

@@ -206,6 +206,12 @@ export const configSchema = z.strictObject({
         .int()
         .min(1024)
         .default(2 * 1024 * 1024),
+      // Embedded broker: retained messages kept in all (a quarter of it per topic tree, e.g. junk/#).
+      max_retained_bytes: z
+        .number()
+        .int()
+        .min(1024 * 1024)
+        .default(64 * 1024 * 1024),
       base_topic: z
         .string()
         .regex(/^[^#+]+$/, 'expected a topic without # or +')
@@ -221,6 +227,8 @@ export const configSchema = z.strictObject({
         .default(1024 * 1024),
       // At most one snapshot per camera per this many seconds; more are held back, most important wins.
       snapshot_min_interval: seconds.default(1),
+      // MQTT 5 message expiry of the retained snapshot (seconds; 0 = never): the broker stops handing out older ones.
+      snapshot_expiry: seconds.int().default(86400),
     })
     .prefault({}),
   homeassistant: z

@@ -2,11 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type Client, type ConnectPacket } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { HttpServer } from '../../http/server.js';
 import type { Logger } from '../../logging.js';
-import { guardPacketSize } from './packet-guard.js';
+import { MqttLoginLimiter } from './login-limiter.js';
+import { RetainedQuota } from './retained-quota.js';
 import type { Topics } from './topics.js';
 
 export interface BrokerUser {
@@ -20,11 +22,15 @@ export interface BrokerOptions {
   port: number;
   users: BrokerUser[];
   maxPacketBytes: number;
+  /** Retained bytes in all (mqtt.max_retained_bytes); a quarter of it per topic tree. */
+  maxRetainedBytes: number;
   topics: Topics;
   http: HttpServer;
   logger: Logger;
   /** WebSocket path on the HTTP port. */
   wsPath?: string;
+  /** First delay of a held login refusal (tests shorten it). */
+  loginDelayMs?: number;
 }
 
 // A subscriber that stops reading must not hold up the others. Aedes hands each message to all
@@ -41,16 +47,36 @@ const CONCURRENCY = 0;
 const DRAIN_TIMEOUT_MS = 5000;
 const QUEUE_PACKETS = 4096;
 const MIN_QUEUE_BYTES = 8 * 1024 * 1024;
-const RETURN_BAD_CREDENTIALS = 4;
-const RETURN_NOT_AUTHORIZED = 5;
+// CONNACK answers: MQTT 3.1.1 return code, MQTT 5 reason code.
+const BAD_CREDENTIALS = { v4: 4, v5: 0x86 };
+const NOT_AUTHORIZED = { v4: 5, v5: 0x87 };
+const RATE_EXCEEDED = { v4: 3, v5: 0x9f };
 
 interface ClientState {
   remote: string;
+  /** The client's IP address (what the login slow-down counts by). */
+  addr: string;
   user: BrokerUser | undefined;
   queued: number;
   waitingDrain: boolean;
   kicked: boolean;
+  /** Retained publishes refused for the quota (logged once, counted after). */
+  quotaRefused: number;
 }
+
+/** Errors cam2mqtt raised (and logged) itself: Aedes reports them again as client errors. */
+const LOGGED = Symbol('logged');
+type LoggedError = Error & { [LOGGED]?: true };
+function logged(message: string): LoggedError {
+  const e = new Error(message) as LoggedError;
+  e[LOGGED] = true;
+  return e;
+}
+
+/** Socket-level endings that are not the client's fault worth a warning. */
+const QUIET = /ECONNRESET|EPIPE|ETIMEDOUT|connection closed|client disconnected|premature close|aborted/i;
+
+function noop(): void {}
 
 function sha(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -70,10 +96,16 @@ export class EmbeddedBroker {
   private readonly queueBytes: number;
   private refusedLogins = 0;
   private kicked = 0;
+  private refusedRetained = 0;
+  private readonly limiter: MqttLoginLimiter;
+  private readonly saturationLogged = new Map<string, number>();
+  readonly retained: RetainedQuota;
 
   constructor(private readonly opts: BrokerOptions) {
     this.log = opts.logger.child({ mod: 'broker' });
     this.queueBytes = Math.max(MIN_QUEUE_BYTES, 4 * opts.maxPacketBytes);
+    this.limiter = new MqttLoginLimiter(opts.loginDelayMs);
+    this.retained = new RetainedQuota(opts.maxRetainedBytes, Math.floor(opts.maxRetainedBytes / 4));
   }
 
   get port(): number {
@@ -95,17 +127,39 @@ export class EmbeddedBroker {
       drainTimeout: DRAIN_TIMEOUT_MS,
       // MQTT 3.1.1 servers must accept 23 characters and may accept more; some clients use longer ids.
       maxClientsIdLength: 128,
-      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      // Enforced by Aedes on each packet's header, before its body is buffered, and announced to
+      // MQTT 5 clients in CONNACK (Maximum Packet Size).
+      maximumPacketSize: this.opts.maxPacketBytes,
+      // Logins are checked in preConnect, where cam2mqtt can answer a refusal itself: Aedes
+      // 2.0.0-beta.1 puts no Reason String on a refused CONNACK, and the slow-down needs to hold it.
+      preConnect: (client, packet, done) => this.login(client, packet, done),
+      authenticate: (_client, _username, _password, done) => done(null, true),
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null);
         if (packet.topic.startsWith('$SYS/')) return done(new Error('$SYS/ topics are reserved'));
         const st = this.state.get(client.conn);
+        const v5 = client.version === 5;
         if (this.requiresAuth && !st?.user?.admin && this.isProtected(packet.topic)) {
+          // MQTT 5: Aedes answers a QoS 1/2 publish with PUBACK 0x87 and this reason string and keeps
+          // the connection; MQTT 3.1.1 cannot refuse one publish, so Aedes disconnects.
           this.log.warn(
-            `MQTT user "${st?.user?.username ?? '?'}" (${st?.remote ?? client.id}) may not publish to ${packet.topic} (read-only user; set admin: true in mqtt.users); disconnected`,
+            `MQTT user "${st?.user?.username ?? '?'}" (${st?.remote ?? client.id}) may not publish to ${packet.topic} (read-only user; set admin: true in mqtt.users); ${v5 ? 'refused (reason 0x87 not authorized)' : 'disconnected'}`,
           );
-          return done(new Error(`not authorized to publish to ${packet.topic}`));
+          return done(logged(`not authorized to publish to ${packet.topic} (read-only user)`));
         }
+        if (packet.retain && packet.payload.length > 0) {
+          const why = this.retained.check(packet.topic, packet.payload.length);
+          if (why) {
+            this.refusedRetained++;
+            if (st && st.quotaRefused++ === 0)
+              this.log.warn(
+                `MQTT client ${client.id} (${st.remote}): retained publish to ${packet.topic} refused: ${why}; ${v5 ? 'refused (reason 0x87, the connection stays)' : 'disconnected'}`,
+              );
+            return done(logged(`retained quota exceeded: ${why}`));
+          }
+        }
+        // Count it now: the next publish may be checked before Aedes has stored this one.
+        if (packet.retain) this.retained.stored(packet.topic, packet.payload.length);
         done(null);
       },
       authorizeSubscribe: (_client, sub, done) => done(null, sub),
@@ -113,9 +167,13 @@ export class EmbeddedBroker {
     });
     emitInCounterOrder(this.aedes);
     await this.aedes.listen();
+    this.aedes.on('publish', (packet) => {
+      if (packet.retain) this.retained.stored(packet.topic, packet.payload.length);
+    });
     this.aedes.on('clientError', (client, err) => {
       const st = this.state.get(client.conn);
-      if (st?.kicked) return;
+      if (st?.kicked || (err as LoggedError)[LOGGED]) return;
+      if (this.tooLarge(client, err)) return;
       if (err.message === 'drain timeout') {
         this.kicked++;
         this.log.warn(
@@ -127,7 +185,20 @@ export class EmbeddedBroker {
     });
     this.aedes.on('connectionError', (client, err) => {
       const st = this.state.get(client.conn);
-      this.log.debug(`MQTT connection from ${st?.remote ?? '?'} failed: ${err.message}`);
+      if (st?.kicked || (err as LoggedError)[LOGGED]) return;
+      if (this.tooLarge(client, err)) return;
+      const code = (err as { code?: string }).code ?? '';
+      if (QUIET.test(`${code} ${err.message}`)) {
+        this.log.debug(`MQTT connection from ${st?.remote ?? '?'} failed: ${err.message}`);
+        return;
+      }
+      // Before a successful CONNACK: a bad CONNECT (unsupported MQTT 5 properties such as an
+      // authentication method, a Receive Maximum of 0, a malformed packet, an unknown protocol).
+      const reason = (err as { reasonCode?: number; errorCode?: number }).reasonCode;
+      if (st) st.kicked = true;
+      this.log.warn(
+        `MQTT connection from ${st?.remote ?? '?'} refused: ${err.message}${reason !== undefined ? ` (CONNACK reason 0x${reason.toString(16)})` : ''}; disconnected`,
+      );
     });
     this.aedes.on('client', (client) => {
       const st = this.state.get(client.conn);
@@ -137,12 +208,15 @@ export class EmbeddedBroker {
     });
     this.aedes.on('clientDisconnect', (client) => {
       const st = this.state.get(client.conn);
-      this.log.info(`MQTT client ${client.id} disconnected (${st?.remote ?? '?'})`);
+      const more =
+        st && st.quotaRefused > 1 ? `; ${st.quotaRefused - 1} more retained publish(es) refused for the quota` : '';
+      this.log.info(`MQTT client ${client.id} disconnected (${st?.remote ?? '?'})${more}`);
     });
 
-    this.server = createServer((socket) =>
-      this.accept(socket, `${socket.remoteAddress?.replace(/^::ffff:/, '') ?? '?'}:${socket.remotePort ?? '?'}`),
-    );
+    this.server = createServer((socket) => {
+      const addr = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '?';
+      this.accept(socket, `${addr}:${socket.remotePort ?? '?'}`, addr);
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         this.server!.once('error', reject);
@@ -174,7 +248,8 @@ export class EmbeddedBroker {
       wsPath,
       (req, socket, head) => {
         this.wss!.handleUpgrade(req, socket, head, (ws) => {
-          const remote = `${remoteOf(req)} (websocket)`;
+          const addr = addressOf(req);
+          const remote = `${addr}:${req.socket.remotePort ?? '?'} (websocket)`;
           const stream = createWebSocketStream(ws);
           ws.on('error', (err) => {
             // ws refuses a message over maxPayload before the packet guard could see it.
@@ -184,7 +259,7 @@ export class EmbeddedBroker {
               );
             stream.destroy();
           });
-          this.accept(stream, remote, req);
+          this.accept(stream, remote, addr, req);
         });
       },
       { public: this.requiresAuth },
@@ -192,7 +267,7 @@ export class EmbeddedBroker {
 
     const users = this.opts.users;
     this.log.info(
-      `embedded MQTT broker listening on mqtt://${this.opts.host}:${this.port} and ws://<http host>${wsPath}` +
+      `embedded MQTT broker (MQTT 5 and 3.1.1) listening on mqtt://${this.opts.host}:${this.port} and ws://<http host>${wsPath}` +
         (users.length ? ` (${users.length} user(s), anonymous clients refused)` : ''),
     );
     if (!users.length)
@@ -201,43 +276,112 @@ export class EmbeddedBroker {
       );
   }
 
-  private accept(conn: Socket | Duplex, remote: string, req?: IncomingMessage): void {
+  private accept(conn: Socket | Duplex, remote: string, addr: string, req?: IncomingMessage): void {
     this.sockets.add(conn);
     conn.once('close', () => this.sockets.delete(conn));
     conn.on('error', () => {});
-    this.state.set(conn, { remote, user: undefined, queued: 0, waitingDrain: false, kicked: false });
-    this.aedes.handle(conn, req);
-    guardPacketSize(conn, this.opts.maxPacketBytes, (_n, why) => {
-      this.log.warn(`MQTT client at ${remote} refused: ${why}; disconnected`);
-      const st = this.state.get(conn);
-      if (st) st.kicked = true;
-      conn.destroy();
+    this.state.set(conn, {
+      remote,
+      addr,
+      user: undefined,
+      queued: 0,
+      waitingDrain: false,
+      kicked: false,
+      quotaRefused: 0,
     });
+    this.aedes.handle(conn, req);
+    // Aedes 2.0.0-beta.1 reads with 'readable' + read(); the 1.x packet guard had a 'data' listener
+    // beside it. Removing it made test/mqtt-embedded.test.ts "routes every command topic" fail on a
+    // loaded machine in 3 of 3 runs (legacy camera answers missed), keeping it passed 3 of 3; it
+    // still failed once in a full-suite run at load 18, so this is a mitigation, not a found cause.
+    conn.on('data', noop);
   }
 
-  private authenticate(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-    done: (err: AuthenticateError | null, ok: boolean | null) => void,
-  ): void {
+  /** Aedes refused a packet over maximumPacketSize (from its header): one log line. */
+  private tooLarge(client: Client, err: Error): boolean {
+    if (err.message !== 'packet too large') return false;
     const st = this.state.get(client.conn);
+    if (st) st.kicked = true;
+    const size = (err as { size?: number }).size;
+    this.log.warn(
+      `MQTT client at ${st?.remote ?? '?'} refused: packet of ${size ?? '?'} bytes is larger than mqtt.max_packet_bytes (${this.opts.maxPacketBytes}); ${client.version === 5 ? 'disconnected (reason 0x95 packet too large)' : 'disconnected'}`,
+    );
+    return true;
+  }
+
+  /**
+   * The login gate (Aedes' preConnect: before anything of the session is set up). A refusal is
+   * answered here with a CONNACK carrying the MQTT 3.1.1 return code, or the MQTT 5 reason code and
+   * a Reason String, then the connection is closed. Wrong logins from one address are answered
+   * ever later (login-limiter.ts); a right one is answered at once.
+   */
+  private login(client: Client, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void {
     const users = this.opts.users;
     if (!users.length) return done(null, true);
-    const refuse = (code: number, why: string) => {
+    const conn = client.conn;
+    const st = this.state.get(conn);
+    const addr = st?.addr ?? '?';
+    const v5 = packet.protocolVersion === 5;
+    const refuse = (code: { v4: number; v5: number }, why: string) => {
+      const connack = v5
+        ? { cmd: 'connack' as const, sessionPresent: false, reasonCode: code.v5, properties: { reasonString: why } }
+        : { cmd: 'connack' as const, sessionPresent: false, returnCode: code.v4 };
+      if (st) st.kicked = true;
+      if (conn.destroyed || !conn.writable) return done(logged(why), false);
+      let buf: Buffer;
+      try {
+        buf = mqttPacket.generate(connack, { protocolVersion: v5 ? 5 : 4 });
+      } catch {
+        return done(logged(why), false);
+      }
+      // Aedes closes the connection when preConnect fails: let the CONNACK go out first.
+      conn.write(buf, () => done(logged(why), false));
+    };
+    if (this.limiter.saturated(addr)) {
+      const now = Date.now();
+      if ((this.saturationLogged.get(addr) ?? 0) < now - 10_000) {
+        this.saturationLogged.set(addr, now);
+        if (this.saturationLogged.size > 1000) this.saturationLogged.clear();
+        this.log.warn(
+          `MQTT logins from ${addr} refused without a check for now: too many wrong logins from there are still waiting for their answer`,
+        );
+      }
+      return refuse(RATE_EXCEEDED, 'too many failed logins from this address; try again later');
+    }
+    const username = packet.username;
+    const safeName = (username ?? '').slice(0, 64).replace(/[^\x20-\x7e]/g, '?');
+    const wrong = (code: { v4: number; v5: number }, why: string) => {
       this.refusedLogins++;
-      this.log.warn(`MQTT login refused for ${st?.remote ?? '?'} (client ${client.id}): ${why}`);
-      const err = new Error(why) as AuthenticateError;
-      err.returnCode = code as AuthenticateError['returnCode'];
-      done(err, null);
+      const { delayMs, count } = this.limiter.fail(addr);
+      const held = delayMs > 0 ? `; ${count} failures from ${addr}, answer held ${delayMs / 1000} s` : '';
+      this.log.warn(
+        `MQTT login refused for ${st?.remote ?? '?'} (client ${packet.clientId.slice(0, 64)}): ${why}${held}`,
+      );
+      if (delayMs === 0) return refuse(code, why);
+      // Held on the paused connection (Aedes reads nothing more from it meanwhile).
+      let waiting = true;
+      const t = setTimeout(() => {
+        if (!waiting) return;
+        waiting = false;
+        this.limiter.done(addr);
+        refuse(code, why);
+      }, delayMs);
+      conn.once('close', () => {
+        if (!waiting) return;
+        waiting = false;
+        clearTimeout(t);
+        this.limiter.done(addr);
+        done(logged(why), false);
+      });
     };
     if (username === undefined || username === '')
-      return refuse(RETURN_NOT_AUTHORIZED, 'no username (anonymous clients are refused when mqtt.users is set)');
+      return wrong(NOT_AUTHORIZED, 'no username (anonymous clients are refused when mqtt.users is set)');
     const user = users.find((u) => u.username === username);
     // Compare digests so the time taken does not depend on where the passwords differ.
-    const given = sha(password?.toString('utf8') ?? '');
+    const given = sha(packet.password?.toString('utf8') ?? '');
     if (!user || !timingSafeEqual(given, sha(user.password)))
-      return refuse(RETURN_BAD_CREDENTIALS, `wrong username or password (user "${username}")`);
+      return wrong(BAD_CREDENTIALS, `wrong username or password (user "${safeName}")`);
+    this.limiter.succeed(addr);
     if (st) st.user = user;
     done(null, true);
   }
@@ -284,7 +428,11 @@ export class EmbeddedBroker {
       clients: this.clientCount,
       auth: this.requiresAuth,
       refused_logins: this.refusedLogins,
+      delayed_login_refusals: this.limiter.delayed,
       slow_clients_disconnected: this.kicked,
+      retained_bytes: this.retained.total,
+      retained_messages: this.retained.count,
+      refused_retained: this.refusedRetained,
     };
   }
 
@@ -304,9 +452,9 @@ export class EmbeddedBroker {
   }
 }
 
-function remoteOf(req: IncomingMessage): string {
+function addressOf(req: IncomingMessage): string {
   const a = req.socket.remoteAddress ?? '?';
-  return `${a.startsWith('::ffff:') ? a.slice(7) : a}:${req.socket.remotePort ?? '?'}`;
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
 interface Emitter {

@@ -9,6 +9,8 @@ import type { EmbeddedBroker } from './broker.js';
 export interface PublishOptions {
   retain?: boolean;
   qos?: 0 | 1;
+  /** MQTT 5 Message Expiry Interval in seconds (ignored on MQTT 3.1.1). */
+  expiry?: number;
 }
 
 /**
@@ -65,6 +67,7 @@ export class EmbeddedTransport extends EventEmitter implements Transport {
           qos: opts.qos ?? 0,
           retain: opts.retain ?? false,
           dup: false,
+          ...(opts.expiry ? { properties: { messageExpiryInterval: opts.expiry } } : {}),
         },
         () => resolve(),
       );
@@ -165,6 +168,9 @@ export class ExternalTransport extends EventEmitter implements Transport {
   private collector: ((topic: string, payload: Buffer, retained: boolean) => boolean) | undefined;
   private readonly subscribed = new Set<string>();
   private connects = 0;
+  /** MQTT protocol level: 5 first, 4 (3.1.1) once the broker refused 5. */
+  private protocol: 4 | 5 = 5;
+  private fallBack = false;
   private readonly backoff: { minMs: number; maxMs: number };
   private readonly tls: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 
@@ -188,7 +194,7 @@ export class ExternalTransport extends EventEmitter implements Transport {
     const o = this.opts;
     const options: IClientOptions = {
       clientId: o.clientId ?? `cam2mqtt_${randomBytes(4).toString('hex')}`,
-      protocolVersion: 4,
+      protocolVersion: this.protocol,
       clean: true,
       keepalive: o.keepalive,
       connectTimeout: 10_000,
@@ -203,7 +209,7 @@ export class ExternalTransport extends EventEmitter implements Transport {
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...this.tls,
     };
-    this.log.info(`connecting to MQTT broker ${redactUrl(o.server)} in the background`);
+    this.log.info(`connecting to MQTT broker ${redactUrl(o.server)} in the background (MQTT 5, else 3.1.1)`);
     const client = mqtt.connect(o.server, options);
     this.client = client;
     client.on('connect', () => {
@@ -213,11 +219,17 @@ export class ExternalTransport extends EventEmitter implements Transport {
       this.loggedDown = false;
       this.lastError = undefined;
       this.subscribed.clear();
-      this.log.info(`connected to MQTT broker ${redactUrl(o.server)}${this.connects > 1 ? ' again' : ''}`);
+      this.log.info(
+        `connected to MQTT broker ${redactUrl(o.server)}${this.connects > 1 ? ' again' : ''} (MQTT ${this.protocol === 5 ? '5' : '3.1.1'})`,
+      );
       this.emit('connect');
     });
     client.on('error', (err) => {
       this.lastError = err.message;
+      // CONNACK "unacceptable protocol version" (3.1.1 return code 1, MQTT 5 reason 0x84): an
+      // older broker. Go on with MQTT 3.1.1 at once.
+      const code = (err as { code?: unknown }).code;
+      if (this.protocol === 5 && (code === 1 || code === 0x84)) this.fallBack = true;
     });
     client.stream?.on?.('error', (err: Error) => {
       this.lastError = err.message;
@@ -231,6 +243,24 @@ export class ExternalTransport extends EventEmitter implements Transport {
 
   private onClose(): void {
     if (this.stopping) return;
+    if (this.fallBack && this.client) {
+      this.fallBack = false;
+      this.protocol = 4;
+      this.lastError = undefined;
+      this.log.warn(
+        `the MQTT broker ${redactUrl(this.opts.server)} does not speak MQTT 5 (CONNACK: unacceptable protocol version); using MQTT 3.1.1`,
+      );
+      this.client.options.protocolVersion = 4;
+      const client = this.client;
+      setImmediate(() => {
+        if (this.stopping) return;
+        client.reconnect();
+        client.stream?.on?.('error', (err: Error) => {
+          this.lastError = err.message;
+        });
+      });
+      return;
+    }
     const why = this.lastError ?? 'connection closed';
     const server = redactUrl(this.opts.server);
     if (this.up) {
@@ -268,7 +298,9 @@ export class ExternalTransport extends EventEmitter implements Transport {
     const client = this.client;
     if (!client?.connected) return Promise.resolve();
     return new Promise((resolve) => {
-      client.publish(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false }, (err) => {
+      const o = { qos: opts.qos ?? 0, retain: opts.retain ?? false };
+      const props = opts.expiry && this.protocol === 5 ? { properties: { messageExpiryInterval: opts.expiry } } : {};
+      client.publish(topic, payload, { ...o, ...props }, (err) => {
         if (err) this.log.debug(`publish to ${topic} failed: ${err.message}`);
         resolve();
       });
@@ -350,7 +382,13 @@ export class ExternalTransport extends EventEmitter implements Transport {
   }
 
   status(): Record<string, unknown> {
-    return { mode: this.mode, server: redactUrl(this.opts.server), connected: this.connected, connects: this.connects };
+    return {
+      mode: this.mode,
+      server: redactUrl(this.opts.server),
+      connected: this.connected,
+      connects: this.connects,
+      protocol: this.protocol === 5 ? '5' : '3.1.1',
+    };
   }
 }
 

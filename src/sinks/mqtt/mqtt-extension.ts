@@ -97,6 +97,7 @@ export class MqttExtension implements Extension {
         port: m.port,
         users: m.users,
         maxPacketBytes: m.max_packet_bytes,
+        maxRetainedBytes: m.max_retained_bytes,
         topics: this.topics,
         http: ctx.http,
         logger: ctx.logger,
@@ -370,7 +371,7 @@ export class MqttExtension implements Extension {
     // The hub's snapshots (motion, request, interval, camera) already set it; the first frame is ours.
     if (cause === 'first') cam.snapshot = frame;
     // The frame's own Buffer: no copy, whatever the number of subscribers.
-    this.publisher.retain(this.topics.snapshot(cam.id), frame.data, 0);
+    this.publisher.retain(this.topics.snapshot(cam.id), frame.data, 0, this.ctx.config.mqtt.snapshot_expiry);
     this.log.debug(`camera ${cam.id}: ${cause} snapshot published (seq ${frame.seq}, ${frame.data.length} bytes)`);
   }
 

@@ -7,6 +7,8 @@ import type { Topics } from './topics.js';
 interface Retained {
   payload: Buffer | string;
   qos: 0 | 1;
+  /** MQTT 5 message expiry (s), if any. */
+  expiry?: number;
 }
 
 /**
@@ -22,12 +24,13 @@ export class Publisher {
 
   constructor(private readonly transport: Transport) {}
 
-  retain(topic: string, payload: Buffer | string, qos: 0 | 1 = 0): void {
+  retain(topic: string, payload: Buffer | string, qos: 0 | 1 = 0, expiry = 0): void {
     // Same text, or the same Buffer (a snapshot is never copied): nothing new to say.
     if (this.retained.get(topic)?.payload === payload) return;
     this.toClear.delete(topic);
-    this.retained.set(topic, { payload, qos });
-    this.send(topic, payload, { retain: true, qos });
+    const r: Retained = expiry > 0 ? { payload, qos, expiry } : { payload, qos };
+    this.retained.set(topic, r);
+    this.send(topic, payload, { retain: true, qos, ...(expiry > 0 ? { expiry } : {}) });
   }
 
   /** Remove a retained message from the broker (empty retained payload), now or on reconnect. */
@@ -56,7 +59,8 @@ export class Publisher {
   republish(): number {
     for (const topic of this.toClear) this.send(topic, '', { retain: true, qos: 1 });
     this.toClear.clear();
-    for (const [topic, r] of this.retained) this.send(topic, r.payload, { retain: true, qos: r.qos });
+    for (const [topic, r] of this.retained)
+      this.send(topic, r.payload, { retain: true, qos: r.qos, ...(r.expiry ? { expiry: r.expiry } : {}) });
     return this.retained.size;
   }
 }
