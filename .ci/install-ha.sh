@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install a real Home Assistant (core 2024.3.3, the newest that runs on Python 3.11) into
-# $REPO/.cache/ha-venv, together with the Python requirements of every integration the HA
+# $HOME/.cache/cam2mqtt-ha/ha-venv (outside the clone, so a machine builds it once), together with the Python requirements of every integration the HA
 # test harness sets up, so HA can be started with --skip-pip and never needs the network.
+# The newer HAs of the test matrix need a newer Python: .ci/install-ha-chroot.sh.
 # Also makes sure the mosquitto broker (Debian package) is there for the HA tests.
 #
 # Idempotent: a marker file in the venv records a hash of this script (HA version, pins,
@@ -9,7 +10,7 @@
 #
 # Environment overrides (all optional):
 #   HA_PYTHON     python 3.11 interpreter to build the venv from
-#   HA_CACHE_DIR  cache root (default: $REPO/.cache)
+#   HA_CACHE_DIR  cache root (default: $HOME/.cache/cam2mqtt-ha)
 #   HA_VENV       venv location (default: $HA_CACHE_DIR/ha-venv)
 #   PIP_CACHE_DIR pip's download/wheel cache (default: $HA_CACHE_DIR/pip)
 #   HA_FORCE=1    reinstall even if the marker matches
@@ -136,7 +137,7 @@ INTEGRATIONS=(
   vacuum valve water_heater
 )
 
-CACHE="${HA_CACHE_DIR:-$REPO/.cache}"
+CACHE="${HA_CACHE_DIR:-$HOME/.cache/cam2mqtt-ha}"
 VENV="${HA_VENV:-$CACHE/ha-venv}"
 export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$CACHE/pip}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -16,7 +16,9 @@ import { HaClient } from '../src/ha/client.js';
 import { httpCredentialsFor, mqttCredentialsFor } from '../src/ha/credentials.js';
 import { HaError, normaliseHaUrl } from '../src/ha/errors.js';
 import { cameraOfStreamUrl, expectedDevices, liveEntityId, liveUrls } from '../src/ha/expected.js';
+import { HA_VERSIONS, haVersionRow, mqttFlowInput, pickProtocol, type SchemaField } from '../src/ha/ha-versions.js';
 import { brokerHostFor, externalBrokerAddress, type LinkReport } from '../src/ha/link.js';
+import { brokerProtocols } from '../src/ha/mqtt-probe.js';
 import { formatLinkReport, formatStatusReport, wrapList } from '../src/ha/report.js';
 import type { StatusReport } from '../src/ha/status.js';
 import { compareHaVersions, isSupportedHaVersion, parseHaVersion } from '../src/ha/version.js';
@@ -495,6 +497,114 @@ describe('cam2mqtt ha: inside the bridge', () => {
     } finally {
       await b.stop();
       await c.stop();
+    }
+  });
+});
+
+// The MQTT broker forms exactly as the real HAs return them (POST /api/config/config_entries/flow
+// {"handler":"mqtt"}), recorded from 2024.3.3 and 2026.11.0 (the real ones run in test/ha/*.ha.ts).
+const FORM_2024_3: SchemaField[] = JSON.parse(
+  '[{"selector": {"text": {"type": "text", "multiple": false, "multiline": false}}, "name": "broker", "required": true, "default": null}, {"selector": {"number": {"mode": "box", "min": 1, "max": 65535, "step": 1}}, "type": "integer", "name": "port", "required": true, "default": 1883}, {"selector": {"text": {"type": "text", "multiple": false, "multiline": false}}, "name": "username", "description": {"suggested_value": null}, "optional": true}, {"selector": {"text": {"type": "password", "multiple": false, "multiline": false}}, "name": "password", "description": {"suggested_value": null}, "optional": true}]',
+);
+const FORM_2026_11: SchemaField[] = JSON.parse(
+  '[{"selector": {"text": {"type": "text", "multiline": false, "multiple": false}}, "name": "broker", "required": true}, {"selector": {"number": {"mode": "box", "min": 1, "max": 65535, "step": 1}}, "type": "integer", "name": "port", "required": true, "default": 1883}, {"selector": {"select": {"options": ["5", "3.1.1", "3.1"], "mode": "dropdown", "multiple": false, "custom_value": false, "sort": false}}, "name": "protocol", "required": true, "default": "5"}, {"selector": {"text": {"type": "text", "multiline": false, "multiple": false}}, "name": "username", "required": false, "optional": true}, {"selector": {"text": {"type": "password", "multiline": false, "multiple": false}}, "name": "password", "required": false, "optional": true, "secret": true}, {"type": "expandable", "schema": [{"selector": {"text": {"type": "text", "multiline": false, "multiple": false}}, "name": "client_id", "required": false, "optional": true}, {"selector": {"number": {"mode": "box", "min": 15, "step": "any", "unit_of_measurement": "sec"}}, "type": "integer", "name": "keepalive", "required": false, "optional": true}, {"selector": {"boolean": {}}, "name": "set_client_cert", "required": true}, {"selector": {"file": {"accept": ".pem,.crt,.cer,.der,application/x-x509-user-cert"}}, "name": "client_cert", "required": false, "optional": true}, {"selector": {"file": {"accept": ".pem,.key,.der,.pk8,application/pkcs8"}}, "name": "client_key", "required": false, "optional": true, "secret": true}, {"selector": {"text": {"type": "password", "multiline": false, "multiple": false}}, "name": "client_key_password", "required": false, "optional": true, "secret": true}, {"selector": {"select": {"options": ["off", "auto", "custom"], "mode": "dropdown", "translation_key": "set_ca_cert", "multiple": false, "custom_value": false, "sort": false}}, "name": "set_ca_cert", "required": true}, {"selector": {"file": {"accept": ".pem,.crt,.cer,.der,application/x-x509-ca-cert"}}, "name": "certificate", "required": false, "optional": true}, {"selector": {"boolean": {}}, "name": "tls_insecure", "required": false, "optional": true}, {"selector": {"select": {"options": [{"value": "tcp", "label": "TCP"}, {"value": "websockets", "label": "WebSocket"}], "mode": "dropdown", "multiple": false, "custom_value": false, "sort": false}}, "name": "transport", "required": true, "default": "tcp"}, {"selector": {"text": {"type": "text", "multiline": false, "multiple": false}}, "name": "ws_path", "required": false, "optional": true}, {"selector": {"text": {"type": "text", "multiline": true, "multiple": false}}, "name": "ws_headers", "required": false, "optional": true}], "expanded": false, "name": "other_settings", "required": true}]',
+);
+
+describe('cam2mqtt ha: what differs by Home Assistant version (src/ha/ha-versions.ts)', () => {
+  it('one row per version, oldest first; a version gets the newest row not newer than it', () => {
+    for (let i = 1; i < HA_VERSIONS.length; i++)
+      assert.ok(compareHaVersions(HA_VERSIONS[i - 1]!.since, HA_VERSIONS[i]!.since) < 0);
+    assert.equal(haVersionRow('2024.3.3').defaultProtocol, '3.1.1');
+    assert.equal(haVersionRow('2025.6.1').defaultProtocol, '3.1.1');
+    assert.equal(haVersionRow('2026.11.0').defaultProtocol, '5');
+    assert.equal(haVersionRow('2027.1.0b1').defaultProtocol, '5');
+    assert.equal(haVersionRow('2024.3.3').mqttEntry, 'options_flow');
+    assert.equal(haVersionRow('2026.11.0').mqttEntry, 'reconfigure_flow');
+  });
+
+  it('builds the 2024.3 broker form input: broker, port, login; no protocol (HA uses 3.1.1)', () => {
+    const login = { broker: '127.0.0.1', port: 1884, username: 'hass', password: 'pw' };
+    assert.deepEqual(mqttFlowInput(FORM_2024_3, { ...login, protocols: ['5', '3.1.1'] }, '2024.3.3'), login);
+    assert.deepEqual(mqttFlowInput(FORM_2024_3, { broker: 'h', port: 1883, protocols: ['3.1.1'] }, '2024.3.3'), {
+      broker: 'h',
+      port: 1883,
+    });
+  });
+
+  it('builds the 2026.11 broker form input: protocol 5 when the broker speaks it, the required section filled', () => {
+    const v = { broker: '127.0.0.1', port: 1884, username: 'hass', password: 'pw' };
+    const other = { set_client_cert: false, set_ca_cert: 'off', transport: 'tcp' };
+    assert.deepEqual(mqttFlowInput(FORM_2026_11, { ...v, protocols: ['5', '3.1.1'] }, '2026.11.0'), {
+      ...v,
+      protocol: '5',
+      other_settings: other,
+    });
+    // A broker on 3.1.1 only (Aedes 1.x, an old Mosquitto): 3.1.1, which HA offers too.
+    assert.equal(mqttFlowInput(FORM_2026_11, { ...v, protocols: ['3.1.1'] }, '2026.11.0').protocol, '3.1.1');
+    // No login: no username / password keys at all.
+    const anon = mqttFlowInput(FORM_2026_11, { broker: 'h', port: 1883, protocols: ['5'] }, '2026.11.0');
+    assert.deepEqual(Object.keys(anon).sort(), ['broker', 'other_settings', 'port', 'protocol']);
+    // What HA offers decides: a form without 5 gets 3.1.1.
+    const protocol = FORM_2026_11.find((f) => f.name === 'protocol');
+    assert.equal(pickProtocol(protocol, ['5', '3.1.1']), '5');
+    assert.equal(
+      pickProtocol({ name: 'protocol', selector: { select: { options: ['3.1.1', '3.1'] } } }, ['5', '3.1.1']),
+      '3.1.1',
+    );
+    assert.equal(pickProtocol(undefined, ['5']), '3.1.1');
+  });
+
+  it("an unknown required field fails with one line naming the field and HA's version", () => {
+    const v = { broker: 'h', port: 1883, protocols: ['5'] as const };
+    const cases: [SchemaField[], string][] = [
+      [[...FORM_2026_11, { name: 'broker_fingerprint', required: true, selector: { text: {} } }], 'broker_fingerprint'],
+      [[...FORM_2026_11, { name: 'tls_settings', type: 'expandable', required: true, schema: [] }], 'tls_settings'],
+      [
+        FORM_2026_11.map((f) =>
+          f.name === 'other_settings'
+            ? { ...f, schema: [...(f.schema ?? []), { name: 'client_pin', required: true, selector: { text: {} } }] }
+            : f,
+        ),
+        'other_settings.client_pin',
+      ],
+    ];
+    for (const [form, field] of cases) {
+      assert.throws(
+        () => mqttFlowInput(form, v, '2027.1.0'),
+        (err: unknown) =>
+          err instanceof HaError &&
+          err.code === 'mqtt_flow_unknown' &&
+          err.message.includes(`"${field}"`) &&
+          err.message.includes('Home Assistant 2027.1.0') &&
+          !err.message.includes('\n'),
+      );
+    }
+    // An unknown field with a default keeps HA's default (what a user who leaves it alone sends).
+    const withDefault = mqttFlowInput([...FORM_2026_11, { name: 'qos', required: true, default: 0 }], v, '2027.1.0');
+    assert.equal(withDefault.qos, 0);
+  });
+
+  it('asks a broker which protocols it speaks: 5 and 3.1.1 from Mosquitto, nothing from a closed port', async () => {
+    const { spawn: sp } = await import('node:child_process');
+    const port = await freePort();
+    const dir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-probe-'));
+    const { writeFileSync, rmSync } = await import('node:fs');
+    writeFileSync(
+      path.join(dir, 'm.conf'),
+      `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n${process.getuid?.() === 0 ? 'user root\n' : ''}`,
+    );
+    const m = sp('mosquitto', ['-c', path.join(dir, 'm.conf')], { stdio: 'ignore' });
+    try {
+      const got = await waitFor(
+        async () => brokerProtocols('127.0.0.1', port, undefined, 2_000),
+        10_000,
+        'mosquitto probe',
+      );
+      assert.deepEqual(got, ['5', '3.1.1']);
+      assert.equal(await brokerProtocols('127.0.0.1', await freePort(), undefined, 2_000), undefined);
+    } finally {
+      m.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

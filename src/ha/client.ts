@@ -12,6 +12,7 @@ import {
 } from 'home-assistant-js-websocket';
 import WebSocket from 'ws';
 import { describeFetchError, HaError, messageOf, normaliseHaUrl } from './errors.js';
+import { haVersionRow, type SchemaField } from './ha-versions.js';
 import { isSupportedHaVersion, MIN_HA_VERSION } from './version.js';
 
 export interface ConfigEntry {
@@ -41,12 +42,7 @@ export interface FlowResult {
   reason?: string;
   errors?: Record<string, string> | null;
   description_placeholders?: Record<string, string> | null;
-  data_schema?: {
-    name: string;
-    default?: unknown;
-    description?: { suggested_value?: unknown } | null;
-    [k: string]: unknown;
-  }[];
+  data_schema?: SchemaField[];
   result?: { entry_id: string; domain: string; title: string; state?: string } | string;
   title?: string;
 }
@@ -341,6 +337,15 @@ export class HaClient {
     return this.rest<FlowResult>('POST', '/api/config/config_entries/flow', { handler, show_advanced_options: false });
   }
 
+  /** A reconfigure flow of an entry (HA 2024.4+: `entry_id` in the flow request). */
+  startReconfigureFlow(handler: string, entryId: string): Promise<FlowResult> {
+    return this.rest<FlowResult>('POST', '/api/config/config_entries/flow', {
+      handler,
+      entry_id: entryId,
+      show_advanced_options: false,
+    });
+  }
+
   flowStep(flowId: string, data: Record<string, unknown>): Promise<FlowResult> {
     return this.rest<FlowResult>('POST', `/api/config/config_entries/flow/${encodeURIComponent(flowId)}`, data);
   }
@@ -374,16 +379,40 @@ export class HaClient {
       return undefined;
     }
     try {
-      if (flow.type !== 'form' || !Array.isArray(flow.data_schema)) return undefined;
-      const out: Record<string, unknown> = {};
-      for (const f of flow.data_schema) {
-        const v = f.default !== undefined ? f.default : f.description?.suggested_value;
-        if (v !== undefined) out[f.name] = v;
-      }
-      return out;
+      return flow.type === 'form' && Array.isArray(flow.data_schema) ? formValues(flow.data_schema) : undefined;
     } finally {
       if (flow.flow_id) await this.abortOptionsFlow(flow.flow_id);
     }
+  }
+
+  /** The settings a reconfigure flow shows, read the same way (opened and deleted again). */
+  async readReconfigure(handler: string, entryId: string): Promise<Record<string, unknown> | undefined> {
+    let flow: FlowResult;
+    try {
+      flow = await this.startReconfigureFlow(handler, entryId);
+    } catch {
+      return undefined;
+    }
+    try {
+      return flow.type === 'form' && Array.isArray(flow.data_schema) ? formValues(flow.data_schema) : undefined;
+    } finally {
+      if (flow.flow_id) await this.abortFlow(flow.flow_id);
+    }
+  }
+
+  /**
+   * Broker, port and protocol of an MQTT entry, read where this HA version shows them
+   * (ha-versions.ts: options flow up to 2026.x, reconfigure flow since). Missing keys: not shown.
+   */
+  async mqttEntrySettings(entryId: string): Promise<{ broker?: string; port?: number; protocol?: string }> {
+    const layout = haVersionRow(this.version).mqttEntry;
+    const v =
+      layout === 'reconfigure_flow' ? await this.readReconfigure('mqtt', entryId) : await this.readOptions(entryId);
+    const out: { broker?: string; port?: number; protocol?: string } = {};
+    if (v?.broker !== undefined) out.broker = String(v.broker);
+    if (v?.port !== undefined && Number.isFinite(Number(v.port))) out.port = Number(v.port);
+    if (v?.protocol !== undefined) out.protocol = String(v.protocol);
+    return out;
   }
 
   /** Waits until a config entry is loaded; returns its last state (loaded or not) when time is up. */
@@ -398,4 +427,18 @@ export class HaClient {
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+
+/** Defaults / suggested values of a form, with the fields of its sections flattened in. */
+export function formValues(schema: readonly SchemaField[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of schema) {
+    if (f.type === 'expandable' && Array.isArray(f.schema)) {
+      for (const [k, v] of Object.entries(formValues(f.schema))) if (!(k in out)) out[k] = v;
+      continue;
+    }
+    const v = f.description?.suggested_value !== undefined ? f.description.suggested_value : f.default;
+    if (v !== undefined) out[f.name] = v;
+  }
+  return out;
 }

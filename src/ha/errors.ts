@@ -19,6 +19,7 @@ export type HaErrorCode =
   | 'mqtt_credentials'
   | 'other_broker'
   | 'mqtt_failed'
+  | 'mqtt_flow_unknown'
   | 'discovery_timeout'
   | 'live_failed';
 

@@ -31,6 +31,7 @@ const PERMANENT: ReadonlySet<HaErrorCode> = new Set([
   'discovery_disabled',
   'mqtt_credentials',
   'other_broker',
+  'mqtt_flow_unknown',
 ]);
 const FIRST_RETRY_MS = 10_000;
 const MAX_RETRY_MS = 10 * 60_000;

@@ -17,6 +17,7 @@ import {
   liveEntityId,
   liveUrls,
 } from './expected.js';
+import { haVersionRow, type MqttProtocol, mqttFlowInput } from './ha-versions.js';
 
 export interface Credentials {
   username: string;
@@ -39,6 +40,11 @@ export interface LinkOptions {
   live?: boolean;
   /** How long to wait for HA to discover everything (ms, default 60 s). */
   timeoutMs?: number;
+  /**
+   * The MQTT protocols the broker speaks, best first, or undefined when unknown (then HA's default is
+   * tried, and 3.1.1 if HA cannot connect with it). Default: ask the broker (mqtt-probe.ts).
+   */
+  brokerProtocols?: (host: string, port: number, login?: Credentials) => Promise<MqttProtocol[] | undefined>;
   /** Progress lines. */
   say?: (line: string) => void;
 }
@@ -76,6 +82,8 @@ export interface MqttResult {
   state: string;
   /** The broker login HA uses. */
   user?: string;
+  /** The MQTT protocol of the entry (as HA shows it, or HA's default for its version). */
+  protocol?: string;
 }
 
 export interface LinkReport {
@@ -136,6 +144,15 @@ export async function brokerCarriesBridge(
     await unsub().catch(() => undefined);
   }
   return seen === undefined ? { ok: false } : { ok: seen.url === info.public_url, seen };
+}
+
+async function defaultBrokerProtocols(
+  host: string,
+  port: number,
+  login?: Credentials,
+): Promise<MqttProtocol[] | undefined> {
+  const { brokerProtocols } = await import('./mqtt-probe.js');
+  return brokerProtocols(host, port, login);
 }
 
 function flowErrors(res: FlowResult): string {
@@ -207,8 +224,8 @@ class Linker {
     const entries = await c.configEntries('mqtt');
     if (entries.length > 0) {
       const entry = entries[0]!;
-      const opts = await c.readOptions(entry.entry_id);
-      const broker = opts?.broker !== undefined ? `${String(opts.broker)}:${String(opts.port ?? 1883)}` : entry.title;
+      const opts = await c.mqttEntrySettings(entry.entry_id);
+      const broker = opts.broker !== undefined ? `${opts.broker}:${opts.port ?? 1883}` : entry.title;
       let state = entry.state;
       if (state !== 'loaded' && entry.disabled_by == null)
         state = (await c.waitEntry(entry.entry_id, 10_000))?.state ?? state;
@@ -232,7 +249,13 @@ class Linker {
           `Home Assistant's MQTT integration points at another broker (${broker}): ${why}. cam2mqtt uses ${ours}. Changed nothing: point HA's MQTT integration at cam2mqtt (Settings > Devices & services > MQTT > Configure), or make cam2mqtt use HA's broker (mqtt.server)`,
         );
       }
-      return { action: 'existing', entry_id: entry.entry_id, broker, state };
+      return {
+        action: 'existing',
+        entry_id: entry.entry_id,
+        broker,
+        state,
+        protocol: opts.protocol ?? haVersionRow(c.version).defaultProtocol,
+      };
     }
 
     // Create it.
@@ -252,11 +275,7 @@ class Linker {
       ({ host, port } = addr);
       if (this.o.brokerHost) host = this.o.brokerHost;
     }
-    const data: Record<string, unknown> = { broker: host, port };
-    if (this.o.mqttCredentials) {
-      data.username = this.o.mqttCredentials.username;
-      data.password = this.o.mqttCredentials.password;
-    }
+    const login = this.o.mqttCredentials;
     this.say(`... adding Home Assistant's MQTT integration for ${host}:${port}`);
     const flow = await c.startFlow('mqtt');
     if (flow.type === 'abort')
@@ -266,19 +285,41 @@ class Linker {
       );
     if (flow.type !== 'form' || !flow.flow_id)
       throw new HaError('mqtt_failed', `Home Assistant's MQTT setup answered unexpectedly (${flow.type})`);
+    // The protocol: the best one the broker speaks that HA's form offers. Unknown (the broker is not
+    // reachable from here): HA's default for its version, then 3.1.1 if HA cannot connect with it.
+    const row = haVersionRow(c.version);
     let res: FlowResult;
+    let data: Record<string, unknown>;
     try {
+      const speaks = await (this.o.brokerProtocols ?? defaultBrokerProtocols)(host, port, login);
+      const values = { broker: host, port, username: login?.username, password: login?.password };
+      data = mqttFlowInput(
+        flow.data_schema ?? [],
+        { ...values, protocols: speaks ?? [row.defaultProtocol, '3.1.1'] },
+        c.version,
+      );
       res = await c.flowStep(flow.flow_id, data);
+      if (
+        speaks === undefined &&
+        data.protocol !== undefined &&
+        data.protocol !== '3.1.1' &&
+        res.type === 'form' &&
+        res.flow_id &&
+        Object.values(res.errors ?? {}).includes('cannot_connect')
+      ) {
+        data = mqttFlowInput(res.data_schema ?? flow.data_schema ?? [], { ...values, protocols: ['3.1.1'] }, c.version);
+        res = await c.flowStep(res.flow_id, data);
+      }
     } catch (err) {
       await c.abortFlow(flow.flow_id);
       throw err;
     }
     if (res.type !== 'create_entry' || typeof res.result !== 'object' || res.result === null) {
       if (res.flow_id) await c.abortFlow(res.flow_id);
-      const login = this.o.mqttCredentials ? ` as user "${this.o.mqttCredentials.username}"` : '';
+      const as = login ? ` as user "${login.username}"` : '';
       throw new HaError(
         'mqtt_failed',
-        `Home Assistant cannot connect to cam2mqtt's broker at ${host}:${port}${login} (${flowErrors(res)}): HA must reach this address; if it cannot, pass --broker-host with an address of this machine that HA can reach (or set http.public_url)`,
+        `Home Assistant cannot connect to cam2mqtt's broker at ${host}:${port}${as} (${flowErrors(res)}): HA must reach this address; if it cannot, pass --broker-host with an address of this machine that HA can reach (or set http.public_url)`,
       );
     }
     const entryId = res.result.entry_id;
@@ -301,6 +342,7 @@ class Linker {
       broker: `${host}:${port}`,
       state: 'loaded',
       ...(this.o.mqttCredentials ? { user: this.o.mqttCredentials.username } : {}),
+      protocol: typeof data.protocol === 'string' ? data.protocol : row.defaultProtocol,
     };
   }
 

@@ -27,8 +27,8 @@ export function formatLinkReport(r: LinkReport): string {
   if (r.mqtt) {
     out.push(
       r.mqtt.action === 'created'
-        ? `MQTT:    added Home Assistant's MQTT integration -> ${r.mqtt.broker}${r.mqtt.user ? ` (user ${r.mqtt.user})` : ''}`
-        : `MQTT:    Home Assistant's MQTT integration already uses cam2mqtt's broker (${r.mqtt.broker})`,
+        ? `MQTT:    added Home Assistant's MQTT integration -> ${r.mqtt.broker}${r.mqtt.protocol ? `, MQTT ${r.mqtt.protocol}` : ''}${r.mqtt.user ? ` (user ${r.mqtt.user})` : ''}`
+        : `MQTT:    Home Assistant's MQTT integration already uses cam2mqtt's broker (${r.mqtt.broker}${r.mqtt.protocol ? `, MQTT ${r.mqtt.protocol}` : ''})`,
     );
   }
   let entities = 0;
@@ -86,7 +86,9 @@ export function formatStatusReport(s: StatusReport): string {
         : m.carries_cam2mqtt
           ? ", carries cam2mqtt's topics"
           : ", does NOT carry cam2mqtt's topics (another broker)";
-    out.push(`MQTT integration: ${m.state}, broker ${m.broker ?? m.title}${carries}`);
+    out.push(
+      `MQTT integration: ${m.state}, broker ${m.broker ?? m.title}${m.protocol ? `, MQTT ${m.protocol}` : ''}${carries}`,
+    );
   }
   out.push(`Devices (${s.devices.length}):`);
   for (const d of s.devices) {

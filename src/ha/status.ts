@@ -4,6 +4,7 @@ import type { BridgeInfo } from './bridge-info.js';
 import type { HaClient } from './client.js';
 import { messageOf } from './errors.js';
 import { cameraOfStreamUrl, expectedDevices } from './expected.js';
+import { haVersionRow } from './ha-versions.js';
 import { brokerCarriesBridge } from './link.js';
 
 export interface StatusEntity {
@@ -27,6 +28,8 @@ export interface StatusMqttEntry {
   title: string;
   state: string;
   broker?: string;
+  /** MQTT protocol (as HA shows it, or HA's default for its version when it shows none). */
+  protocol?: string;
   /** Seen through HA's MQTT client: the broker carries this bridge's topics (only when the bridge is known). */
   carries_cam2mqtt?: boolean;
 }
@@ -70,9 +73,10 @@ export async function haStatus(client: HaClient, bridge?: () => Promise<BridgeIn
 
   const mqtt: StatusMqttEntry[] = [];
   for (const e of await client.configEntries('mqtt')) {
-    const opts = await client.readOptions(e.entry_id);
+    const opts = await client.mqttEntrySettings(e.entry_id);
     const m: StatusMqttEntry = { entry_id: e.entry_id, title: e.title, state: e.state };
-    if (opts?.broker !== undefined) m.broker = `${String(opts.broker)}:${String(opts.port ?? 1883)}`;
+    if (opts.broker !== undefined) m.broker = `${opts.broker}:${opts.port ?? 1883}`;
+    m.protocol = opts.protocol ?? haVersionRow(client.version).defaultProtocol;
     if (info && e.state === 'loaded')
       m.carries_cam2mqtt = (await brokerCarriesBridge(client, info, 5_000).catch(() => ({ ok: false }))).ok;
     mqtt.push(m);

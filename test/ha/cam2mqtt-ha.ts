@@ -1,21 +1,41 @@
 // Shared by the cam2mqtt-against-real-Home-Assistant suites (*.ha.ts): a real bridge in this process
 // whose settings are also written to <dataDir>/configuration.yaml (so `cam2mqtt ha` run as its own
 // process reads the same credentials), simulated cameras of both protocols, and the CLI runner.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Connection } from 'home-assistant-js-websocket';
 import YAML from 'yaml';
 import { jpegCycle } from '../../src/simulator/frames.js';
 import { SimulatedLegacyCamera } from '../../src/simulator/legacy-camera.js';
 import { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { startBridge, type TestBridge } from '../helpers/bridge.js';
-import { haInstalled } from './hass.js';
+import { HA_INSTALL_HINT, HA_VERSION, type HomeAssistant, haInstalled, logProblems, repairIssues } from './hass.js';
 
 export const REQUIRED = process.env.CI === 'true' || process.env.HA_REQUIRED === '1';
 /** Skip reason for describe(): HA tests are skipped only when HA is not installed and not required. */
-export const skip = !haInstalled() && !REQUIRED ? 'Home Assistant not installed (run .ci/install-ha.sh)' : false;
+export const skip =
+  !haInstalled() && !REQUIRED ? `Home Assistant ${HA_VERSION} not installed (run ${HA_INSTALL_HINT})` : false;
+
+/** What cam2mqtt's topics, node ids, unique ids and the test cameras' entity ids contain. */
+export const OUR_NAMES: (string | RegExp)[] = ['cam2mqtt', 'frontdoor', 'garage_cam', 'garage-cam', 'porch'];
+
+/**
+ * What a user would find wrong in HA after the suite: no MQTT repair issue (repairs/list_issues) and
+ * no WARNING or ERROR in HA's log mentioning cam2mqtt's topics or entities (deprecated discovery keys
+ * show up there). `allow`: lines a test provoked on purpose, each with its reason next to it.
+ */
+export async function assertHaHealthy(ha: HomeAssistant, conn: Connection, allow: RegExp[] = []): Promise<void> {
+  const issues = (await repairIssues(conn)).filter(
+    (i) => i.domain === 'mqtt' || (i as { issue_domain?: string | null }).issue_domain === 'mqtt',
+  );
+  assert.deepEqual(issues, [], `HA ${ha.version} raised MQTT repair issues: ${JSON.stringify(issues)}`);
+  const problems = logProblems(ha.logs(), OUR_NAMES).filter((l) => !allow.some((a) => a.test(l)));
+  assert.deepEqual(problems, [], `HA ${ha.version} logged:\n${problems.join('\n')}`);
+}
 
 export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 

@@ -13,7 +13,16 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { SimulatedLegacyCamera } from '../../src/simulator/legacy-camera.js';
 import type { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { freePort } from '../helpers/bridge.js';
-import { type Cam2mqtt, legacyCamera, median, nativeCamera, removeDir, skip, startCam2mqtt } from './cam2mqtt-ha.js';
+import {
+  assertHaHealthy,
+  type Cam2mqtt,
+  legacyCamera,
+  median,
+  nativeCamera,
+  removeDir,
+  skip,
+  startCam2mqtt,
+} from './cam2mqtt-ha.js';
 import {
   connectWs,
   createAutomation,
@@ -264,5 +273,9 @@ describe('cam2mqtt controlled from a real Home Assistant (startup link)', { skip
         `${id} available after restart`,
       );
     }
+  });
+
+  it("HA has no MQTT repair issue and logged no warning about cam2mqtt's topics or entities", async () => {
+    await assertHaHealthy(ha!, conn!);
   });
 });

@@ -1,5 +1,8 @@
-// Test harness for running a REAL Home Assistant (core 2024.3.3, installed by .ci/install-ha.sh
-// into .cache/ha-venv) and a real mosquitto broker, bound to 127.0.0.1 on free ports.
+// Test harness for running a REAL Home Assistant and a real mosquitto broker, bound to 127.0.0.1 on
+// free ports. Which HA is the matrix leg (HA_VERSION, set by .ci/run-ha.sh):
+// - 2024.3.3: the venv .ci/install-ha.sh made on the machine's Python (HA_VENV);
+// - newer: the chroot .ci/install-ha-chroot.sh made (HA_CHROOT), started through .ci/hass-chroot.sh,
+//   which mounts what HA needs in a private mount namespace (nothing stays mounted on the host).
 //
 // Guarantees: HA runs in its own process group, is killed with its group by stop(), by an
 // 'exit'/SIGINT/SIGTERM hook of this process, and (PR_SET_PDEATHSIG) by the kernel if this
@@ -10,7 +13,7 @@
 //   after(() => ha.stop());
 //   const conn = await connectWs(ha.url, ha.token);
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,14 +36,60 @@ function findRepoRoot(): string {
 }
 
 export const REPO_ROOT = findRepoRoot();
-/** The venv made by .ci/install-ha.sh (override with HA_VENV). */
-export const HA_VENV = process.env.HA_VENV ?? path.join(REPO_ROOT, '.cache', 'ha-venv');
-export const HA_BIN = path.join(HA_VENV, 'bin', 'hass');
+/** Where .ci/install-ha.sh and .ci/install-ha-chroot.sh cache their installs (outside the clone). */
+export const HA_CACHE_DIR = process.env.HA_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'cam2mqtt-ha');
+/** The Home Assistant of this matrix leg (.ci/run-ha.sh sets it; default the oldest supported). */
+export const HA_VERSION = process.env.HA_VERSION ?? '2024.3.3';
+/** The one version that runs on the machine's own Python (a venv); the others run in a chroot. */
+const VENV_VERSION = '2024.3.3';
+export const HA_IN_CHROOT = HA_VERSION !== VENV_VERSION;
 
-/** True when .ci/install-ha.sh has completed (use to skip HA tests outside CI). */
-export function haInstalled(): boolean {
-  return existsSync(HA_BIN) && existsSync(path.join(HA_VENV, '.cam2mqtt-ha-installed'));
+function defaultChroot(): string {
+  // .ci/install-ha-chroot.sh names it chroot-<debian suite>-<version>.
+  const hit = existsSync(HA_CACHE_DIR)
+    ? readdirSync(HA_CACHE_DIR).find((n) => n.startsWith('chroot-') && n.endsWith(`-${HA_VERSION}`))
+    : undefined;
+  return path.join(HA_CACHE_DIR, hit ?? `chroot-${HA_VERSION}`);
 }
+/** The chroot made by .ci/install-ha-chroot.sh (override with HA_CHROOT). */
+export const HA_CHROOT = process.env.HA_CHROOT || defaultChroot();
+/** The venv made by .ci/install-ha.sh (override with HA_VENV). */
+export const HA_VENV = process.env.HA_VENV ?? path.join(HA_CACHE_DIR, 'ha-venv');
+export const HA_BIN = HA_IN_CHROOT
+  ? path.join(HA_CHROOT, 'opt', 'ha', 'bin', 'hass')
+  : path.join(HA_VENV, 'bin', 'hass');
+const HASS_CHROOT_SH = path.join(REPO_ROOT, '.ci', 'hass-chroot.sh');
+
+/** True when this leg's HA install has completed (use to skip HA tests outside CI). */
+export function haInstalled(): boolean {
+  const marker = HA_IN_CHROOT ? path.join(HA_CHROOT, '.cam2mqtt-venv') : path.join(HA_VENV, '.cam2mqtt-ha-installed');
+  return existsSync(HA_BIN) && existsSync(marker);
+}
+
+/** A file of this leg's installed homeassistant package, e.g. 'components/mqtt/const.py'. */
+export function haSourceFile(rel: string): string {
+  const venv = HA_IN_CHROOT ? path.join(HA_CHROOT, 'opt', 'ha') : HA_VENV;
+  const lib = path.join(venv, 'lib');
+  const py = existsSync(lib) ? readdirSync(lib).find((n) => n.startsWith('python')) : undefined;
+  return path.join(lib, py ?? 'python3', 'site-packages', 'homeassistant', rel);
+}
+
+/**
+ * The MQTT protocol this HA's MQTT integration uses by default, read from HA's own source
+ * (DEFAULT_PROTOCOL in components/mqtt/const.py): the oracle for "created with HA's default".
+ */
+export function haDefaultMqttProtocol(): string {
+  const src = readFileSync(haSourceFile('components/mqtt/const.py'), 'utf8');
+  const m = /^DEFAULT_PROTOCOL\s*=\s*(\w+|"[^"]*")/m.exec(src);
+  if (!m) throw new Error('no DEFAULT_PROTOCOL in mqtt/const.py');
+  if (m[1]!.startsWith('"')) return m[1]!.slice(1, -1);
+  const c = new RegExp(`^${m[1]}\\s*=\\s*"([^"]*)"`, 'm').exec(src);
+  if (!c) throw new Error(`no ${m[1]} in mqtt/const.py`);
+  return c[1]!;
+}
+
+/** How to install this leg's HA (for error messages). */
+export const HA_INSTALL_HINT = HA_IN_CHROOT ? `.ci/install-ha-chroot.sh ${HA_VERSION}` : '.ci/install-ha.sh';
 
 // ------------------------------------------------------------------------------------------------
 // Small utilities
@@ -180,7 +229,9 @@ function spawnManaged(
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; log: LogBuffer; python?: string },
 ): Spawned {
   installHooks();
-  const python = opts.python ?? path.join(HA_VENV, 'bin', 'python');
+  // The prelude needs any Python: the venv's, else the machine's (the chroot leg has no host venv).
+  const python =
+    opts.python ?? [path.join(HA_VENV, 'bin', 'python'), '/usr/bin/python3'].find((p) => existsSync(p)) ?? '';
   const [cmd, args] = existsSync(python) ? [python, ['-c', PDEATHSIG_PRELUDE, ...argv]] : [argv[0]!, argv.slice(1)];
   const child = spawn(cmd, args, {
     cwd: opts.cwd,
@@ -254,6 +305,8 @@ export interface StartOptions {
 export interface HomeAssistant {
   /** e.g. http://127.0.0.1:41234 */
   url: string;
+  /** The version HA reports (GET /api/config), e.g. "2026.11.0". */
+  version: string;
   port: number;
   /** Long-lived access token (valid across restart()). */
   token: string;
@@ -310,7 +363,7 @@ function configurationYaml(port: number, o: StartOptions): string {
 /** Starts a fresh HA, onboards a user and returns a long-lived token. */
 export async function startHomeAssistant(opts: StartOptions = {}): Promise<HomeAssistant> {
   if (!existsSync(HA_BIN)) {
-    throw new Error(`Home Assistant is not installed at ${HA_BIN}: run .ci/install-ha.sh first`);
+    throw new Error(`Home Assistant ${HA_VERSION} is not installed at ${HA_BIN}: run ${HA_INSTALL_HINT} first`);
   }
   const timeoutMs = opts.timeoutMs ?? 180_000;
   const verbose = opts.verbose ?? process.env.HA_VERBOSE === '1';
@@ -349,9 +402,12 @@ export async function startHomeAssistant(opts: StartOptions = {}): Promise<HomeA
   };
 
   const launch = async (): Promise<void> => {
-    log.push(`[harness] starting ${HA_BIN} -c ${dir} on ${url}\n`);
+    log.push(`[harness] starting Home Assistant ${HA_VERSION} (${HA_BIN}) -c ${dir} on ${url}\n`);
     const started = Date.now();
-    const p = spawnManaged([HA_BIN, '-c', dir, '--log-no-color', '--skip-pip'], { cwd: dir, env, log });
+    const argv = HA_IN_CHROOT
+      ? ['/bin/bash', HASS_CHROOT_SH, HA_CHROOT, dir, '--log-no-color', '--skip-pip']
+      : [HA_BIN, '-c', dir, '--log-no-color', '--skip-pip'];
+    const p = spawnManaged(argv, { cwd: dir, env, log });
     proc = p;
     const alive = (): boolean => live.has(p.child);
     // 1) HTTP answers (onboarding status needs no auth, so no "invalid auth" noise).
@@ -374,9 +430,16 @@ export async function startHomeAssistant(opts: StartOptions = {}): Promise<HomeA
     log.push(`[harness] HTTP up after ${Date.now() - started} ms\n`);
   };
 
+  let version = '';
   const waitRunning = async (token: string): Promise<void> => {
     const started = Date.now();
-    let cfg: { state?: string; recovery_mode?: boolean; safe_mode?: boolean; components?: string[] } = {};
+    let cfg: {
+      state?: string;
+      recovery_mode?: boolean;
+      safe_mode?: boolean;
+      components?: string[];
+      version?: string;
+    } = {};
     try {
       await waitFor(
         async () => {
@@ -394,8 +457,10 @@ export async function startHomeAssistant(opts: StartOptions = {}): Promise<HomeA
       throw fail((err as Error).message);
     }
     if (cfg.recovery_mode || cfg.safe_mode) {
-      throw fail('Home Assistant started in recovery/safe mode (missing requirements? run .ci/install-ha.sh)');
+      throw fail(`Home Assistant started in recovery/safe mode (missing requirements? run ${HA_INSTALL_HINT})`);
     }
+    version = cfg.version ?? '';
+    if (version !== HA_VERSION) throw fail(`expected Home Assistant ${HA_VERSION}, this one is ${version}`);
     log.push(`[harness] RUNNING after another ${Date.now() - started} ms\n`);
   };
 
@@ -417,6 +482,9 @@ export async function startHomeAssistant(opts: StartOptions = {}): Promise<HomeA
 
   return {
     url,
+    get version() {
+      return version;
+    },
     port,
     token,
     dir,
@@ -588,21 +656,122 @@ export interface ConfigEntry {
   [key: string]: unknown;
 }
 
+interface FormField {
+  name: string;
+  type?: string;
+  required?: boolean;
+  default?: unknown;
+  schema?: FormField[];
+}
+
+/**
+ * What a user who fills in `data` and leaves everything else at HA's defaults submits: `data`, plus,
+ * for each required section of the form (e.g. HA 2026.11's MQTT "other_settings"), HA's defaults
+ * (an untouched toggle is false, set_ca_cert "off"). Deliberately independent of src/ha's builder.
+ */
+export function formInput(schema: FormField[] | undefined, data: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...data };
+  for (const f of schema ?? []) {
+    if (f.type !== 'expandable' || !f.required || f.name in out) continue;
+    const sec: Record<string, unknown> = {};
+    for (const g of f.schema ?? []) {
+      if (g.default !== undefined) sec[g.name] = g.default;
+      else if (g.required && g.name === 'set_ca_cert') sec[g.name] = 'off';
+      else if (g.required) sec[g.name] = false;
+    }
+    out[f.name] = sec;
+  }
+  return out;
+}
+
 /** Runs a one-step config flow for `handler` with `data`; returns the created entry id. */
 export async function createConfigEntry(
   ha: { url: string; token: string },
   handler: string,
   data: Record<string, unknown>,
 ): Promise<string> {
-  const start = await haJson<FlowResult>(ha, 'POST', '/api/config/config_entries/flow', { handler });
+  const start = await haJson<FlowResult & { data_schema?: FormField[] }>(
+    ha,
+    'POST',
+    '/api/config/config_entries/flow',
+    { handler },
+  );
   if (start.type !== 'form' || start.flow_id === undefined) {
     throw new Error(`config flow ${handler}: expected a form, got ${JSON.stringify(start)}`);
   }
-  const res = await haJson<FlowResult>(ha, 'POST', `/api/config/config_entries/flow/${start.flow_id}`, data);
+  const res = await haJson<FlowResult>(
+    ha,
+    'POST',
+    `/api/config/config_entries/flow/${start.flow_id}`,
+    formInput(start.data_schema, data),
+  );
   if (res.type !== 'create_entry' || res.result === undefined) {
     throw new Error(`config flow ${handler} step ${start.step_id}: ${JSON.stringify(res)}`);
   }
   return res.result.entry_id;
+}
+
+export interface StoredConfigEntry {
+  entry_id: string;
+  domain: string;
+  version?: number;
+  data: Record<string, unknown>;
+  options: Record<string, unknown>;
+}
+
+/**
+ * A config entry as HA stored it (.storage/core.config_entries: `data` and `options`, which no API
+ * returns). HA writes the file a moment after a change: waits until the entry is there.
+ */
+export async function storedConfigEntry(
+  ha: { dir: string },
+  entryId: string,
+  timeoutMs = 20_000,
+): Promise<StoredConfigEntry> {
+  const file = path.join(ha.dir, '.storage', 'core.config_entries');
+  return waitFor(
+    () => {
+      if (!existsSync(file)) return undefined;
+      const j = JSON.parse(readFileSync(file, 'utf8')) as { data: { entries: StoredConfigEntry[] } };
+      return j.data.entries.find((e) => e.entry_id === entryId);
+    },
+    timeoutMs,
+    `config entry ${entryId} in .storage/core.config_entries`,
+    250,
+  );
+}
+
+/** HA's repair issues (WebSocket repairs/list_issues). */
+export async function repairIssues(
+  conn: Connection,
+): Promise<{ domain: string; issue_id: string; severity?: string; translation_key?: string; ignored?: boolean }[]> {
+  const r = await conn.sendMessagePromise<{
+    issues: { domain: string; issue_id: string; severity?: string; translation_key?: string; ignored?: boolean }[];
+  }>({ type: 'repairs/list_issues' });
+  return r.issues;
+}
+
+/**
+ * Lines of HA's log at WARNING or above (with their continuation lines, e.g. tracebacks) that
+ * mention any of `needles` (cam2mqtt's topics, entity ids, unique ids).
+ */
+export function logProblems(log: string, needles: (string | RegExp)[]): string[] {
+  const out: string[] = [];
+  let current: string | undefined;
+  const flush = (): void => {
+    if (current !== undefined && needles.some((n) => (typeof n === 'string' ? current!.includes(n) : n.test(current!))))
+      out.push(current);
+    current = undefined;
+  };
+  for (const line of log.split('\n')) {
+    const m = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (\w+) /.exec(line);
+    if (m) {
+      flush();
+      if (m[1] === 'WARNING' || m[1] === 'ERROR' || m[1] === 'CRITICAL') current = line;
+    } else if (current !== undefined && !line.startsWith('[harness]')) current += `\n${line}`;
+  }
+  flush();
+  return out;
 }
 
 export async function listConfigEntries(ha: { url: string; token: string }, domain?: string): Promise<ConfigEntry[]> {

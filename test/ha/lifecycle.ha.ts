@@ -8,6 +8,7 @@ import type { SimulatedLegacyCamera } from '../../src/simulator/legacy-camera.js
 import type { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { freePort } from '../helpers/bridge.js';
 import {
+  assertHaHealthy,
   type Cam2mqtt,
   legacyCamera,
   nativeCamera,
@@ -252,5 +253,9 @@ describe('cam2mqtt lifecycle in a real Home Assistant', { skip }, () => {
     );
     native!.setMotion(false);
     await waitFor(async () => (await state('binary_sensor.frontdoor_motion')) === 'off', 20_000, 'motion off again');
+  });
+
+  it("HA has no MQTT repair issue and logged no warning about cam2mqtt's topics or entities", async () => {
+    await assertHaHealthy(ha!, conn!);
   });
 });

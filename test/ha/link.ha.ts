@@ -1,4 +1,4 @@
-// `cam2mqtt ha link` / `cam2mqtt ha status` against a REAL Home Assistant 2024.3.3: clear errors
+// `cam2mqtt ha link` / `cam2mqtt ha status` against a REAL Home Assistant (each leg of the matrix): clear errors
 // that change nothing, the MQTT entry created for the embedded broker (with a broker login), every
 // discovered entity with the right id / device / device class / availability, the device registry,
 // camera_proxy bytes, the mjpeg live views (with http.auth credentials), re-running (nothing twice),
@@ -7,11 +7,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Connection } from 'home-assistant-js-websocket';
 import mqtt, { type MqttClient } from 'mqtt';
+import { haVersionRow } from '../../src/ha/ha-versions.js';
 import { jpegCycle } from '../../src/simulator/frames.js';
 import type { SimulatedLegacyCamera } from '../../src/simulator/legacy-camera.js';
 import type { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { freePort } from '../helpers/bridge.js';
 import {
+  assertHaHealthy,
   type Cam2mqtt,
   LEGACY_SPEC,
   legacyCamera,
@@ -28,6 +30,7 @@ import {
   createMqttEntry,
   getState,
   type HomeAssistant,
+  haDefaultMqttProtocol,
   haFetch,
   haJson,
   listConfigEntries,
@@ -35,8 +38,11 @@ import {
   listEntities,
   startHomeAssistant,
   startMosquitto,
+  storedConfigEntry,
   waitFor,
 } from './hass.js';
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const HTTP_AUTH = { username: 'admin', password: 'page-secret-1' };
 const MQTT_USERS = [
@@ -201,12 +207,24 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
     console.log(r.stdout.replace(/^/gm, '# '));
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     console.log(`# ha link (first run): ${r.ms} ms`);
-    assert.match(r.stdout, new RegExp(`added Home Assistant's MQTT integration -> 127\\.0\\.0\\.1:${mqttPort}`));
+    // HA's default protocol for its version (read from HA's own source), which the embedded broker speaks.
+    const protocol = haDefaultMqttProtocol();
+    assert.match(
+      r.stdout,
+      new RegExp(`added Home Assistant's MQTT integration -> 127\\.0\\.0\\.1:${mqttPort}, MQTT ${esc(protocol)} `),
+    );
     assert.match(r.stdout, /Linked: 2 cameras, \d+ entities, 2 live views/);
 
     const entries = await listConfigEntries(ha!, 'mqtt');
     assert.equal(entries.length, 1);
     assert.equal(entries[0]!.state, 'loaded');
+    // The entry as HA stored it: the broker, the port and HA's default protocol (2024.3 stores none: 3.1.1).
+    const stored = await storedConfigEntry(ha!, entries[0]!.entry_id);
+    assert.equal(stored.data.broker, '127.0.0.1');
+    assert.equal(Number(stored.data.port), mqttPort);
+    assert.equal(stored.data.protocol ?? '3.1.1', protocol);
+    // The table in src/ha agrees with HA's source about this version's default.
+    assert.equal(haVersionRow(ha!.version).defaultProtocol, protocol);
     // HA logged in as the admin broker user (read-only users may not send commands).
     assert.ok(
       cam!.tb.logs.some((l) => /MQTT client .* connected \(.*user hass\)/.test(l.msg)),
@@ -384,7 +402,9 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
-      new RegExp(`MQTT integration: loaded, broker 127\\.0\\.0\\.1:${mqttPort}, carries cam2mqtt's topics`),
+      new RegExp(
+        `MQTT integration: loaded, broker 127\\.0\\.0\\.1:${mqttPort}, MQTT ${esc(haDefaultMqttProtocol())}, carries cam2mqtt's topics`,
+      ),
     );
     assert.match(r.stdout, /Front door \(frontdoor\): \d+ entities/);
     assert.match(r.stdout, /camera\.frontdoor_live \(frontdoor, loaded/);
@@ -434,5 +454,41 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
     } finally {
       await other.stop();
     }
+  });
+
+  it("a user who adds HA's MQTT integration in HA's UI with only broker, port and login (HA's defaults) gets everything", async () => {
+    // What docs/home-assistant.md tells a user: Settings > Devices & services > Add integration > MQTT,
+    // broker + port (+ the admin login), nothing else touched. On 2026.11 that means protocol 5.
+    for (const e of await listConfigEntries(ha!, 'mqtt'))
+      await haJson(ha!, 'DELETE', `/api/config/config_entries/entry/${e.entry_id}`);
+    const id = await createMqttEntry(ha!, {
+      broker: '127.0.0.1',
+      port: mqttPort,
+      username: 'hass',
+      password: 'hass-pass-1',
+    });
+    const stored = await storedConfigEntry(ha!, id);
+    assert.equal(stored.data.protocol ?? '3.1.1', haDefaultMqttProtocol());
+    for (const e of ['camera.frontdoor', 'binary_sensor.frontdoor_motion', 'camera.garage_cam'])
+      await waitFor(
+        async () => {
+          const st = (await getState(ha!, e))?.state;
+          return st !== undefined && st !== 'unavailable';
+        },
+        30_000,
+        `${e} available`,
+      );
+    const r = await cli('status');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Linked: yes/);
+    const ours = (await listEntities(conn!)).filter((e) => e.unique_id.startsWith('cam2mqtt_'));
+    assert.ok(!ours.some((e) => /_\d+$/.test(e.entity_id)), 'no _2 ids');
+  });
+
+  it("HA has no MQTT repair issue and logged no warning about cam2mqtt's topics or entities", async () => {
+    await assertHaHealthy(ha!, conn!, [
+      // Provoked on purpose by the half-way failure test: HA 2024.3 logs the unreachable live stream.
+      /\[homeassistant\.components\.mjpeg\] Cannot connect to http:\/\/127\.0\.0\.1:\d+\/api\/cameras\/porch\//,
+    ]);
   });
 });
