@@ -84,7 +84,7 @@ function distinctFrames(v: MjpegClient, since: number): number {
  * A callback that blocks the loop is long and busy; one that was descheduled (a loaded machine) is
  * long but idle.
  */
-function blockedMonitor(): { readonly max: number; stop(): void } {
+export function blockedMonitor(): { readonly max: number; stop(): void } {
   let max = 0;
   let depth = 0;
   let t0 = 0;

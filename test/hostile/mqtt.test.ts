@@ -16,6 +16,7 @@ import { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { freePort, sleep, startBridge, type TestBridge, waitFor } from '../helpers/bridge.js';
 import { MjpegClient } from '../helpers/mjpeg-client.js';
 import { Recorder } from '../mqtt-helpers.js';
+import { blockedMonitor } from './harness.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -43,11 +44,13 @@ async function underAttack(b: TestBridge, attack: () => Promise<void>): Promise<
     const rss0 = rssMb();
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
+    const blocked = blockedMonitor();
     const t1 = Date.now();
     const n1 = viewer.parts.length;
     await attack();
     const fpsDuring = ((viewer.parts.length - n1) * 1000) / (Date.now() - t1);
     lag.disable();
+    blocked.stop();
     const rss1 = rssMb();
     const maxLagMs = lag.max / 1e6;
     const p99LagMs = lag.percentile(99) / 1e6;
@@ -62,9 +65,11 @@ async function underAttack(b: TestBridge, attack: () => Promise<void>): Promise<
     // seconds a blocking parser or an unbounded queue would cost.
     const overloaded = loadavg()[0]! > 2 * availableParallelism();
     const bound = overloaded ? Math.max(300, 5 * calmMaxMs) : 50;
+    // As in the harness: lag beyond 50 ms passes when no single callback kept the loop busy for more
+    // than 50 ms of CPU (the rest was waiting for a core, which the machine's other jobs cause).
     assert.ok(
-      maxLagMs <= bound,
-      `event loop lag ${maxLagMs.toFixed(1)} ms > ${bound} ms (without the attack: ${calmMaxMs.toFixed(1)} ms; load ${loadavg()[0]!.toFixed(1)})`,
+      maxLagMs <= bound || blocked.max <= 50,
+      `event loop lag ${maxLagMs.toFixed(1)} ms > ${bound} ms, ${blocked.max.toFixed(1)} ms of it busy (without the attack: ${calmMaxMs.toFixed(1)} ms; load ${loadavg()[0]!.toFixed(1)})`,
     );
     const health = await fetch(`${b.url}/healthz`);
     assert.equal(health.status, 200, 'the bridge is still up');
