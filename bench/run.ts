@@ -2,14 +2,13 @@
 // npm run bench -- --soak SECONDS: the memory soak instead (bench/soak.ts)
 // Runs cam2mqtt as its own process, the load from other processes, and the raw baseline under the same
 // load, and reports frames, drops, fps, latency, CPU per delivered GB and peak RSS side by side.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { NODE_FLAGS } from '../src/node-flags.js';
+import { type Child, freePort, spawnChild } from './load/child.js';
 import type { Profile } from './load/jpegs.js';
 
 const DIST = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -163,53 +162,16 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-interface Child {
-  proc: ChildProcess;
-  lines: unknown[];
-  ready: Promise<void>;
-  done: Promise<void>;
-}
-
 function child(script: string, args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Child {
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(DIST, script), ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['pipe', 'pipe', 'inherit'],
+  return spawnChild(DIST, script, args, {
+    env,
+    nodeArgs,
+    // cam2mqtt's own log lines (and --trace-gc output): kept in a file when BENCH_SERVER_LOG is set.
+    otherLine: (line) => {
+      if (serverLog && (script === 'src/cli.js' || script === 'bench/baseline.js'))
+        appendFileSync(serverLog, `${script === 'src/cli.js' ? 'cam2mqtt' : 'baseline'} ${line}\n`);
+    },
   });
-  const lines: unknown[] = [];
-  let buf = '';
-  let readyResolve!: () => void;
-  const ready = new Promise<void>((r) => {
-    readyResolve = r;
-  });
-  proc.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        const v = JSON.parse(line) as { ready?: boolean };
-        if (v.ready) readyResolve();
-        else lines.push(v);
-      } catch {
-        // cam2mqtt's own log lines (and --trace-gc output): kept in a file when BENCH_SERVER_LOG is set.
-        if (serverLog && (script === 'src/cli.js' || script === 'bench/baseline.js'))
-          appendFileSync(serverLog, `${script === 'src/cli.js' ? 'cam2mqtt' : 'baseline'} ${line}\n`);
-      }
-    }
-  });
-  const done = new Promise<void>((r) => proc.on('exit', () => r()));
-  return { proc, lines, ready, done };
 }
 
 function cpuSeconds(pid: number): number {

@@ -3,13 +3,12 @@
 // control-page clients joining and leaving, an MQTT subscriber on the snapshots) and samples its memory
 // through the V8 inspector: RSS and heap before and after a forced full GC, every interval. The slope
 // (MB/hour after warm-up, least squares) says whether anything grows. Writes bench/results/soak-<date>.json.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { NODE_FLAGS } from '../src/node-flags.js';
+import { freePort, spawnChild } from './load/child.js';
 
 export interface SoakOptions {
   dist: string;
@@ -39,51 +38,8 @@ export interface SoakSample {
   load1?: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-interface Child {
-  proc: ChildProcess;
-  lines: unknown[];
-  ready: Promise<void>;
-  done: Promise<void>;
-}
-
-function child(dist: string, script: string, args: string[], nodeArgs: string[] = []): Child {
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(dist, script), ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines: unknown[] = [];
-  let buf = '';
-  let readyResolve!: () => void;
-  const ready = new Promise<void>((r) => {
-    readyResolve = r;
-  });
-  proc.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        const v = JSON.parse(line) as { ready?: boolean };
-        if (v.ready) readyResolve();
-        else lines.push(v);
-      } catch {
-        // cam2mqtt's own log lines
-      }
-    }
-  });
-  const done = new Promise<void>((r) => proc.on('exit', () => r()));
-  return { proc, lines, ready, done };
-}
+const child = (dist: string, script: string, args: string[], nodeArgs: string[] = []) =>
+  spawnChild(dist, script, args, { nodeArgs });
 
 /** A minimal Chrome DevTools Protocol client on the bridge's inspector port. */
 class Inspector {
