@@ -79,7 +79,10 @@ describe('cam2mqtt controlled from a real Home Assistant (startup link)', { skip
     const t = Date.now();
     const st = await waitFor(
       async () => {
-        const h = (await (await fetch(`${cam!.url}/healthz`)).json()) as {
+        // With http.auth on, /healthz shows details (the HA link among them) only to a login: the token.
+        const h = (await (
+          await fetch(`${cam!.url}/healthz`, { headers: { authorization: 'Bearer page-token-123' } })
+        ).json()) as {
           homeassistant?: { state: string; linked: boolean; cameras?: number; live?: number; error?: string };
         };
         const s = h.homeassistant;
