@@ -2,6 +2,13 @@
 // its camera's own language. Validation happens here, once, before anything reaches a camera.
 
 /** Frame size names as used by esp32-camera (framesize_t), in the order of the current enum. */
+
+/** A refused value as the error shows it: at most 64 characters, so a huge payload gives a short line. */
+function shown(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 64 ? `${text.slice(0, 64)}... (${text.length} characters)` : text;
+}
+
 export const FRAMESIZES = [
   '96X96',
   'QQVGA',
@@ -111,7 +118,7 @@ function toBool(name: string, v: unknown): boolean {
     if (['on', 'true', '1', 'yes'].includes(s)) return true;
     if (['off', 'false', '0', 'no'].includes(s)) return false;
   }
-  throw new CommandError('invalid', `${name}: expected ON/OFF, true/false or 1/0, got ${JSON.stringify(v)}`);
+  throw new CommandError('invalid', `${name}: expected ON/OFF, true/false or 1/0, got ${shown(v)}`);
 }
 
 function toNumber(name: string, v: unknown, [min, max]: [number, number], integer = true): number {
@@ -119,7 +126,7 @@ function toNumber(name: string, v: unknown, [min, max]: [number, number], intege
   if (typeof n !== 'number' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
     throw new CommandError(
       'invalid',
-      `${name}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(v)}`,
+      `${name}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${shown(v)}`,
     );
   }
   return n;
@@ -149,10 +156,7 @@ export function parseCommand(name: string, value?: unknown): Command {
     const s = typeof value === 'string' ? value.trim().toUpperCase() : '';
     const fs = FRAMESIZES.find((f) => f === s);
     if (!fs)
-      throw new CommandError(
-        'invalid',
-        `framesize: expected one of ${FRAMESIZES.join(', ')}, got ${JSON.stringify(value)}`,
-      );
+      throw new CommandError('invalid', `framesize: expected one of ${FRAMESIZES.join(', ')}, got ${shown(value)}`);
     return { name: n, value: fs };
   }
   return { name: n, value: toNumber(n, value, ranges[n]!, n !== 'fps') };

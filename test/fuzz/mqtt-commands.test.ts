@@ -179,3 +179,20 @@ test('fuzz MQTT commands: every set and request is answered once with JSON; refu
       },
     ),
   ));
+
+test('a refused huge value gives a short error that still names the control and the expectation', () => {
+  for (const [name, value] of [
+    ['quality', 'x'.repeat(1_000_000)],
+    ['lamp', 'y'.repeat(1_000_000)],
+    ['framesize', 'z'.repeat(1_000_000)],
+  ] as const) {
+    assert.throws(
+      () => parseCommand(name, value),
+      (err: unknown) =>
+        err instanceof CommandError &&
+        err.message.startsWith(`${name}: expected`) &&
+        err.message.includes('(1000002 characters)') &&
+        err.message.length < 300,
+    );
+  }
+});
