@@ -56,6 +56,21 @@ function rawV5Connect(clientId: string, properties: Record<string, unknown>): Bu
   );
 }
 
+/** The small native camera every suite here streams from, online. */
+async function startCamera(b: TestBridge): Promise<SimulatedNativeCamera> {
+  const cam = new SimulatedNativeCamera({
+    url: `ws://127.0.0.1:${b.port}/api/camera`,
+    id: 'cam1',
+    fps: 5,
+    width: 160,
+    height: 120,
+    hue: 40,
+    reconnectDelayMs: 200,
+  }).start();
+  await waitFor(() => b.bridge.hub.get('cam1')?.online, 5000, 'camera online');
+  return cam;
+}
+
 describe('embedded broker: MQTT 5 and 3.1.1 side by side', () => {
   let b: TestBridge;
   let port: number;
@@ -70,16 +85,7 @@ describe('embedded broker: MQTT 5 and 3.1.1 side by side', () => {
       { mqtt: { enabled: true, port, max_packet_bytes: 65536, snapshot_expiry: 600 } },
       { extensions: [cap.factory] },
     );
-    cam = new SimulatedNativeCamera({
-      url: `ws://127.0.0.1:${b.port}/api/camera`,
-      id: 'cam1',
-      fps: 5,
-      width: 160,
-      height: 120,
-      hue: 40,
-      reconnectDelayMs: 200,
-    }).start();
-    await waitFor(() => b.bridge.hub.get('cam1')?.online, 5000, 'camera online');
+    cam = await startCamera(b);
   });
 
   after(async () => {
@@ -307,16 +313,7 @@ describe('embedded broker: MQTT 5 refusals carry reasons', () => {
       },
       { extensions: [capture().factory] },
     );
-    cam = new SimulatedNativeCamera({
-      url: `ws://127.0.0.1:${b.port}/api/camera`,
-      id: 'cam1',
-      fps: 5,
-      width: 160,
-      height: 120,
-      hue: 40,
-      reconnectDelayMs: 200,
-    }).start();
-    await waitFor(() => b.bridge.hub.get('cam1')?.online, 5000, 'camera online');
+    cam = await startCamera(b);
   });
 
   after(async () => {
