@@ -1,6 +1,6 @@
 import type { ExtensionFactory } from './bridge.js';
 import { haExtension } from './ha/ha-extension.js';
-import { authExtension } from './sinks/auth/index.js';
+import { authExtension } from './http/auth/index.js';
 import { mqttExtension } from './sinks/mqtt/mqtt-extension.js';
 import { pageExtension } from './sinks/page/index.js';
 import { httpCamerasExtension } from './sources/http/pull-extension.js';
