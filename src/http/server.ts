@@ -73,7 +73,6 @@ export class HttpServer {
     installLastResortGuard();
     this.app = express();
     this.app.disable('x-powered-by');
-    this.app.disable('etag');
     // Paths as written: /API/cameras and /api/cameras/ are not /api/cameras.
     this.router = express.Router({ caseSensitive: true, strict: true });
     this.fallback = express.Router({ caseSensitive: true, strict: true });

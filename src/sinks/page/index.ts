@@ -1,3 +1,4 @@
+import compression from 'compression';
 import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
 import { jsonBody } from '../../http/body.js';
 import { HttpError, sendError, sendJson } from '../../http/server.js';
@@ -54,11 +55,11 @@ class PageExtension implements Extension {
     });
     http.upgrade('/api/ws', (req, socket, head) => this.socket.handleUpgrade(req, socket, head));
 
-    http.get('/', (req, res) => {
+    http.get('/', compression(), (req, res) => {
       if (!files?.serve(req, res, 'index.html'))
         sendError(res, 503, 'the control page files are missing from this installation (src/sinks/page/public)');
     });
-    http.get('/assets/:file', (req, res) => {
+    http.get('/assets/:file', compression(), (req, res) => {
       const p = req.params;
       if (!files?.serve(req, res, p.file!)) sendError(res, 404, `no such file: ${p.file}`);
     });
