@@ -1,4 +1,4 @@
-import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
+import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
 import type { Logger } from '../../logging.js';
 import { formBody } from '../body.js';
 import { trustedProxies } from '../client-address.js';
@@ -25,7 +25,7 @@ class AuthExtension implements Extension {
   private readonly log: Logger;
   private readonly guard: AuthGuard;
 
-  constructor(ctx: BridgeContext, auth: AuthConfig) {
+  constructor(ctx: ExtensionContext, auth: AuthConfig) {
     this.log = ctx.logger.child({ mod: 'auth' });
     const credentials = new Credentials(auth);
     const { http: h } = ctx.config;
@@ -64,7 +64,7 @@ class AuthExtension implements Extension {
 /** Without http.auth the page is open (the bridge warns at startup); /login then just leads to the page. */
 class OpenAccess implements Extension {
   readonly name = 'auth';
-  constructor(ctx: BridgeContext) {
+  constructor(ctx: ExtensionContext) {
     ctx.http.public.get('/login', (_req, res) => redirect(res, '/'));
     ctx.http.public.post('/logout', (_req, res) => redirect(res, '/'));
   }

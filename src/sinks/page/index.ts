@@ -1,5 +1,5 @@
 import compression from 'compression';
-import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
+import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
 import { jsonBody } from '../../http/body.js';
 import { HttpError, sendError, sendJson } from '../../http/server.js';
 import { CommandError } from '../../hub/controls.js';
@@ -24,7 +24,7 @@ class PageExtension implements Extension {
   readonly ptz: PtzController;
   private readonly log: Logger;
 
-  constructor(ctx: BridgeContext) {
+  constructor(ctx: ExtensionContext) {
     const { hub, http, config, logger } = ctx;
     this.log = logger.child({ mod: 'page' });
     this.presets = new PresetStore(ctx.dataDir, this.log);
@@ -116,6 +116,7 @@ class PageExtension implements Extension {
 
   async stop(): Promise<void> {
     await this.socket.close();
+    this.ptz.stop();
   }
 
   status(): Record<string, unknown> {
