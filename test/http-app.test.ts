@@ -87,6 +87,8 @@ describe('HttpServer (express)', () => {
     assert.deepEqual([invalid.status, JSON.parse(invalid.text)], [400, { error: 'request body is not valid JSON' }]);
     const empty = await post('');
     assert.deepEqual([empty.status, JSON.parse(empty.text)], [400, { error: 'expected a JSON body' }]);
+    const gz = await post('{}', { 'Content-Encoding': 'gzip' });
+    assert.deepEqual([gz.status, JSON.parse(gz.text)], [415, { error: 'content encoding unsupported' }]);
     const big = await post(`"${'x'.repeat(100)}"`);
     assert.deepEqual([big.status, JSON.parse(big.text)], [413, { error: 'request body larger than 16 bytes' }]);
     assert.ok(

@@ -27,11 +27,11 @@ export function peerOf(req: IncomingMessage): string {
 const target = (req: IncomingMessage) =>
   `${printable(req.method ?? '?', 16)} ${printable(redactTarget((req as { originalUrl?: string }).originalUrl ?? req.url ?? ''), 120)}`;
 
-/** First in the chain: a target that is no URL (`//[`) is a 400 and one throttled line. */
+/** First in the chain: a target that is no URL (`//[`) is a 400 and one throttled line; else `res.locals.url`. */
 export function refuseMalformedUrl(refused: Refusals): RequestHandler {
   return (req, res, next) => {
     try {
-      new URL(req.url, 'http://localhost');
+      res.locals.url = new URL(req.url, 'http://localhost');
     } catch {
       refused('url').warn(`refused ${target(req)} from ${peerOf(req)}: malformed URL`);
       return sendError(res, 400, 'bad request URL');

@@ -44,7 +44,7 @@ type Method = keyof Routes;
  */
 export class HttpServer {
   readonly server: Server;
-  readonly app: Express;
+  private readonly app: Express;
   /** Routes anyone may call: the guard does not run. */
   readonly public: Routes;
   private readonly router: Router;
@@ -64,7 +64,7 @@ export class HttpServer {
   };
   /** The auth guard as route middleware: it runs once the path matched, so a malformed escape is a 400 first. */
   private readonly requireAuth: RequestHandler = (req, res, next) => {
-    if (!this.guard || this.guard(req, res, urlOf(req))) next();
+    if (!this.guard || this.guard(req, res, (res.locals.url as URL | undefined) ?? urlOf(req))) next();
   };
 
   /** With tls, an HTTPS server: src/http/tls.ts (its certificate is given by loadTls()). */
