@@ -1,10 +1,10 @@
-import type { IncomingMessage } from 'node:http';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging.js';
 import { redactTarget } from '../util/redact.js';
 import type { ThrottledLog } from '../util/throttle-log.js';
 import { printable } from './last-resort.js';
 import { sendError } from './respond.js';
+import { type Handler, type Request, urlOf } from './server.js';
 
 /** Throw (or reject with) one in a handler: the error handler answers `status` with `{ error: message }`. */
 export class HttpError extends Error {
@@ -27,11 +27,11 @@ export function peerOf(req: IncomingMessage): string {
 const target = (req: IncomingMessage) =>
   `${printable(req.method ?? '?', 16)} ${printable(redactTarget((req as { originalUrl?: string }).originalUrl ?? req.url ?? ''), 120)}`;
 
-/** First in the chain: a target that is no URL (`//[`) is a 400 and one throttled line; else `res.locals.url`. */
-export function refuseMalformedUrl(refused: Refusals): RequestHandler {
+/** First in the chain: a target that is no URL (`//[`) is a 400 and one throttled line. */
+export function refuseMalformedUrl(refused: Refusals): Handler {
   return (req, res, next) => {
     try {
-      res.locals.url = new URL(req.url, 'http://localhost');
+      urlOf(req);
     } catch {
       refused('url').warn(`refused ${target(req)} from ${peerOf(req)}: malformed URL`);
       return sendError(res, 400, 'bad request URL');
@@ -40,10 +40,12 @@ export function refuseMalformedUrl(refused: Refusals): RequestHandler {
   };
 }
 
-export const notFound: RequestHandler = (req, res) => sendError(res, 404, `no such endpoint: ${req.path}`);
+const pathOf = (req: IncomingMessage) => urlOf(req).pathname;
 
-export const methodNotAllowed: RequestHandler = (req, res) =>
-  sendError(res, 405, `method ${req.method} not allowed on ${req.path}`);
+export const notFound: Handler = (req, res) => sendError(res, 404, `no such endpoint: ${pathOf(req)}`);
+
+export const methodNotAllowed: Handler = (req, res) =>
+  sendError(res, 405, `method ${req.method} not allowed on ${pathOf(req)}`);
 
 /** What body-parser and the router throw: http-errors with a status and, for body-parser, a type. */
 interface LibraryError {
@@ -56,8 +58,11 @@ interface LibraryError {
  * The one error handler. A client's mistake (malformed escape, bad or oversize body, HttpError < 500)
  * gets one throttled line and an answer that says why; anything else is a bug: its stack and a 500.
  */
-export function errorHandler(log: Logger, refused: Refusals): ErrorRequestHandler {
-  return (err: unknown, req, res, _next) => {
+export function errorHandler(
+  log: Logger,
+  refused: Refusals,
+): (err: unknown, req: Request, res: ServerResponse, next: () => void) => void {
+  return (err, req, res, _next) => {
     const e = err as LibraryError;
     // The client went away mid-body: nobody to answer.
     if (e?.type === 'request.aborted' || req.socket.destroyed) return void res.destroy();
@@ -82,13 +87,13 @@ export function errorHandler(log: Logger, refused: Refusals): ErrorRequestHandle
       message = (err as Error).message;
     } else {
       log.error(
-        `${printable(req.method, 16)} ${printable(req.path, 120)} failed: ${(err as Error)?.stack ?? String(err)}`,
+        `${printable(req.method ?? '?', 16)} ${printable(pathOf(req), 120)} failed: ${(err as Error)?.stack ?? String(err)}`,
       );
       return sendError(res, 500, 'internal error');
     }
     if (status < 500)
       refused('body').warn(
-        `refused ${printable(req.method, 16)} ${printable(req.path, 120)} from ${peerOf(req)}: ${status} ${printable(message)}`,
+        `refused ${printable(req.method ?? '?', 16)} ${printable(pathOf(req), 120)} from ${peerOf(req)}: ${status} ${printable(message)}`,
       );
     sendError(res, status, message);
   };

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import express, { type Express, type RequestHandler, type Router } from 'express';
+import express, { type Router } from 'express';
 import type { Logger } from '../logging.js';
 import { redactTarget } from '../util/redact.js';
 import { ThrottledLog } from '../util/throttle-log.js';
@@ -25,7 +25,13 @@ export interface Routes {
 
 /** Route parameters (`:id`), percent-decoded by the router. */
 export type Params = Record<string, string>;
-export type Handler = RequestHandler<Params>;
+/** What a handler gets: Node's request with the router's `params` (and `body` after jsonBody/formBody). */
+export type Request = IncomingMessage & { params: Params; body?: unknown };
+/**
+ * Node's request and response, as express's Router passes them: no express app around the router, so
+ * no req/res helpers (res.send, req.query); see the class comment for why.
+ */
+export type Handler = (req: Request, res: ServerResponse, next: (err?: unknown) => void) => unknown;
 /** Middleware and the handler, as express takes them (arrays are flattened: `jsonBody()` is one). */
 export type Handlers = (Handler | Handler[])[];
 
@@ -41,10 +47,17 @@ type Method = keyof Routes;
  *
  * Errors (thrown, rejected, HttpError, bad bodies, malformed escapes) end in one handler (errors.ts).
  * The hot paths (MJPEG, snapshots) write to `res` directly.
+ *
+ * express's Router, not an express() app: the app gives every request and response a new prototype
+ * (Object.setPrototypeOf), which gives every response object its own hidden class in V8, so the frame
+ * path's property accesses in Node's http and stream code (write, writableLength, drain) go megamorphic:
+ * +40% CPU with 200 MJPEG viewers (docs/performance.md). The middleware (express.json, urlencoded,
+ * compression, cookie-parser, send) is the same as an app would use.
  */
 export class HttpServer {
   readonly server: Server;
-  private readonly app: Express;
+  /** The whole chain: malformed URLs, the routes, 405, 404, the error handler. */
+  private readonly root: Router;
   /** Routes anyone may call: the guard does not run. */
   readonly public: Routes;
   private readonly router: Router;
@@ -63,21 +76,21 @@ export class HttpServer {
     return t;
   };
   /** The auth guard as route middleware: it runs once the path matched, so a malformed escape is a 400 first. */
-  private readonly requireAuth: RequestHandler = (req, res, next) => {
-    if (!this.guard || this.guard(req, res, (res.locals.url as URL | undefined) ?? urlOf(req))) next();
+  private readonly requireAuth: Handler = (req, res, next) => {
+    if (!this.guard || this.guard(req, res, urlOf(req))) next();
   };
 
   /** With tls, an HTTPS server: src/http/tls.ts (its certificate is given by loadTls()). */
   constructor(logger: Logger, tls?: TlsFiles) {
     this.log = logger.child({ mod: 'http' });
     installLastResortGuard();
-    this.app = express();
-    this.app.disable('x-powered-by');
     // Paths as written: /API/cameras and /api/cameras/ are not /api/cameras.
-    this.router = express.Router({ caseSensitive: true, strict: true });
-    this.fallback = express.Router({ caseSensitive: true, strict: true });
-    this.app.use(refuseMalformedUrl(this.refused), this.router, this.fallback, notFound);
-    this.app.use(errorHandler(this.log, this.refused));
+    const opts = { caseSensitive: true, strict: true };
+    this.root = express.Router(opts);
+    this.router = express.Router(opts);
+    this.fallback = express.Router(opts);
+    this.root.use(refuseMalformedUrl(this.refused), this.router, this.fallback, notFound as never);
+    this.root.use(errorHandler(this.log, this.refused) as never);
     this.public = {
       get: (path, ...h) => this.add('get', path, false, h),
       post: (path, ...h) => this.add('post', path, false, h),
@@ -120,10 +133,10 @@ export class HttpServer {
   }
 
   private add(method: Method, path: string, guarded: boolean, handlers: Handlers): void {
-    this.router[method](path, ...(guarded ? [this.requireAuth] : []), ...(handlers as RequestHandler[]));
+    this.router[method](path, ...((guarded ? [this.requireAuth, ...handlers] : handlers) as never[]));
     if (this.paths.has(path)) return;
     this.paths.add(path);
-    this.fallback.all(path, methodNotAllowed);
+    this.fallback.all(path, methodNotAllowed as never);
   }
 
   /** WebSocket upgrades on `path` (exact). Public ones skip the guard (cameras have their own tokens). */
@@ -149,7 +162,11 @@ export class HttpServer {
     res.on('error', () => {});
     inRequestScope({ what, log: this.log, abort: () => res.destroy() }, () => {
       try {
-        this.app(req, res);
+        // The error handler answers everything; `done` only sees what it could not (a bug in it).
+        this.root(req as never, res as never, (err?: unknown) => {
+          if (err) this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
+          sendError(res, err ? 500 : 404, err ? 'internal error' : 'not found');
+        });
       } catch (err) {
         this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
         sendError(res, 500, 'internal error');
@@ -217,7 +234,14 @@ export class HttpServer {
   }
 }
 
-/** The request's URL (throws on one that cannot be parsed; refuseMalformedUrl answers those first). */
+const urls = new WeakMap<IncomingMessage, URL>();
+
+/** The request's URL, parsed once (throws on one that cannot be parsed; refuseMalformedUrl answers those first). */
 export function urlOf(req: IncomingMessage): URL {
-  return new URL((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/', 'http://localhost');
+  let url = urls.get(req);
+  if (!url) {
+    url = new URL((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/', 'http://localhost');
+    urls.set(req, url);
+  }
+  return url;
 }

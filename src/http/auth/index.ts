@@ -3,6 +3,7 @@ import type { Logger } from '../../logging.js';
 import { formBody } from '../body.js';
 import { trustedProxies } from '../client-address.js';
 import { redirect } from '../respond.js';
+import { urlOf } from '../server.js';
 import { type AuthConfig, Credentials } from './credentials.js';
 import { AuthGuard } from './guard.js';
 import { LoginRoutes } from './login.js';
@@ -44,8 +45,8 @@ class AuthExtension implements Extension {
       (req, res, url) => this.guard.check(req, res, url),
       (req, url) => this.guard.isAuthenticated(req, url),
     );
-    http.public.get('/login', (req, res) => login.form(req, res, req.query.next));
-    http.public.post('/login', formBody(), (req, res) => login.login(req, res, req.body));
+    http.public.get('/login', (req, res) => login.form(req, res, urlOf(req).searchParams.get('next')));
+    http.public.post('/login', formBody(), (req, res) => login.login(req, res, req.body as Record<string, string>));
     http.public.post('/logout', (req, res) => login.logout(req, res));
   }
 

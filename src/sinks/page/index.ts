@@ -1,6 +1,6 @@
-import compression from 'compression';
 import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
 import { jsonBody } from '../../http/body.js';
+import { gzip } from '../../http/gzip.js';
 import { HttpError, sendError, sendJson } from '../../http/server.js';
 import { CommandError } from '../../hub/controls.js';
 import type { Logger } from '../../logging.js';
@@ -55,11 +55,11 @@ class PageExtension implements Extension {
     });
     http.upgrade('/api/ws', (req, socket, head) => this.socket.handleUpgrade(req, socket, head));
 
-    http.get('/', compression(), (req, res) => {
+    http.get('/', gzip(), (req, res) => {
       if (!files?.serve(req, res, 'index.html'))
         sendError(res, 503, 'the control page files are missing from this installation (src/sinks/page/public)');
     });
-    http.get('/assets/:file', compression(), (req, res) => {
+    http.get('/assets/:file', gzip(), (req, res) => {
       const p = req.params;
       if (!files?.serve(req, res, p.file!)) sendError(res, 404, `no such file: ${p.file}`);
     });

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Response } from 'express';
+import send from 'send';
 import { sendError } from '../../http/respond.js';
 
 /** The page's file types; a file of another type in the directory is not served. */
@@ -32,7 +32,7 @@ export function findPublicDir(): string {
 }
 
 /**
- * Serves a flat directory with express's res.sendFile: an ETag per file (304 on If-None-Match),
+ * Serves a flat directory with `send` (what express.static and res.sendFile use): an ETag per file (304 on If-None-Match),
  * `Cache-Control: no-cache` so browsers revalidate (a cheap 304) and an upgraded bridge is never paired
  * with a stale page. Gzip is the compression() middleware on the page's routes (sinks/page/index.ts).
  * The names are listed once at start: only those, of the types above, are served.
@@ -53,7 +53,7 @@ export class StaticFiles {
   }
 
   /** Answer with file `name`; false if there is no such file (nothing written). */
-  serve(_req: IncomingMessage, res: Response, name: string): boolean {
+  serve(req: IncomingMessage, res: ServerResponse, name: string): boolean {
     if (!this.files.has(name)) return false;
     const type = TYPES[path.extname(name)]!;
     res.setHeader('Content-Type', type);
@@ -68,10 +68,13 @@ export class StaticFiles {
       res.setHeader('X-Frame-Options', 'DENY');
       res.setHeader('Referrer-Policy', 'same-origin');
     }
-    res.sendFile(name, { root: this.dir, cacheControl: false, lastModified: false, dotfiles: 'deny' }, (err) => {
-      // A client that went away mid-file needs no answer; a file gone since start is a 404.
-      if (err && !res.headersSent) sendError(res, 404, `no such file: ${name}`);
-    });
+    send(req, name, { root: this.dir, cacheControl: false, lastModified: false, dotfiles: 'deny', index: false })
+      // A file gone since start is a 404; a client that went away mid-file needs no answer.
+      .on('error', () => {
+        if (!res.headersSent) sendError(res, 404, `no such file: ${name}`);
+        else res.destroy();
+      })
+      .pipe(res);
     return true;
   }
 }
