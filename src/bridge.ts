@@ -5,7 +5,7 @@ import { CameraHub } from './hub/hub.js';
 import type { Logger } from './logging.js';
 import { ApiSink } from './sinks/api/api-sink.js';
 import { MjpegSink } from './sinks/mjpeg/mjpeg-sink.js';
-import { LegacySource } from './sources/legacy/legacy-source.js';
+import { Mjpeg2sdSource } from './sources/mjpeg2sd/mjpeg2sd-source.js';
 import { NativeSource } from './sources/native/native-source.js';
 import type { PendingCounter, SourceContext, UpgradeSource } from './sources/types.js';
 import { lanAddress } from './util/net.js';
@@ -72,7 +72,7 @@ export class Bridge {
     this.http = new HttpServer(logger, config.http.tls);
     const pending: PendingCounter = { count: 0, max: limits.max_pending_connections };
     const sctx: SourceContext = { hub: this.hub, logger, config, pending };
-    this.sources = [new NativeSource(sctx), new LegacySource(sctx)];
+    this.sources = [new NativeSource(sctx), new Mjpeg2sdSource(sctx)];
     // Cameras authenticate with their own tokens, not the page's credentials.
     for (const s of this.sources)
       this.http.upgrade(s.path, (req, socket, head) => s.handleUpgrade(req, socket, head), { public: true });
