@@ -8,7 +8,7 @@ import { BOUNDS, CLOSE, logPreview } from '../../hub/hub.js';
 import { slugify } from '../../util/slug.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import type { SourceContext } from '../types.js';
-import { closeReason, HELLO_MAX_BYTES, WsCameraServer } from '../ws-camera-server.js';
+import { closeReason, HELLO_MAX_BYTES, WsCameraServer, wsSourceExtension } from '../ws-camera-server.js';
 import { classify, encodeCommand, parseBinary, parseText } from './codec.js';
 
 /** Pause between two commands: the camera holds a single pending command and drops any other. */
@@ -273,3 +273,6 @@ class Mjpeg2sdConnection implements CameraLink {
     this.gap.unref();
   }
 }
+
+/** The mjpeg2sd WebSocket endpoint as an extension (src/extensions.ts). */
+export const mjpeg2sdSourceExtension = wsSourceExtension('mjpeg2sd', (sctx) => new Mjpeg2sdSource(sctx));
