@@ -56,6 +56,8 @@ export class PulledCamera implements CameraLink, FeedOwner {
     readonly cam: Camera,
     readonly cfg: CameraConfig,
     private readonly ctx: PulledCameraContext,
+    /** Where frames come from; by default chosen from the config (mjpeg_url: MjpegFeed, else StillsFeed). */
+    feed?: (owner: FeedOwner) => FrameFeed,
   ) {
     this.log = ctx.logger.child({ mod: `http:${cam.id}` });
     const primary = splitCredentials((cfg.mjpeg_url ?? cfg.snapshot_url)!);
@@ -82,12 +84,14 @@ export class PulledCamera implements CameraLink, FeedOwner {
       onDemand: cfg.on_demand,
       cameraTimeoutMs: ctx.cameraTimeoutMs,
     };
-    this.feed = cfg.mjpeg_url
-      ? new MjpegFeed({ ...common, url: primary.url, readTimeoutMs, host, port, remote: this.remote }, this)
-      : new StillsFeed(
-          { ...common, url: primary.url, timeoutMs: readTimeoutMs, intervalMs: cfg.snapshot_poll_interval * 1000 },
-          this,
-        );
+    this.feed = feed
+      ? feed(this)
+      : cfg.mjpeg_url
+        ? new MjpegFeed({ ...common, url: primary.url, readTimeoutMs, host, port, remote: this.remote }, this)
+        : new StillsFeed(
+            { ...common, url: primary.url, timeoutMs: readTimeoutMs, intervalMs: cfg.snapshot_poll_interval * 1000 },
+            this,
+          );
     this.protocol = this.feed.protocol;
     if (cfg.mjpeg_url && cfg.snapshot_url) {
       const s = splitCredentials(cfg.snapshot_url);
