@@ -28,9 +28,3 @@ export const FRAMESIZES = [
   'QSXGA',
 ] as const;
 export type FrameSize = (typeof FRAMESIZES)[number];
-
-/** The frame size at `index` of a firmware's table, or undefined for a value that is not an index in it. */
-export function framesizeAt(table: readonly FrameSize[], index: unknown): FrameSize | undefined {
-  const idx = typeof index === 'number' ? index : Number(index);
-  return Number.isInteger(idx) ? table[idx] : undefined;
-}
