@@ -83,6 +83,9 @@ describe('the control table', () => {
     assert.equal(byName.get('pan')!.entity.when, 'servo');
     for (const e of byName.values()) {
       assert.equal(e.stateful, STATEFUL_CONTROLS.has(e.name));
+      // A stateful entity shows the camera's value: its template reads the control's own info key.
+      if (e.stateful)
+        assert.match(String(e.entity.fields.value_template), new RegExp(`value_json\\.${e.name}\\b`), e.name);
       if (e.entity.component === 'number') {
         const row: { kind: string; min?: number; max?: number } = CONTROLS[e.name];
         assert.equal(e.entity.fields.min, row.min, `${e.name}: HA min is the validation's`);

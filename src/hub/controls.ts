@@ -42,11 +42,19 @@ interface ControlSpec {
 }
 
 const range = (min: number, max: number, integer = true) => ({ kind: 'range', min, max, integer }) as const;
-const servoEntity = (name: string, icon: string): ControlEntity => ({
+const servoEntity = (axis: 'pan' | 'tilt', name: string, icon: string): ControlEntity => ({
   component: 'number',
   name,
   when: 'servo',
-  fields: { min: 0, max: 180, step: 1, mode: 'slider', unit_of_measurement: '°', icon },
+  fields: {
+    value_template: `{{ value_json.${axis} }}`,
+    min: 0,
+    max: 180,
+    step: 1,
+    mode: 'slider',
+    unit_of_measurement: '°',
+    icon,
+  },
 });
 
 /** Every control, in the order error messages list them. */
@@ -115,14 +123,14 @@ export const CONTROLS = {
     stateful: true,
     capability: 'servo',
     required: true,
-    entity: servoEntity('Pan', 'mdi:pan-horizontal'),
+    entity: servoEntity('pan', 'Pan', 'mdi:pan-horizontal'),
   },
   tilt: {
     ...range(0, 180),
     stateful: true,
     capability: 'servo',
     required: true,
-    entity: servoEntity('Tilt', 'mdi:pan-vertical'),
+    entity: servoEntity('tilt', 'Tilt', 'mdi:pan-vertical'),
   },
   snapshot: {
     kind: 'action',
