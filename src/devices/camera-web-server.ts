@@ -3,7 +3,7 @@
 // `led_intensity` 0..255.
 import type { Command } from '../hub/controls.js';
 import { FRAMESIZES } from './esp32-camera.js';
-import { type DeviceSetting, flag, num } from './types.js';
+import { type DeviceSetting, flag } from './types.js';
 
 /** What the sketch's /control can set. */
 export const CAPABILITIES = ['lamp', 'framesize', 'quality', 'flip', 'brightness', 'contrast'];
@@ -38,8 +38,8 @@ export function normalizeStatus(raw: Record<string, unknown>): Record<string, un
   const idx = Number(raw.framesize);
   if (Number.isInteger(idx) && FRAMESIZES[idx]) info.framesize = FRAMESIZES[idx];
   if (Number.isInteger(idx)) info.framesize_index = idx;
-  const led = num(raw.led_intensity);
-  if (led !== undefined) info.lamp = Math.round((led / 255) * 100);
+  const led = Number(raw.led_intensity);
+  if (Number.isFinite(led)) info.lamp = Math.round((led / 255) * 100);
   for (const k of ['vflip', 'hmirror']) if (raw[k] !== undefined) info[k] = flag(raw[k]);
   return info;
 }
