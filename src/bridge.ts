@@ -1,13 +1,9 @@
 import type { Config } from './config/schema.js';
+import type { BridgeView, Extension, ExtensionContext, ExtensionFactory } from './extension.js';
 import { HttpServer } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { CameraHub } from './hub/hub.js';
 import type { Logger } from './logging.js';
-import { ApiSink } from './sinks/api/api-sink.js';
-import { MjpegSink } from './sinks/mjpeg/mjpeg-sink.js';
-import { LegacySource } from './sources/legacy/legacy-source.js';
-import { NativeSource } from './sources/native/native-source.js';
-import type { PendingCounter, SourceContext, UpgradeSource } from './sources/types.js';
 import { lanAddress } from './util/net.js';
 import { VERSION } from './util/version.js';
 
@@ -17,45 +13,22 @@ export interface BridgeOptions {
   logger: Logger;
 }
 
-/** What every feature module gets: the hub (the event bus), the HTTP port, settings and a logger. */
-export interface BridgeContext {
-  bridge: Bridge;
-  hub: CameraHub;
-  http: HttpServer;
-  config: Config;
-  dataDir: string;
-  logger: Logger;
-}
-
-/** A feature plugged into the bridge (MQTT, the page, pulled cameras...): started after the HTTP port is up. */
-export interface Extension {
-  readonly name: string;
-  start(): Promise<void> | void;
-  stop(): Promise<void> | void;
-  /** Shown in /healthz and on the page's status strip. */
-  status?(): Record<string, unknown>;
-}
-
-export type ExtensionFactory = (ctx: BridgeContext) => Extension | undefined;
-
 /**
- * The controller: builds the hub, the HTTP port with its sources and sinks, then the extensions.
- * Sources feed the hub; sinks and extensions only listen to it, so each can be added on its own.
+ * The controller: builds the hub (the event bus) and the HTTP port, then runs the extensions
+ * (src/extensions.ts: every source and sink) in order. It knows no feature by name.
  */
-export class Bridge {
+export class Bridge implements BridgeView {
   readonly hub: CameraHub;
   readonly http: HttpServer;
   readonly config: Config;
   readonly log: Logger;
   readonly version = VERSION;
-  private readonly sources: UpgradeSource[];
-  private readonly mjpeg: MjpegSink;
   private readonly extensions: Extension[] = [];
   private started = false;
 
   constructor(
     readonly opts: BridgeOptions,
-    extensions: ExtensionFactory[] = [],
+    extensions: ExtensionFactory[],
   ) {
     const { config, logger } = opts;
     this.config = config;
@@ -70,27 +43,29 @@ export class Bridge {
       commandTimeoutMs: limits.command_timeout * 1000,
     });
     this.http = new HttpServer(logger, config.http.tls);
-    const pending: PendingCounter = { count: 0, max: limits.max_pending_connections };
-    const sctx: SourceContext = { hub: this.hub, logger, config, pending };
-    this.sources = [new NativeSource(sctx), new LegacySource(sctx)];
-    // Cameras authenticate with their own tokens, not the page's credentials.
-    for (const s of this.sources)
-      this.http.upgrade(s.path, (req, socket, head) => s.handleUpgrade(req, socket, head), { public: true });
-    this.mjpeg = new MjpegSink(this.hub, this.http, logger, {
-      queueBytes: limits.viewer_queue_bytes,
-      stallTimeoutMs: limits.viewer_stall_timeout * 1000,
-      idleRepeatMs: limits.idle_repeat_interval * 1000,
-    });
-    new ApiSink(this.hub, this.http, logger, () => this.status());
-    const ctx: BridgeContext = { bridge: this, hub: this.hub, http: this.http, config, dataDir: opts.dataDir, logger };
+    const ctx: ExtensionContext = {
+      bridge: this,
+      hub: this.hub,
+      http: this.http,
+      config,
+      dataDir: opts.dataDir,
+      logger,
+    };
     for (const make of extensions) {
       const ext = make(ctx);
       if (ext) this.extensions.push(ext);
     }
   }
 
+  /** The running extension called `name` (tests and tools look inside one). */
+  extension<T extends Extension = Extension>(name: string): T | undefined {
+    return this.extensions.find((e) => e.name === name) as T | undefined;
+  }
+
   get viewerCount(): number {
-    return this.mjpeg.viewerCount;
+    let n = 0;
+    for (const e of this.extensions) n += e.viewers?.() ?? 0;
+    return n;
   }
 
   status(): Record<string, unknown> {
@@ -139,7 +114,6 @@ export class Bridge {
     }
     this.started = true;
     this.hub.start();
-    this.mjpeg.start();
     for (const e of this.extensions) await e.start();
     if (!this.config.http.auth)
       this.log.warn('http.auth is not set: the page, the API and the streams are open to anyone on the network');
@@ -154,9 +128,8 @@ export class Bridge {
       } catch (err) {
         this.log.warn(`stopping ${e.name} failed: ${(err as Error).message}`);
       }
+      this.hub.unlisten(e);
     }
-    await Promise.all(this.sources.map((s) => s.close()));
-    this.mjpeg.close();
     this.hub.stop();
     await this.http.close();
   }

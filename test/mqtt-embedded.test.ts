@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { ExtensionFactory } from '../src/bridge.js';
+import type { ExtensionFactory } from '../src/extension.js';
+import type { KnownCameras } from '../src/hub/known-cameras.js';
 import { jpegCycle } from '../src/simulator/frames.js';
 import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
@@ -441,7 +442,7 @@ describe('MQTT with the embedded broker', () => {
         'nothing retained is left',
       );
       await late.close();
-      assert.equal(ext.store.get('cam3'), undefined);
+      assert.equal(b.bridge.extension<KnownCameras>('known_cameras')?.store.get('cam3'), undefined);
     } finally {
       await cam3.stop();
     }

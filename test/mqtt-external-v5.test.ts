@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { ExtensionFactory } from '../src/bridge.js';
+import type { ExtensionFactory } from '../src/extension.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { MqttExtension } from '../src/sinks/mqtt/mqtt-extension.js';
 import { startBridge, waitFor } from './helpers/bridge.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import type { ExtensionFactory } from '../src/bridge.js';
+import type { ExtensionFactory } from '../src/extension.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { MqttExtension } from '../src/sinks/mqtt/mqtt-extension.js';
 import { freePort, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';

@@ -8,7 +8,7 @@ import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
-import type { ExtensionFactory } from '../src/bridge.js';
+import type { ExtensionFactory } from '../src/extension.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { MqttExtension } from '../src/sinks/mqtt/mqtt-extension.js';
 import { freePort, sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';

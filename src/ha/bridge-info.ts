@@ -1,8 +1,9 @@
 // What `cam2mqtt ha` needs to know about the running bridge: its public URL, its MQTT broker, its
 // topics and its cameras. In the bridge's own process it is read directly (the startup link); the
 // `cam2mqtt ha` command asks the running bridge for it over GET /api/bridge.
-import type { Bridge } from '../bridge.js';
+
 import type { Config } from '../config/schema.js';
+import type { BridgeView } from '../extension.js';
 import type { CameraHub } from '../hub/hub.js';
 import { type CameraSummary, cameraSummary } from '../sinks/mqtt/state.js';
 import { describeFetchError, HaError } from './errors.js';
@@ -57,7 +58,7 @@ function redact(server: string): string {
 }
 
 /** The bridge's own view, read in-process. */
-export function localBridgeInfo(bridge: Bridge, hub: CameraHub, config: Config): BridgeInfo {
+export function localBridgeInfo(bridge: BridgeView, hub: CameraHub, config: Config): BridgeInfo {
   const st = (bridge.status().mqtt ?? undefined) as
     | { mode?: string; port?: number; auth?: boolean; connected?: boolean }
     | undefined;

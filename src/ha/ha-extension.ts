@@ -6,7 +6,7 @@
 // - status() (in /healthz and on the page, under "homeassistant"):
 //   { configured, state: 'off'|'waiting'|'linking'|'linked'|'error', linked, url?, version?,
 //     cameras?, entities?, live?, linked_at?, error?, code?, retry_in? }
-import type { BridgeContext, Extension, ExtensionFactory } from '../bridge.js';
+import type { Extension, ExtensionContext, ExtensionFactory } from '../extension.js';
 import { sendJson } from '../http/server.js';
 import type { Camera } from '../hub/camera.js';
 import type { Logger } from '../logging.js';
@@ -72,7 +72,7 @@ export class HaExtension implements Extension {
   private covered = new Set<string>();
   private readonly onOnline = (cam: Camera) => this.cameraOnline(cam);
 
-  constructor(private readonly ctx: BridgeContext) {
+  constructor(private readonly ctx: ExtensionContext) {
     this.log = ctx.logger.child({ mod: 'homeassistant' });
     ctx.http.route('GET', '/api/bridge', (_req, res) =>
       sendJson(res, 200, localBridgeInfo(ctx.bridge, ctx.hub, ctx.config)),
@@ -87,7 +87,7 @@ export class HaExtension implements Extension {
   start(): void {
     this.stopped = false;
     if (!this.configured) return;
-    this.ctx.hub.on('online', this.onOnline);
+    this.ctx.hub.listen(this, 'online', this.onOnline);
     this.state = 'waiting';
     // Give cameras a moment to connect, so the first link covers them.
     this.schedule(1_000);
@@ -97,7 +97,7 @@ export class HaExtension implements Extension {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.ctx.hub.off('online', this.onOnline);
+    this.ctx.hub.unlisten(this);
     if (this.running) {
       await Promise.race([this.running, new Promise((r) => setTimeout(r, 5_000).unref())]);
     }

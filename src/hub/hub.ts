@@ -2,7 +2,10 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../logging.js';
 import { Camera, type CameraLink, type CameraMeta, type LogEntry, type MotionRegion, type Protocol } from './camera.js';
 import { type Command, CommandError, type CommandResult } from './controls.js';
+import type { HubEvent, HubEvents, HubListener, MotionEvent, SnapshotReason } from './events.js';
 import type { Frame } from './frame.js';
+
+export type { MotionEvent, SnapshotReason } from './events.js';
 
 export interface HubOptions {
   logger: Logger;
@@ -12,17 +15,6 @@ export interface HubOptions {
   maxCameras: number;
   cameraTimeoutMs: number;
   commandTimeoutMs: number;
-}
-
-export interface MotionEvent {
-  camera: Camera;
-  state: 'start' | 'end';
-  eventId: string;
-  /** Camera time of the event, Unix ms. */
-  cameraTime: number;
-  /** Sequence of the frame that belongs to the event (the latest frame at start), if any. */
-  frameSeq: number | undefined;
-  region: MotionRegion | undefined;
 }
 
 export interface Admission {
@@ -99,14 +91,14 @@ export function logPreview(obj: Record<string, unknown>, max = 500): string {
   return `${out}}`;
 }
 
-export type SnapshotReason = 'motion' | 'request' | 'interval' | 'camera';
-
 /**
- * Events: camera (added), online, offline, removed, updated (meta/name), info (camera, patch),
- * motion (MotionEvent), snapshot (camera, frame, reason), log (camera, entry), stats.
+ * The event bus between sources and sinks: events and their payloads are typed in events.ts.
+ * Features subscribe with `listen(owner, ...)`, which isolates their exceptions, and are
+ * unsubscribed all at once with `unlisten(owner)` (the bridge does it after each extension's stop).
  */
-export class CameraHub extends EventEmitter {
+export class CameraHub extends EventEmitter<HubEvents> {
   private readonly cameras = new Map<string, Camera>();
+  private readonly owners = new Map<object, [HubEvent, (...args: never[]) => void][]>();
   private statsTimer: NodeJS.Timeout | undefined;
   private lastStatsAt = Date.now();
   private readonly log: Logger;
@@ -119,6 +111,35 @@ export class CameraHub extends EventEmitter {
       const cam = this.create(id, c.name);
       cam.configured = true;
     }
+  }
+
+  /**
+   * Subscribe `fn` on behalf of `owner`. A listener that throws is logged (one line) and the others
+   * still run: one feature's bug never reaches the source that emitted.
+   */
+  listen<K extends HubEvent>(owner: object, event: K, fn: HubListener<K>): void {
+    const name = (owner as { name?: unknown }).name ?? owner.constructor.name;
+    const safe = ((...args: HubEvents[K]) => {
+      try {
+        fn(...args);
+      } catch (err) {
+        this.log.error(`${String(name)}: its "${event}" listener failed: ${(err as Error).stack ?? err}`);
+      }
+    }) as HubListener<K>;
+    let list = this.owners.get(owner);
+    if (!list) this.owners.set(owner, (list = []));
+    list.push([event, safe as (...args: never[]) => void]);
+    // biome-ignore lint/suspicious/noExplicitAny: EventEmitter<HubEvents>'s listener type is a conditional type TS cannot narrow by K.
+    this.on(event, safe as any);
+  }
+
+  /** Remove every listener `owner` registered with listen(). */
+  unlisten(owner: object): void {
+    const list = this.owners.get(owner);
+    if (!list) return;
+    this.owners.delete(owner);
+    // biome-ignore lint/suspicious/noExplicitAny: as in listen().
+    for (const [event, fn] of list) this.off(event, fn as any);
   }
 
   start(): void {

@@ -92,9 +92,9 @@ export class MotionService {
       const cam = this.hub.get(id);
       if (cam) this.watch(cam);
     }
-    this.hub.on('camera', this.onCamera);
-    this.hub.on('offline', this.onOffline);
-    this.hub.on('online', this.onOnline);
+    this.hub.listen(this, 'camera', this.onCamera);
+    this.hub.listen(this, 'offline', this.onOffline);
+    this.hub.listen(this, 'online', this.onOnline);
     this.timer = setInterval(() => this.tick(), 500);
     this.timer.unref();
   }
@@ -102,9 +102,7 @@ export class MotionService {
   stop(): void {
     this.running = false;
     clearInterval(this.timer);
-    this.hub.off('camera', this.onCamera);
-    this.hub.off('offline', this.onOffline);
-    this.hub.off('online', this.onOnline);
+    this.hub.unlisten(this);
     for (const m of this.cams.values()) m.unsubscribe?.();
     this.cams.clear();
   }

@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { CLOSE } from '../hub/hub.js';
+import type { Extension, ExtensionContext, ExtensionFactory } from '../extension.js';
+import { type CameraHub, CLOSE } from '../hub/hub.js';
 import type { Logger } from '../logging.js';
 import { ThrottledLog } from '../util/throttle-log.js';
-import { refuseUpgrade, remoteOf, type SourceContext, type UpgradeSource } from './types.js';
+import { type PendingCounter, refuseUpgrade, remoteOf, type SourceContext, type UpgradeSource } from './types.js';
 
 /**
  * Largest text message before the hello (a hello is a few hundred bytes): what an unidentified client
@@ -133,4 +134,19 @@ export abstract class WsCameraServer implements UpgradeSource {
     await Promise.all(waits);
     this.wss.close();
   }
+}
+
+/** One flood-guard counter per bridge, shared by all its WebSocket camera endpoints. */
+const pendingByHub = new WeakMap<CameraHub, PendingCounter>();
+
+/** The extension for a WebSocket camera protocol: its endpoint on the HTTP port, closed on stop. */
+export function wsSourceExtension(name: string, make: (sctx: SourceContext) => UpgradeSource): ExtensionFactory {
+  return (ctx: ExtensionContext): Extension => {
+    let pending = pendingByHub.get(ctx.hub);
+    if (!pending) pendingByHub.set(ctx.hub, (pending = { count: 0, max: ctx.config.limits.max_pending_connections }));
+    const source = make({ hub: ctx.hub, logger: ctx.logger, config: ctx.config, pending });
+    // Cameras authenticate with their own tokens, not the page's credentials.
+    ctx.http.upgrade(source.path, (req, socket, head) => source.handleUpgrade(req, socket, head), { public: true });
+    return { name, start() {}, stop: () => source.close() };
+  };
 }

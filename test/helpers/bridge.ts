@@ -3,9 +3,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { Bridge, type ExtensionFactory } from '../../src/bridge.js';
+import { Bridge } from '../../src/bridge.js';
 import { loadConfig } from '../../src/config/load.js';
-import { defaultExtensions } from '../../src/extensions.js';
+import type { ExtensionFactory } from '../../src/extension.js';
+import { coreExtensions, defaultExtensions } from '../../src/extensions.js';
 import { createLogger } from '../../src/logging.js';
 
 /** A free TCP port on 127.0.0.1 (bound and released). */
@@ -58,7 +59,10 @@ export async function startBridge(
   };
   const { config } = loadConfig({ raw: cfg, dataDir, env: {} });
   const logger = createLogger({ level: config.log.level, format: 'json', destination: sink });
-  const bridge = new Bridge({ config, dataDir, logger }, opts.extensions ?? defaultExtensions);
+  const bridge = new Bridge(
+    { config, dataDir, logger },
+    opts.extensions ? [...coreExtensions, ...opts.extensions] : defaultExtensions,
+  );
   await bridge.start();
   const port = bridge.http.port;
   return {

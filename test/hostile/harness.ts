@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { ExtensionFactory } from '../../src/bridge.js';
+import type { ExtensionFactory } from '../../src/extension.js';
 import { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { startBridge, type TestBridge, waitFor } from '../helpers/bridge.js';
 import { MjpegClient } from '../helpers/mjpeg-client.js';

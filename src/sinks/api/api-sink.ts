@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Extension, ExtensionFactory } from '../../extension.js';
 import { type HttpServer, readJson, sendError, sendJson } from '../../http/server.js';
 import { CommandError, type CommandErrorCode, parseCommandBody } from '../../hub/controls.js';
 import type { CameraHub } from '../../hub/hub.js';
@@ -19,7 +20,9 @@ export function commandErrorStatus(err: CommandError): number {
 }
 
 /** REST: camera list and details, commands, snapshots, health. */
-export class ApiSink {
+export class ApiSink implements Extension {
+  readonly name = 'api';
+
   constructor(
     hub: CameraHub,
     http: HttpServer,
@@ -96,8 +99,15 @@ export class ApiSink {
       }
     });
   }
+
+  start(): void {}
+
+  stop(): void {}
 }
 
 function reply(res: ServerResponse, status: number, err: CommandError): void {
   sendJson(res, status, { ok: false, error: err.message, code: err.code });
 }
+
+export const apiExtension: ExtensionFactory = ({ hub, http, logger, bridge }) =>
+  new ApiSink(hub, http, logger, () => bridge.status());

@@ -3,8 +3,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import path from 'node:path';
-import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
 import type { Config } from '../../config/schema.js';
+import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
 import { clientAddress, trustedProxies } from '../../http/client-address.js';
 import { HttpError, readBody } from '../../http/server.js';
 import type { Logger } from '../../logging.js';
@@ -108,7 +108,7 @@ class AuthExtension implements Extension {
   private readonly proxies: BlockList | undefined;
 
   constructor(
-    private readonly ctx: BridgeContext,
+    private readonly ctx: ExtensionContext,
     private readonly auth: AuthConfig,
   ) {
     this.log = ctx.logger.child({ mod: 'auth' });
@@ -431,7 +431,7 @@ function sendJsonStatus(
 /** Without http.auth the page is open (the bridge warns at startup); /login then just leads to the page. */
 class OpenAccess implements Extension {
   readonly name = 'auth';
-  constructor(ctx: BridgeContext) {
+  constructor(ctx: ExtensionContext) {
     ctx.http.route('GET', '/login', (_req, res) => redirect(res, '/'), { public: true });
     ctx.http.route('POST', '/logout', (_req, res) => redirect(res, '/'), { public: true });
   }

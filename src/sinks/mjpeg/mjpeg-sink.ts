@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Extension, ExtensionFactory } from '../../extension.js';
 import { type HttpServer, sendError, sendJson } from '../../http/server.js';
 import type { Camera } from '../../hub/camera.js';
 import type { Frame } from '../../hub/frame.js';
@@ -36,7 +37,8 @@ class CameraStream {
 }
 
 /** GET /api/cameras/:id/stream.mjpeg: any number of viewers from the camera's one upstream. */
-export class MjpegSink {
+export class MjpegSink implements Extension {
+  readonly name = 'mjpeg';
   private readonly streams = new Map<string, CameraStream>();
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
@@ -57,7 +59,7 @@ export class MjpegSink {
         [...(this.streams.get(p.id!)?.viewers ?? [])].map((v) => v.toJSON()),
       );
     });
-    hub.on('removed', (cam: Camera) => {
+    hub.listen(this, 'removed', (cam) => {
       const s = this.streams.get(cam.id);
       if (!s) return;
       for (const v of s.viewers) v.res.destroy();
@@ -67,6 +69,10 @@ export class MjpegSink {
   start(): void {
     this.timer = setInterval(() => this.tick(), 250);
     this.timer.unref();
+  }
+
+  viewers(): number {
+    return this.viewerCount;
   }
 
   get viewerCount(): number {
@@ -136,7 +142,8 @@ export class MjpegSink {
     }
   }
 
-  close(): void {
+  stop(): void {
+    this.hub.unlisten(this);
     if (this.timer) clearInterval(this.timer);
     for (const s of this.streams.values()) {
       for (const v of s.viewers) v.res.end();
@@ -145,3 +152,10 @@ export class MjpegSink {
     this.streams.clear();
   }
 }
+
+export const mjpegExtension: ExtensionFactory = ({ hub, http, logger, config: { limits } }) =>
+  new MjpegSink(hub, http, logger, {
+    queueBytes: limits.viewer_queue_bytes,
+    stallTimeoutMs: limits.viewer_stall_timeout * 1000,
+    idleRepeatMs: limits.idle_repeat_interval * 1000,
+  });

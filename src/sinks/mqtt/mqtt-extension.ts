@@ -1,9 +1,7 @@
-import path from 'node:path';
-import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
-import type { Camera, Protocol } from '../../hub/camera.js';
+import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
+import type { Camera } from '../../hub/camera.js';
 import type { Frame } from '../../hub/frame.js';
 import type { MotionEvent, SnapshotReason } from '../../hub/hub.js';
-import { CameraStore } from '../../hub/store.js';
 import type { Logger } from '../../logging.js';
 import { EmbeddedBroker } from './broker.js';
 import { EmbeddedTransport, ExternalTransport, redactUrl, type Transport } from './client.js';
@@ -52,7 +50,6 @@ export class MqttExtension implements Extension {
   readonly topics: Topics;
   readonly broker: EmbeddedBroker | undefined;
   readonly transport: Transport;
-  readonly store: CameraStore;
   readonly publisher: Publisher;
   readonly discovery: DiscoveryPublisher;
   readonly commands: CommandHandler;
@@ -60,14 +57,13 @@ export class MqttExtension implements Extension {
   private readonly intervals: SnapshotIntervals;
   private readonly log: Logger;
   private readonly cams = new Map<string, CamState>();
-  private readonly listeners: [string, (...args: never[]) => void][] = [];
   private bridgeTimer: NodeJS.Timeout | undefined;
   private birthTimer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private started = false;
   private readonly startedAt = Date.now();
 
-  constructor(private readonly ctx: BridgeContext) {
+  constructor(private readonly ctx: ExtensionContext) {
     const { config } = ctx;
     const m = config.mqtt;
     this.log = ctx.logger.child({ mod: 'mqtt' });
@@ -76,12 +72,6 @@ export class MqttExtension implements Extension {
       discoveryPrefix: config.homeassistant.discovery_prefix,
       haStatus: config.homeassistant.status_topic,
     });
-    this.store = new CameraStore(
-      path.join(ctx.dataDir, 'cameras.json'),
-      ctx.logger,
-      1000,
-      ctx.config.limits.max_cameras,
-    );
     if (m.server) {
       this.transport = new ExternalTransport({
         server: m.server,
@@ -127,33 +117,15 @@ export class MqttExtension implements Extension {
 
   async start(): Promise<void> {
     const hub = this.ctx.hub;
-    // Cameras that connected before come back as offline cameras: their HA entities stay, and
-    // anything announced for a camera that is in neither the store nor the settings is stale.
-    let restored = 0;
-    for (const c of this.store.load()) {
-      if (hub.get(c.id)?.online) continue;
-      hub.restore(c.id, c.protocol as Protocol | undefined, {
-        name: c.name,
-        ...(c.renamed ? { renamed: true } : {}),
-        ...(c.model ? { model: c.model } : {}),
-        ...(c.firmware ? { firmware: c.firmware } : {}),
-        capabilities: c.capabilities,
-        ...(c.last_seen ? { lastSeen: Date.parse(c.last_seen) } : {}),
-      });
-      restored++;
-    }
-    if (restored)
-      this.log.info(`${restored} known camera(s) restored from ${this.store.file} (offline until they connect)`);
-
-    this.on('camera', (cam: Camera) => this.onCamera(cam));
-    this.on('updated', (cam: Camera) => this.onUpdated(cam));
-    this.on('online', (cam: Camera) => this.onOnline(cam));
-    this.on('offline', (cam: Camera) => this.onOffline(cam));
-    this.on('removed', (cam: Camera) => this.onRemoved(cam));
-    this.on('info', (cam: Camera) => this.schedule(cam));
-    this.on('motion', (ev: MotionEvent) => this.onMotion(ev));
-    this.on('snapshot', (cam: Camera, frame: Frame, reason: SnapshotReason) => this.onSnapshot(cam, frame, reason));
-    this.on('stats', () => this.onStats());
+    hub.listen(this, 'camera', (cam) => this.onCamera(cam));
+    hub.listen(this, 'updated', (cam) => this.onUpdated(cam));
+    hub.listen(this, 'online', (cam) => this.onOnline(cam));
+    hub.listen(this, 'offline', (cam) => this.onOffline(cam));
+    hub.listen(this, 'removed', (cam) => this.onRemoved(cam));
+    hub.listen(this, 'info', (cam) => this.schedule(cam));
+    hub.listen(this, 'motion', (ev) => this.onMotion(ev));
+    hub.listen(this, 'snapshot', (cam, frame, reason) => this.onSnapshot(cam, frame, reason));
+    hub.listen(this, 'stats', () => this.onStats());
     for (const cam of hub.list()) this.onCamera(cam);
 
     this.transport.on('connect', () => this.onConnect());
@@ -168,25 +140,17 @@ export class MqttExtension implements Extension {
     this.started = true;
   }
 
-  private on(event: string, fn: (...args: never[]) => void): void {
-    this.ctx.hub.on(event, fn as (...args: unknown[]) => void);
-    this.listeners.push([event, fn]);
-  }
-
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    for (const [event, fn] of this.listeners) this.ctx.hub.off(event, fn as (...args: unknown[]) => void);
-    this.listeners.length = 0;
+    this.ctx.hub.unlisten(this);
     this.intervals.stop();
     this.snapshots.stop();
     clearTimeout(this.bridgeTimer);
     clearTimeout(this.birthTimer);
     for (const s of this.cams.values()) clearTimeout(s.flushTimer);
-    for (const cam of this.ctx.hub.list()) this.store.upsert(cam);
     await this.transport.stop([{ topic: this.topics.bridgeState, payload: OFFLINE, opts: { retain: true, qos: 1 } }]);
     await this.broker?.stop();
-    await this.store.close();
   }
 
   status(): Record<string, unknown> {
@@ -302,14 +266,12 @@ export class MqttExtension implements Extension {
       );
       return;
     }
-    this.store.upsert(cam);
     this.schedule(cam, { discovery: true, state: true });
     this.scheduleBridge();
   }
 
   private onUpdated(cam: Camera): void {
     if (RESERVED_IDS.has(cam.id)) return;
-    this.store.upsert(cam);
     this.schedule(cam, { discovery: true });
     this.scheduleBridge();
   }
@@ -325,7 +287,6 @@ export class MqttExtension implements Extension {
   private onOffline(cam: Camera): void {
     if (RESERVED_IDS.has(cam.id)) return;
     this.camState(cam.id).firstAfter = undefined;
-    this.store.upsert(cam);
     this.publisher.retain(this.topics.availability(cam.id), OFFLINE, 1);
     this.schedule(cam);
     this.scheduleBridge();
@@ -337,7 +298,6 @@ export class MqttExtension implements Extension {
     if (s) clearTimeout(s.flushTimer);
     this.cams.delete(cam.id);
     this.snapshots.forget(cam.id);
-    this.store.delete(cam.id);
     for (const topic of this.topics.cameraRetained(cam.id)) this.publisher.clear(topic);
     if (this.discoveryOn) this.discovery.remove(cameraNode(cam.id));
     this.log.info(`camera ${cam.id} removed: its MQTT topics and Home Assistant entities are cleared`);

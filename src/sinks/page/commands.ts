@@ -35,13 +35,18 @@ export class PtzController {
   private readonly positions = new Map<string, { pan: number; tilt: number }>();
 
   constructor(private readonly hub: CameraHub) {
-    hub.on('info', (cam: Camera, patch: Record<string, unknown>) => {
+    hub.listen(this, 'info', (cam, patch) => {
       const p = this.positions.get(cam.id);
       if (!p) return;
       if (typeof patch.pan === 'number') p.pan = clampAngle(patch.pan);
       if (typeof patch.tilt === 'number') p.tilt = clampAngle(patch.tilt);
     });
-    hub.on('removed', (cam: Camera) => this.positions.delete(cam.id));
+    hub.listen(this, 'removed', (cam) => this.positions.delete(cam.id));
+  }
+
+  stop(): void {
+    this.hub.unlisten(this);
+    this.positions.clear();
   }
 
   position(cam: Camera): { pan: number; tilt: number } {

@@ -1,4 +1,4 @@
-import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
+import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
 import { HttpError, readJson, sendError, sendJson } from '../../http/server.js';
 import { CommandError } from '../../hub/controls.js';
 import type { Logger } from '../../logging.js';
@@ -22,7 +22,7 @@ class PageExtension implements Extension {
   readonly ptz: PtzController;
   private readonly log: Logger;
 
-  constructor(ctx: BridgeContext) {
+  constructor(ctx: ExtensionContext) {
     const { hub, http, config, logger } = ctx;
     this.log = logger.child({ mod: 'page' });
     this.presets = new PresetStore(ctx.dataDir, this.log);
@@ -113,6 +113,7 @@ class PageExtension implements Extension {
 
   async stop(): Promise<void> {
     await this.socket.close();
+    this.ptz.stop();
   }
 
   status(): Record<string, unknown> {

@@ -220,7 +220,6 @@ export class PageSocketServer {
   private lastPingAt = Date.now();
   private readonly log: Logger;
   private readonly refuseLog: ThrottledLog;
-  private readonly unhook: (() => void)[] = [];
 
   constructor(
     private readonly hub: CameraHub,
@@ -237,15 +236,19 @@ export class PageSocketServer {
       clientTracking: false,
     });
     for (const cam of hub.list()) this.indexOf(cam);
-    this.on('camera', (cam: Camera) => this.broadcast({ t: 'cam', cam: camJson(cam, this.indexOf(cam), true) }));
+    this.hub.listen(this, 'camera', (cam: Camera) =>
+      this.broadcast({ t: 'cam', cam: camJson(cam, this.indexOf(cam), true) }),
+    );
     const changed = (cam: Camera) => this.broadcast({ t: 'cam', cam: camJson(cam, this.indexOf(cam), false) });
-    this.on('updated', changed);
-    this.on('online', changed);
-    this.on('offline', changed);
-    this.on('removed', (cam: Camera) => this.onRemoved(cam));
-    this.on('info', (cam: Camera, patch: Record<string, unknown>) => this.broadcast({ t: 'info', id: cam.id, patch }));
-    this.on('log', (cam: Camera, entry: LogEntry) => this.broadcast({ t: 'log', id: cam.id, entry }));
-    this.on('motion', (e: MotionEvent) =>
+    this.hub.listen(this, 'updated', changed);
+    this.hub.listen(this, 'online', changed);
+    this.hub.listen(this, 'offline', changed);
+    this.hub.listen(this, 'removed', (cam: Camera) => this.onRemoved(cam));
+    this.hub.listen(this, 'info', (cam: Camera, patch: Record<string, unknown>) =>
+      this.broadcast({ t: 'info', id: cam.id, patch }),
+    );
+    this.hub.listen(this, 'log', (cam: Camera, entry: LogEntry) => this.broadcast({ t: 'log', id: cam.id, entry }));
+    this.hub.listen(this, 'motion', (e: MotionEvent) =>
       this.broadcast({
         t: 'motion',
         id: e.camera.id,
@@ -255,12 +258,6 @@ export class PageSocketServer {
         event_id: e.eventId,
       }),
     );
-  }
-
-  private on(event: string, fn: (...args: never[]) => void): void {
-    const f = fn as (...args: unknown[]) => void;
-    this.hub.on(event, f);
-    this.unhook.push(() => this.hub.off(event, f));
   }
 
   /** Stable small number per camera id for binary headers (u16; reused only after 65k cameras). */
@@ -615,7 +612,7 @@ export class PageSocketServer {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    for (const u of this.unhook) u();
+    this.hub.unlisten(this);
     const waits: Promise<void>[] = [];
     for (const c of this.clients) {
       waits.push(

@@ -1,4 +1,4 @@
-import type { BridgeContext, Extension, ExtensionFactory } from '../../bridge.js';
+import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
 import type { Logger } from '../../logging.js';
 import { MotionService } from '../../motion/service.js';
 import { PulledCamera } from './pulled-camera.js';
@@ -13,7 +13,7 @@ class HttpCamerasExtension implements Extension {
   readonly motion: MotionService;
   private readonly log: Logger;
 
-  constructor(ctx: BridgeContext) {
+  constructor(ctx: ExtensionContext) {
     const { hub, config, logger } = ctx;
     this.log = logger.child({ mod: 'http-cameras' });
     for (const [id, c] of Object.entries(config.cameras)) {

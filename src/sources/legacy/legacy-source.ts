@@ -7,7 +7,7 @@ import { BOUNDS, CLOSE, logPreview } from '../../hub/hub.js';
 import { slugify } from '../../util/slug.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import type { SourceContext } from '../types.js';
-import { closeReason, HELLO_MAX_BYTES, WsCameraServer } from '../ws-camera-server.js';
+import { closeReason, HELLO_MAX_BYTES, WsCameraServer, wsSourceExtension } from '../ws-camera-server.js';
 import { classify, encodeCommand, parseBinary, parseText } from './codec.js';
 import { normalizeLegacyInfo } from './info.js';
 
@@ -315,3 +315,6 @@ class LegacyConnection implements CameraLink {
     this.gap.unref();
   }
 }
+
+/** The mjpeg2sd WebSocket endpoint as an extension (src/extensions.ts). */
+export const mjpeg2sdSourceExtension = wsSourceExtension('mjpeg2sd', (sctx) => new LegacySource(sctx));

@@ -7,7 +7,7 @@ import { BOUNDS, CLOSE, logPreview } from '../../hub/hub.js';
 import { slugify } from '../../util/slug.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import type { SourceContext } from '../types.js';
-import { closeReason, HELLO_MAX_BYTES, WsCameraServer } from '../ws-camera-server.js';
+import { closeReason, HELLO_MAX_BYTES, WsCameraServer, wsSourceExtension } from '../ws-camera-server.js';
 import {
   type BridgeMessage,
   decodeCameraText,
@@ -279,3 +279,6 @@ class NativeConnection implements CameraLink {
     return got;
   }
 }
+
+/** The native WebSocket endpoint as an extension (src/extensions.ts). */
+export const nativeSourceExtension = wsSourceExtension('native', (sctx) => new NativeSource(sctx));
