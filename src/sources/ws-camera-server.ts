@@ -2,10 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Extension, ExtensionContext, ExtensionFactory } from '../extension.js';
+import { refuseUpgrade, remoteOf } from '../http/upgrade.js';
 import { type CameraHub, CLOSE } from '../hub/hub.js';
 import type { Logger } from '../logging.js';
 import { ThrottledLog } from '../util/throttle-log.js';
-import { type PendingCounter, refuseUpgrade, remoteOf, type SourceContext, type UpgradeSource } from './types.js';
+import type { PendingCounter, SourceContext, UpgradeSource } from './types.js';
 
 /**
  * Largest text message before the hello (a hello is a few hundred bytes): what an unidentified client

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Extension, ExtensionFactory } from '../../extension.js';
 import { type HttpServer, sendError, sendJson } from '../../http/server.js';
+import { remoteOf } from '../../http/upgrade.js';
 import type { Camera } from '../../hub/camera.js';
 import type { Frame } from '../../hub/frame.js';
 import type { CameraHub } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
-import { remoteOf } from '../../sources/types.js';
 import { CONTENT_TYPE, partOf, STREAM_PREAMBLE } from './part.js';
 import { MjpegViewer } from './viewer.js';
 

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { refuseUpgrade, remoteOf } from '../../http/upgrade.js';
 import type { Camera, LogEntry } from '../../hub/camera.js';
 import { COMMON_FRAMESIZES, type Command, CommandError } from '../../hub/controls.js';
 import type { Frame } from '../../hub/frame.js';
 import type { CameraHub, MotionEvent } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
-import { refuseUpgrade, remoteOf } from '../../sources/types.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import { type PtzController, parseQuery } from './commands.js';
 import type { Preset } from './presets.js';
