@@ -4,8 +4,8 @@ import { CommandError } from '../../hub/controls.js';
 import type { Logger } from '../../logging.js';
 import { commandErrorStatus } from '../api/api-sink.js';
 import { PtzController } from './commands.js';
-import { PageSocketServer } from './page-socket.js';
 import { PresetError, PresetSaveError, PresetStore, parsePresets } from './presets.js';
+import { PageSocketServer } from './socket/server.js';
 import { findPublicDir, StaticFiles } from './static.js';
 
 /** A page socket carries every visible tile, so it may buffer more than one MJPEG viewer. */
