@@ -2,16 +2,17 @@
 // Tiles on screen (IntersectionObserver) in a visible tab (visibilitychange) are the only ones the
 // bridge sends frames for; frames are drawn into canvases by the page, never re-encoded by the server.
 
-import type {
-  AllReply,
-  Failure,
-  HelloMessage,
-  MotionMessage,
-  PageCamera,
-  Preset,
-  Reply,
-  ServerMessage,
-  StatsMessage,
+import {
+  type AllReply,
+  type Failure,
+  FRAME_KIND,
+  type HelloMessage,
+  type MotionMessage,
+  type PageCamera,
+  type Preset,
+  type Reply,
+  type ServerMessage,
+  type StatsMessage,
 } from '../protocol.js';
 import { decodeFrame, PageSocket, type SocketState } from './socket.js';
 import { Tile } from './tile.js';
@@ -40,7 +41,8 @@ export class App {
   readonly tiles = new Map<string, Tile>();
   private readonly byIdx = new Map<number, Tile>();
   presets: Preset[] = [];
-  framesizes = ['QVGA', 'CIF', 'HVGA', 'VGA', 'SVGA', 'XGA', 'HD', 'SXGA', 'UXGA'];
+  /** The frame sizes every camera family knows: from hello, which comes before any tile. */
+  framesizes: string[] = [];
   streamToken: string | null = null;
   private serverOffset = 0;
   solo: string | null = null;
@@ -186,7 +188,7 @@ export class App {
     const f = decodeFrame(buf);
     const t = this.byIdx.get(f.idx);
     // Not ours (any more): still return the credit.
-    if (!t || f.kind !== 1) return this.socket.ack(f.idx);
+    if (!t || f.kind !== FRAME_KIND) return this.socket.ack(f.idx);
     t.receive(f);
   }
 

@@ -590,7 +590,9 @@ export class Tile {
       if (v) rows.push([k, v]);
     };
     const protocols: Record<string, string> = {
+      // 'legacy' is the old name of mjpeg2sd (issue 14 renames it).
       legacy: 'ESP32-CAM_MJPEG2SD (/ws)',
+      mjpeg2sd: 'ESP32-CAM_MJPEG2SD (/ws)',
       native: 'cam2mqtt native (/api/camera)',
       mjpeg: 'MJPEG over HTTP (pulled)',
       snapshot: 'JPEG stills over HTTP (pulled)',
