@@ -91,7 +91,7 @@ describe('faults survived, nothing lost', () => {
     const dataDir = tmp('c2m-fault-kill-');
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    // The known-camera store (cameras.json) belongs to the MQTT side: the embedded broker is on.
+    // The embedded broker on too, so a kill -9 also meets MQTT state (cameras.json is the hub's, MQTT or not).
     const mqttEnv = { CAM2MQTT_MQTT_ENABLED: 'true', CAM2MQTT_MQTT_PORT: String(await freePort()) };
     let bridge = startCli(dataDir, port, mqttEnv);
     await untilUp(base);
@@ -223,7 +223,7 @@ describe('faults survived, nothing lost', () => {
       }
       closeSync(fd);
 
-      // The embedded broker on: the known-camera store (cameras.json) belongs to the MQTT side.
+      // The embedded broker on, as a full bridge runs (cameras.json is the hub's, MQTT or not).
       const b = await startBridge({ mqtt: { enabled: true, port: await freePort() } }, { dataDir });
       const cam = nativeCam(b.port, 'garage', 'Garage');
       try {
