@@ -12,7 +12,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+# The bridge (tsc) and the control page (dist/page: type-checked, bundled by esbuild).
+RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
@@ -20,8 +21,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
-# The control page's files are served from the source tree next to package.json.
-COPY --from=build /app/src/sinks/page/public ./src/sinks/page/public
+# The built control page, found next to package.json.
+COPY --from=build /app/dist/page ./dist/page
 COPY config ./config
 COPY docs ./docs
 RUN mkdir -p /data && chown node:node /data

@@ -8,7 +8,7 @@
 #   bash .ci/run-ha.sh                        install what is missing, build, run every leg
 #   HA_VERSIONS=2026.11.0 bash .ci/run-ha.sh  one leg
 #   bash .ci/run-ha.sh smoke                  only files whose name contains "smoke"
-#   HA_SKIP_BUILD=1 bash .ci/run-ha.sh        skip tsc (the caller already ran `npm run build`)
+#   HA_SKIP_BUILD=1 bash .ci/run-ha.sh        skip the build (the caller already ran `npm run build`)
 #
 # A leg whose HA cannot be installed: with CI=true (or HA_REQUIRED=1) the run fails loudly; otherwise
 # it prints why and skips that leg, so a machine without root or Python 3.11 still runs the rest.
@@ -29,8 +29,8 @@ if [ "${CI:-}" = true ] || [ "${HA_REQUIRED:-0}" = 1 ]; then REQUIRED=1; fi
 export HA_CACHE_DIR="${HA_CACHE_DIR:-$HOME/.cache/cam2mqtt-ha}"
 
 if [ "${HA_SKIP_BUILD:-0}" != 1 ]; then
-  echo "== run-ha: building (tsc -p tsconfig.json)"
-  npx --no-install tsc -p tsconfig.json || exit 1
+  echo "== run-ha: building (npm run build: tsc and the page)"
+  npm run -s build || exit 1
 fi
 
 shopt -s nullglob

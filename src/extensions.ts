@@ -7,7 +7,7 @@ import { mjpegExtension } from './sinks/mjpeg/mjpeg-sink.js';
 import { mqttExtension } from './sinks/mqtt/mqtt-extension.js';
 import { pageExtension } from './sinks/page/index.js';
 import { httpCamerasExtension } from './sources/http/pull-extension.js';
-import { mjpeg2sdSourceExtension } from './sources/legacy/legacy-source.js';
+import { mjpeg2sdSourceExtension } from './sources/mjpeg2sd/mjpeg2sd-source.js';
 import { nativeSourceExtension } from './sources/native/native-source.js';
 
 /**

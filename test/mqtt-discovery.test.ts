@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { uptimeSeconds } from '../src/devices/mjpeg2sd.js';
 import { Camera } from '../src/hub/camera.js';
 import type { Frame } from '../src/hub/frame.js';
 import { CameraStore } from '../src/hub/store.js';
@@ -16,7 +17,7 @@ import {
   isOwnDiscovery,
 } from '../src/sinks/mqtt/discovery.js';
 import { type SnapshotCause, SnapshotLimiter } from '../src/sinks/mqtt/snapshots.js';
-import { infoPayload, uptimeSeconds } from '../src/sinks/mqtt/state.js';
+import { infoPayload } from '../src/sinks/mqtt/state.js';
 import { entitySlug, Topics } from '../src/sinks/mqtt/topics.js';
 import { sleep } from './helpers/bridge.js';
 import { checkDiscovery } from './mqtt-helpers.js';

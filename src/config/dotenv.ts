@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'dotenv';
+import { CAMERA_ID_RE } from '../util/slug.js';
 
 /**
  * Users of the DIY Security Camera Server seed (securityCam's Flask relay) keep their `.env`:
@@ -85,7 +86,7 @@ export function readDotenv(cwd: string, env: NodeJS.ProcessEnv = process.env): D
   }
 
   const id = (seed.CAM_ID ?? DEFAULT_SEED_CAMERA_ID).toLowerCase();
-  if (!/^[a-z0-9][a-z0-9_-]{0,47}$/.test(id)) {
+  if (!CAMERA_ID_RE.test(id)) {
     out.warnings.push(
       `CAM_ID ${JSON.stringify(seed.CAM_ID)} is not a valid camera id (1-48 chars of a-z, 0-9, _ or -): CAM_URL and SERVO_URL ignored`,
     );

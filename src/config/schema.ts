@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { CAMERA_ID_RE } from '../util/slug.js';
 
 // One schema for the whole settings file. Every key has a default so that no file is needed;
 // every key is documented in config/configuration.example.yaml. Objects are strict so that a
@@ -10,7 +11,7 @@ const port = z.number().int().min(0).max(65535);
 const seconds = z.number().min(0);
 const cameraId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,47}$/, 'expected 1-48 chars of a-z, 0-9, _ or - (starting with a letter or digit)');
+  .regex(CAMERA_ID_RE, 'expected 1-48 chars of a-z, 0-9, _ or - (starting with a letter or digit)');
 
 export const logLevels = ['error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

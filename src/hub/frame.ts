@@ -12,6 +12,7 @@ export interface Frame {
   readonly receivedAt: number;
 }
 
-export function isJpeg(buf: Buffer): boolean {
-  return buf.length >= 4 && buf[0] === 0xff && buf[1] === 0xd8;
+/** Does `buf` hold a JPEG from `at` on (its FF D8 start marker, and room for the end marker)? */
+export function isJpeg(buf: Buffer, at = 0): boolean {
+  return buf.length >= at + 4 && buf[at] === 0xff && buf[at + 1] === 0xd8;
 }

@@ -13,4 +13,5 @@ export function slugify(input: string): string {
   return s.slice(a, b).slice(0, 48);
 }
 
+/** A valid camera id (config keys, hello ids after slugify, cameras.json): 1-48 chars a-z 0-9 _ -. */
 export const CAMERA_ID_RE = /^[a-z0-9][a-z0-9_-]{0,47}$/;

@@ -1,4 +1,11 @@
-import { type Command, CommandError, type CommandResult, parseCommand, parseCommandBody } from '../../hub/controls.js';
+import {
+  type Command,
+  CommandError,
+  type CommandResult,
+  parseCommand,
+  parseCommandBody,
+  STATEFUL_CONTROLS,
+} from '../../hub/controls.js';
 import type { CameraHub } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import type { Publisher } from './state.js';
@@ -10,22 +17,6 @@ export interface Response {
   error?: string;
   transaction?: unknown;
 }
-
-/** Controls whose value the camera keeps, so the new value belongs in <id>/info. */
-const STATEFUL = new Set([
-  'lamp',
-  'framesize',
-  'quality',
-  'fps',
-  'vflip',
-  'hmirror',
-  'brightness',
-  'contrast',
-  'pan',
-  'tilt',
-  'pause',
-  'motion_detection',
-]);
 
 /** Logs refusals one per line, but at most `burst` per 10 s (then one summary), so a flood cannot flood the log. */
 class RefusalLog {
@@ -150,7 +141,12 @@ export class CommandHandler {
     const result = await this.hub.command(id, cmd);
     // The camera usually reports the new state itself (info / key=value); if it did not, publish the
     // acknowledged value.
-    if (STATEFUL.has(cmd.name) && cmd.value !== undefined && cam.info[cmd.name] === before && before !== cmd.value) {
+    if (
+      STATEFUL_CONTROLS.has(cmd.name) &&
+      cmd.value !== undefined &&
+      cam.info[cmd.name] === before &&
+      before !== cmd.value
+    ) {
       this.hub.updateInfo(cam, { [cmd.name]: cmd.value });
     }
     return result;

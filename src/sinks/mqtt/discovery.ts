@@ -5,7 +5,8 @@
 //   and 2024.3 rejects the whole entity);
 // - `unique_id` cam2mqtt_<id>_<object>, `object_id` <slug>_<object> (entity id up to HA 2026.3) and
 //   `default_entity_id` <domain>.<slug>_<object> (HA 2025.10+); the camera itself is camera.<slug>.
-import { COMMON_FRAMESIZES } from '../../hub/controls.js';
+import { deviceProfile } from '../../devices/index.js';
+import { controlEntities } from '../../hub/controls.js';
 import { entitySlug, type Topics } from './topics.js';
 
 export type Component =
@@ -106,18 +107,11 @@ export function cameraPageUrl(publicUrl: string, id: string): string {
 }
 
 function cameraDevice(cam: CameraDescriptor, ctx: DiscoveryContext): Record<string, unknown> {
-  const model =
-    cam.model ??
-    (cam.protocol === 'legacy'
-      ? 'ESP32-CAM (MJPEG2SD)'
-      : cam.protocol === 'native'
-        ? 'ESP32 camera (cam2mqtt firmware)'
-        : 'camera');
   return {
     identifiers: [cameraNode(cam.id)],
     name: cam.name,
     manufacturer: 'cam2mqtt',
-    model,
+    model: cam.model ?? deviceProfile(cam.protocol).model,
     ...(cam.firmware ? { sw_version: cam.firmware } : {}),
     via_device: bridgeNode(ctx.topics),
     configuration_url: cameraPageUrl(ctx.publicUrl, cam.id),
@@ -185,10 +179,26 @@ const diagnosticSensors = (info: string): EntitySpec[] => [
   },
 ];
 
-function entitySpecs(cam: CameraDescriptor, t: Topics): EntitySpec[] {
+/** The entities of the controls a camera has (src/hub/controls.ts CONTROLS: one row each). */
+function controlSpecs(cam: CameraDescriptor, t: Topics): EntitySpec[] {
   const caps = new Set(cam.capabilities);
+  return controlEntities()
+    .filter(({ entity }) => entity.when === undefined || caps.has(entity.when))
+    .map(({ name, stateful, entity }) => ({
+      component: entity.component,
+      object: name,
+      name: entity.name,
+      fields: {
+        command_topic: t.set(cam.id, name),
+        ...(stateful ? { state_topic: t.info(cam.id) } : {}),
+        ...entity.fields,
+      },
+    }));
+}
+
+function entitySpecs(cam: CameraDescriptor, t: Topics): EntitySpec[] {
+  const device = deviceProfile(cam.protocol);
   const info = t.info(cam.id);
-  const dialIn = cam.protocol === undefined || cam.protocol === 'native' || cam.protocol === 'legacy';
   const specs: EntitySpec[] = [
     { component: 'camera', object: 'camera', name: null, fields: { topic: t.snapshot(cam.id) } },
     {
@@ -203,39 +213,21 @@ function entitySpecs(cam: CameraDescriptor, t: Topics): EntitySpec[] {
       name: 'Motion event',
       fields: { state_topic: t.event(cam.id), event_types: ['motion_start', 'motion_end'], device_class: 'motion' },
     },
+    ...controlSpecs(cam, t),
     {
-      component: 'button',
-      object: 'snapshot',
-      name: 'Snapshot',
-      fields: { command_topic: t.set(cam.id, 'snapshot'), payload_press: 'PRESS', icon: 'mdi:camera' },
+      component: 'sensor',
+      object: 'fps',
+      name: 'Frame rate',
+      fields: {
+        state_topic: info,
+        value_template: '{{ value_json.fps }}',
+        unit_of_measurement: 'fps',
+        state_class: 'measurement',
+        icon: 'mdi:speedometer',
+      },
     },
   ];
-  if (caps.has('restart')) {
-    specs.push({
-      component: 'button',
-      object: 'restart',
-      name: 'Restart',
-      fields: {
-        command_topic: t.set(cam.id, 'restart'),
-        payload_press: 'PRESS',
-        device_class: 'restart',
-        entity_category: 'config',
-      },
-    });
-  }
-  specs.push({
-    component: 'sensor',
-    object: 'fps',
-    name: 'Frame rate',
-    fields: {
-      state_topic: info,
-      value_template: '{{ value_json.fps }}',
-      unit_of_measurement: 'fps',
-      state_class: 'measurement',
-      icon: 'mdi:speedometer',
-    },
-  });
-  if (dialIn) specs.push(...diagnosticSensors(info));
+  if (device.diagnostics) specs.push(...diagnosticSensors(info));
   specs.push({
     component: 'sensor',
     object: 'last_seen',
@@ -247,76 +239,7 @@ function entitySpecs(cam: CameraDescriptor, t: Topics): EntitySpec[] {
       entity_category: 'diagnostic',
     },
   });
-  if (caps.has('lamp')) {
-    specs.push({
-      component: 'switch',
-      object: 'lamp',
-      name: 'Lamp',
-      fields: {
-        command_topic: t.set(cam.id, 'lamp'),
-        state_topic: info,
-        value_template: "{{ none if value_json.lamp is none else ('ON' if value_json.lamp | int(0) > 0 else 'OFF') }}",
-        payload_on: 'ON',
-        payload_off: 'OFF',
-        icon: 'mdi:lightbulb',
-      },
-    });
-  }
-  if (caps.has('framesize')) {
-    specs.push({
-      component: 'select',
-      object: 'framesize',
-      name: 'Frame size',
-      fields: {
-        command_topic: t.set(cam.id, 'framesize'),
-        state_topic: info,
-        value_template: '{{ value_json.framesize }}',
-        options: [...COMMON_FRAMESIZES],
-        entity_category: 'config',
-        icon: 'mdi:image-size-select-large',
-      },
-    });
-  }
-  if (caps.has('quality')) {
-    specs.push({
-      component: 'number',
-      object: 'quality',
-      name: 'JPEG quality',
-      fields: {
-        command_topic: t.set(cam.id, 'quality'),
-        state_topic: info,
-        value_template: '{{ value_json.quality }}',
-        min: 4,
-        max: 63,
-        step: 1,
-        mode: 'box',
-        entity_category: 'config',
-        icon: 'mdi:quality-high',
-      },
-    });
-  }
-  if (caps.has('servo')) {
-    for (const axis of ['pan', 'tilt'] as const) {
-      specs.push({
-        component: 'number',
-        object: axis,
-        name: axis === 'pan' ? 'Pan' : 'Tilt',
-        fields: {
-          command_topic: t.set(cam.id, axis),
-          state_topic: info,
-          value_template: `{{ value_json.${axis} }}`,
-          min: 0,
-          max: 180,
-          step: 1,
-          mode: 'slider',
-          unit_of_measurement: '°',
-          icon: axis === 'pan' ? 'mdi:pan-horizontal' : 'mdi:pan-vertical',
-        },
-      });
-    }
-  }
-  if (dialIn) {
-    // MJPEG2SD keeps commands in a 127-byte buffer.
+  if (device.commandMaxBytes !== undefined) {
     specs.push({
       component: 'text',
       object: 'command',
@@ -324,7 +247,7 @@ function entitySpecs(cam: CameraDescriptor, t: Topics): EntitySpec[] {
       fields: {
         command_topic: t.set(cam.id, 'command'),
         min: 1,
-        max: cam.protocol === 'legacy' ? 127 : 255,
+        max: device.commandMaxBytes,
         mode: 'text',
         entity_category: 'config',
         icon: 'mdi:console',

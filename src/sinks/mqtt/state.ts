@@ -179,16 +179,15 @@ const num = (v: unknown): number | null => {
   return Number.isFinite(n) ? n : null;
 };
 
-/** Seconds from a number, "1234", or MJPEG2SD's "D-HH:MM:SS" / "HH:MM:SS". */
-export function uptimeSeconds(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) ? Math.round(v) : null;
-  if (typeof v !== 'string') return null;
-  const s = v.trim();
-  if (/^\d+$/.test(s)) return Number(s);
-  const m = /^(?:(\d+)[-d ]\s*)?(\d+):(\d{1,2}):(\d{1,2})$/.exec(s);
-  if (!m) return null;
-  return Number(m[1] ?? 0) * 86400 + Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
-}
+/** Whole seconds from a number or a string of digits (devices normalise their own formats: uptime_seconds). */
+const seconds = (v: unknown): number | null =>
+  typeof v === 'number'
+    ? Number.isFinite(v)
+      ? Math.round(v)
+      : null
+    : typeof v === 'string' && /^\s*\d+\s*$/.test(v)
+      ? Number(v)
+      : null;
 
 /**
  * The retained `<base>/<id>/info` document: everything the camera reports, plus the bridge's view.
@@ -209,7 +208,7 @@ export function infoPayload(cam: Camera): Record<string, unknown> {
     firmware: cam.firmware ?? null,
     last_seen: cam.lastSeen !== undefined ? new Date(cam.lastSeen).toISOString() : null,
     rssi: num(i.rssi),
-    uptime: uptimeSeconds(i.uptime),
+    uptime: seconds(i.uptime_seconds) ?? seconds(i.uptime),
     heap: num(i.heap),
     framesize: typeof i.framesize === 'string' ? i.framesize : null,
     lamp: num(i.lamp),

@@ -6,8 +6,8 @@ import { CommandError } from '../../hub/controls.js';
 import type { Logger } from '../../logging.js';
 import { commandErrorStatus } from '../api/api-sink.js';
 import { PtzController } from './commands.js';
-import { PageSocketServer } from './page-socket.js';
 import { PresetError, PresetSaveError, PresetStore, parsePresets } from './presets.js';
+import { PageSocketServer } from './socket/server.js';
 import { findPublicDir, StaticFiles } from './static.js';
 
 /** A page socket carries every visible tile, so it may buffer more than one MJPEG viewer. */
@@ -57,7 +57,7 @@ class PageExtension implements Extension {
 
     http.get('/', gzip(), (req, res) => {
       if (!files?.serve(req, res, 'index.html'))
-        sendError(res, 503, 'the control page files are missing from this installation (src/sinks/page/public)');
+        sendError(res, 503, 'the control page is missing from this installation (dist/page): run npm run build');
     });
     http.get('/assets/:file', gzip(), (req, res) => {
       const p = req.params;

@@ -2,12 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../logging.js';
 import { writeFileAtomicSync } from '../../util/atomic-write.js';
+import type { Preset } from './protocol.js';
 
-/** A labelled command for the page: `command` is what the Remote query input takes (raw or `/control value`). */
-export interface Preset {
-  label: string;
-  command: string;
-}
+export type { Preset };
 
 export const MAX_PRESETS = 100;
 const MAX_LABEL = 40;

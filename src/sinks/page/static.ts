@@ -18,23 +18,24 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * The page's files live in src/sinks/page/public (tsc emits only .js into dist/), found from the
- * repository root, which is where package.json is whether we run from src/ or dist/src/.
+ * The built control page (dist/page: `npm run build` bundles src/sinks/page/web and copies
+ * src/sinks/page/public), found from the repository root, which is where package.json is whether we
+ * run from src/ or dist/src/.
  */
 export function findPublicDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'src', 'sinks', 'page', 'public');
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+    const candidate = path.join(dir, 'dist', 'page');
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(candidate, 'index.html'))) return candidate;
     dir = path.dirname(dir);
   }
-  throw new Error('cannot find the page files (src/sinks/page/public) next to package.json');
+  throw new Error('cannot find the built control page (dist/page) next to package.json; run npm run build');
 }
 
 /**
- * Serves a flat directory with `send` (what express.static and res.sendFile use): an ETag per file (304 on If-None-Match),
- * `Cache-Control: no-cache` so browsers revalidate (a cheap 304) and an upgraded bridge is never paired
- * with a stale page. Gzip is the compression() middleware on the page's routes (sinks/page/index.ts).
+ * Serves a flat directory with `send` (what express.static and res.sendFile use): an ETag per file
+ * (304 on If-None-Match), `Cache-Control: no-cache` so browsers revalidate (a cheap 304) and an upgraded
+ * bridge is never paired with a stale page. Gzip is src/http/gzip.ts on the page's routes (index.ts).
  * The names are listed once at start: only those, of the types above, are served.
  */
 export class StaticFiles {

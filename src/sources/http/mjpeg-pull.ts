@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { isJpeg } from '../../hub/frame.js';
 import type { Logger } from '../../logging.js';
 import { redactUrl } from '../../util/redact.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
@@ -234,7 +235,7 @@ export class MjpegStream {
   }
 
   private deliver(jpeg: Buffer, headers: PartHeaders): void {
-    if (jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) {
+    if (!isJpeg(jpeg)) {
       this.opts.onBad?.();
       this.warn.warn(
         `${this.displayUrl}: refused a part of ${jpeg.length} bytes that is not a JPEG (Content-Type ${headers['content-type'] ?? 'none'})`,

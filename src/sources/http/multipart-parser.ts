@@ -14,6 +14,7 @@
  * zero-copy view of that chunk; a body split over chunks with a Content-Length is copied once into a
  * buffer allocated at its final size; without a Content-Length the chunks are joined once at the end.
  */
+import { isJpeg } from '../../hub/frame.js';
 
 export interface PartHeaders {
   [name: string]: string;
@@ -156,14 +157,7 @@ export class MultipartParser {
       if (body.length > this.opts.maxFrameBytes) {
         this.oversize++;
         this.on.onOversize?.(body.length, this.opts.maxFrameBytes);
-      } else if (
-        body.length >= 4 &&
-        body[0] === 0xff &&
-        body[1] === 0xd8 &&
-        body[body.length - 2] === 0xff &&
-        body[body.length - 1] === 0xd9
-      )
-        this.deliver(body);
+      } else if (isJpeg(body) && body[body.length - 2] === 0xff && body[body.length - 1] === 0xd9) this.deliver(body);
     } else if (this.state === State.Scan && this.scanDiscard) {
       // An oversize part cut short by the end of the stream is reported like one ended by a boundary.
       this.oversize++;

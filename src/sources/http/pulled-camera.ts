@@ -1,21 +1,26 @@
-import { connect } from 'node:net';
 import type { CameraConfig } from '../../config/schema.js';
 import type { Camera, CameraLink, PtzDirection } from '../../hub/camera.js';
-import { type Command, CommandError, type CommandResult, FRAMESIZES } from '../../hub/controls.js';
+import { type Command, CommandError, type CommandResult } from '../../hub/controls.js';
 import type { Frame } from '../../hub/frame.js';
 import { type CameraHub, CLOSE } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import { redactTarget } from '../../util/redact.js';
-import { normalizeLegacyInfo } from '../legacy/info.js';
-import { type ControlKeys, controlCapabilities, controlUrl, translateControl } from './control.js';
+import {
+  type ControlKeys,
+  controlCapabilities,
+  controlUrl,
+  normalizeStatus,
+  statusPath,
+  translateControl,
+} from './control.js';
+import type { FeedOwner, FrameFeed } from './feed.js';
 import { type AuthCredentials, HttpAuth } from './http-auth.js';
 import { describeError, getText, HttpStatusError, splitCredentials } from './http-client.js';
-import { type Backoff, MjpegStream } from './mjpeg-pull.js';
+import { MjpegFeed } from './mjpeg-feed.js';
+import type { Backoff } from './mjpeg-pull.js';
 import { ServoController } from './servo.js';
 import { SnapshotPoller } from './snapshot-poll.js';
-
-/** How long an on-demand stream stays open after the last viewer left (page reloads, tile flips). */
-const LINGER_MS = 3000;
+import { StillsFeed } from './stills-feed.js';
 
 export interface PulledCameraContext {
   hub: CameraHub;
@@ -27,13 +32,14 @@ export interface PulledCameraContext {
 /**
  * A camera that serves HTTP (MJPEG stream and/or stills) and that cam2mqtt pulls. To the hub it is a
  * camera like any other: attached while frames arrive, detached (offline) while the camera is away.
- * It is its own CameraLink (one object for the camera's lifetime; reconnects re-attach it).
+ * It is its own CameraLink (one object for the camera's lifetime; reconnects re-attach it). Frames come
+ * from its FrameFeed (an MJPEG stream or a stills poller); commands go to control_url and servo_url.
  */
-export class PulledCamera implements CameraLink {
-  readonly protocol: 'mjpeg' | 'snapshot';
+export class PulledCamera implements CameraLink, FeedOwner {
+  readonly protocol: FrameFeed['protocol'];
   readonly remote: string;
-  readonly stream: MjpegStream | undefined;
-  /** Polling source (no mjpeg_url), or full-resolution stills next to the stream (both URLs set). */
+  readonly feed: FrameFeed;
+  /** Full-resolution stills next to the stream (both URLs set). */
   readonly stills: SnapshotPoller | undefined;
   readonly servo: ServoController | undefined;
   readonly onDemand: boolean;
@@ -41,23 +47,17 @@ export class PulledCamera implements CameraLink {
   private readonly log: Logger;
   private attached = false;
   private stopped = true;
-  private wanted = false;
   private seq = 0;
-  private waiters: ((f: Frame) => void)[] = [];
-  private lingerTimer: NodeJS.Timeout | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
-  private keepAliveTimer: NodeJS.Timeout | undefined;
-  /** On-demand stream running only to fetch one frame (startup, snapshot requests). */
-  private grabbing = false;
+  private waiters: ((f: Frame | undefined) => void)[] = [];
   private statusFetched = false;
   private readonly capabilities: string[];
-  private readonly host: string;
-  private readonly port: number;
 
   constructor(
     readonly cam: Camera,
     readonly cfg: CameraConfig,
     private readonly ctx: PulledCameraContext,
+    /** Where frames come from; by default chosen from the config (mjpeg_url: MjpegFeed, else StillsFeed). */
+    feed?: (owner: FeedOwner) => FrameFeed,
   ) {
     this.log = ctx.logger.child({ mod: `http:${cam.id}` });
     const primary = splitCredentials((cfg.mjpeg_url ?? cfg.snapshot_url)!);
@@ -67,36 +67,38 @@ export class PulledCamera implements CameraLink {
         ? { username: primary.username, password: primary.password ?? '', type: 'auto' }
         : undefined;
     this.auth = creds ? new HttpAuth(creds) : undefined;
-    this.host = primary.url.hostname.replace(/^\[|\]$/g, '');
-    this.port = Number(primary.url.port) || (primary.url.protocol === 'https:' ? 443 : 80);
-    this.remote = `${primary.url.hostname}:${this.port}`;
-    this.protocol = cfg.mjpeg_url ? 'mjpeg' : 'snapshot';
+    const host = primary.url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(primary.url.port) || (primary.url.protocol === 'https:' ? 443 : 80);
+    this.remote = `${primary.url.hostname}:${port}`;
     this.onDemand = cfg.on_demand;
     const backoff: Backoff = {
       minMs: cfg.reconnect.min_delay * 1000,
       maxMs: Math.max(cfg.reconnect.min_delay, cfg.reconnect.max_delay) * 1000,
     };
     const readTimeoutMs = cfg.read_timeout * 1000;
-    if (cfg.mjpeg_url) {
-      this.stream = new MjpegStream({
-        url: primary.url,
-        auth: this.auth,
-        maxFrameBytes: cfg.max_frame_bytes,
-        readTimeoutMs,
-        backoff,
-        log: this.log,
-        onFrame: (jpeg) => this.onJpeg(jpeg),
-        onDown: (reason) => this.down(reason),
-        onBad: () => this.cam.badMessages++,
-      });
-    }
-    if (cfg.snapshot_url) {
-      const s = cfg.mjpeg_url ? splitCredentials(cfg.snapshot_url) : primary;
+    const common = {
+      auth: this.auth,
+      maxFrameBytes: cfg.max_frame_bytes,
+      backoff,
+      log: this.log,
+      onDemand: cfg.on_demand,
+      cameraTimeoutMs: ctx.cameraTimeoutMs,
+    };
+    this.feed = feed
+      ? feed(this)
+      : cfg.mjpeg_url
+        ? new MjpegFeed({ ...common, url: primary.url, readTimeoutMs, host, port, remote: this.remote }, this)
+        : new StillsFeed(
+            { ...common, url: primary.url, timeoutMs: readTimeoutMs, intervalMs: cfg.snapshot_poll_interval * 1000 },
+            this,
+          );
+    this.protocol = this.feed.protocol;
+    if (cfg.mjpeg_url && cfg.snapshot_url) {
+      const s = splitCredentials(cfg.snapshot_url);
       const auth =
         s.username !== undefined && !cfg.auth
           ? new HttpAuth({ username: s.username, password: s.password ?? '', type: 'auto' })
           : this.auth;
-      const polling = !cfg.mjpeg_url;
       this.stills = new SnapshotPoller({
         url: s.url,
         auth,
@@ -106,8 +108,8 @@ export class PulledCamera implements CameraLink {
         backoff,
         log: this.log,
         // Stills next to a stream are snapshots, not stream frames.
-        onFrame: polling ? (jpeg) => this.onJpeg(jpeg) : () => {},
-        onDown: polling ? (reason) => this.down(reason) : () => {},
+        onFrame: () => {},
+        onDown: () => {},
         onBad: () => this.cam.badMessages++,
       });
     }
@@ -136,63 +138,36 @@ export class PulledCamera implements CameraLink {
 
   /** Where frames come from, for logs and status (no credentials). */
   get source(): string {
-    return this.stream?.url ?? this.stills?.url ?? '?';
+    return this.feed.url;
   }
 
   start(): void {
     this.stopped = false;
-    this.wanted = this.cam.watchers > 0;
     const mode = this.onDemand ? 'on demand' : 'continuously';
     this.log.info(
-      `camera ${this.cam.id}: pulling ${this.protocol === 'mjpeg' ? 'MJPEG' : 'stills'} from ${this.source} ${mode}${this.auth ? ` (${this.cfg.auth?.type ?? 'auto'} auth as ${this.auth.creds.username})` : ''}`,
+      `camera ${this.cam.id}: pulling ${this.feed.what} from ${this.source} ${mode}${this.auth ? ` (${this.cfg.auth?.type ?? 'auto'} auth as ${this.auth.creds.username})` : ''}`,
     );
-    if (this.protocol === 'snapshot') {
-      this.applyPollRate();
-      this.stills!.start();
-      // Stills may come less often than limits.camera_timeout: a camera that answers its polls is alive.
-      this.keepAliveTimer = setInterval(
-        () => {
-          if (this.attached && this.stills!.up) this.ctx.hub.touch(this.cam);
-        },
-        Math.max(1000, this.ctx.cameraTimeoutMs / 3),
-      );
-      this.keepAliveTimer.unref();
-      return;
-    }
-    if (!this.onDemand || this.wanted) {
-      this.stream!.start();
-      return;
-    }
-    // On demand and nobody watching: fetch one frame so that snapshots and tiles have a picture.
-    this.grabbing = true;
-    this.stream!.start();
+    this.feed.start(this.cam.watchers > 0);
   }
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.lingerTimer);
-    clearTimeout(this.probeTimer);
-    clearInterval(this.keepAliveTimer);
-    this.stream?.stop();
+    this.feed.stop();
     this.stills?.close();
     if (this.attached) {
       this.attached = false;
       this.ctx.hub.detach(this.cam, this, 'bridge stopping');
     }
-    for (const w of this.waiters.splice(0)) w(undefined as unknown as Frame);
-  }
-
-  private meta() {
-    return {
-      capabilities: this.capabilities,
-      model: this.protocol === 'mjpeg' ? 'MJPEG over HTTP' : 'JPEG stills over HTTP',
-    };
+    for (const w of this.waiters.splice(0)) w(undefined);
   }
 
   private attach(): void {
     if (this.attached || this.stopped) return;
     this.attached = true;
-    this.ctx.hub.attach(this.cam.id, this.protocol, this, this.meta());
+    this.ctx.hub.attach(this.cam.id, this.protocol, this, {
+      capabilities: this.capabilities,
+      model: this.feed.model,
+    });
     this.ctx.hub.updateInfo(this.cam, {
       source: this.source,
       on_demand: this.onDemand,
@@ -206,114 +181,47 @@ export class PulledCamera implements CameraLink {
     }
   }
 
-  private down(reason: string): void {
-    if (!this.attached) return;
-    this.attached = false;
-    this.ctx.hub.detach(this.cam, this, reason);
-  }
+  // ---- FeedOwner ----
 
-  private onJpeg(jpeg: Buffer): void {
+  frame(jpeg: Buffer): void {
     const now = Date.now();
     const frame: Frame = { data: jpeg, seq: ++this.seq, cameraTime: now, receivedAt: now };
     if (!this.attached) this.attach();
     if (!this.attached) return;
     this.ctx.hub.pushFrame(this.cam, frame);
     if (this.waiters.length) for (const w of this.waiters.splice(0)) w(frame);
-    if (this.grabbing && !this.wanted && this.onDemand) {
-      this.grabbing = false;
-      this.idle();
-    }
   }
 
-  /** On demand, nobody watching: close the stream, keep checking that the camera is there. */
-  private idle(): void {
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
-    this.stream?.stop();
-    this.scheduleProbe();
+  down(reason: string): void {
+    if (!this.attached) return;
+    this.attached = false;
+    this.ctx.hub.detach(this.cam, this, reason);
   }
 
-  private scheduleProbe(): void {
-    clearTimeout(this.probeTimer);
-    if (this.stopped) return;
-    const every = Math.max(1000, Math.min(10_000, this.ctx.cameraTimeoutMs / 2));
-    this.probeTimer = setTimeout(() => void this.probe(), every);
-    this.probeTimer.unref();
+  bad(): void {
+    this.cam.badMessages++;
   }
 
-  /** A TCP connect to the camera: cheap, and does not take the camera's single stream slot. */
-  private async probe(): Promise<void> {
-    if (this.stopped || this.stream?.running) return;
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: this.host, port: this.port });
-      const t = setTimeout(
-        () => {
-          s.destroy();
-          resolve(false);
-        },
-        Math.min(5000, this.cfg.read_timeout * 1000),
-      );
-      s.once('connect', () => {
-        clearTimeout(t);
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => {
-        clearTimeout(t);
-        resolve(false);
-      });
-    });
-    if (this.stopped || this.stream?.running) return;
-    if (ok) {
-      if (!this.attached) this.attach();
-      else this.ctx.hub.touch(this.cam);
-    } else {
-      this.down(`camera unreachable (${this.remote})`);
-    }
-    this.scheduleProbe();
+  reachable(): void {
+    if (!this.attached) this.attach();
+    else this.ctx.hub.touch(this.cam);
   }
 
-  private applyPollRate(): void {
-    if (!this.stills || this.protocol !== 'snapshot') return;
-    const base = this.cfg.snapshot_poll_interval * 1000;
-    // On demand: full rate while watched, else slow (enough to keep the camera online and the picture fresh).
-    this.stills.intervalMs =
-      this.onDemand && !this.wanted ? Math.max(base, Math.min(10_000, this.ctx.cameraTimeoutMs / 2)) : base;
+  touch(): void {
+    if (this.attached) this.ctx.hub.touch(this.cam);
   }
 
   // ---- CameraLink ----
 
   setDemand(watching: boolean): void {
-    this.wanted = watching;
-    if (this.stopped || !this.onDemand) return;
-    if (this.protocol === 'snapshot') {
-      const before = this.stills!.intervalMs;
-      this.applyPollRate();
-      // Someone started watching: poll at the full rate from now on, starting at once.
-      if (this.stills!.intervalMs < before) this.stills!.pollNow();
-      return;
-    }
-    if (watching) {
-      clearTimeout(this.lingerTimer);
-      this.lingerTimer = undefined;
-      clearTimeout(this.probeTimer);
-      this.grabbing = false;
-      this.stream!.start();
-      return;
-    }
-    if (!this.stream!.running || this.lingerTimer || this.grabbing) return;
-    this.lingerTimer = setTimeout(() => {
-      this.lingerTimer = undefined;
-      if (!this.wanted) this.idle();
-    }, LINGER_MS);
-    this.lingerTimer.unref();
+    if (!this.stopped) this.feed.setDemand(watching);
   }
 
   close(code: number, reason: string): void {
     this.attached = false;
     if (code === CLOSE.TIMEOUT) {
       // The hub heard nothing for camera_timeout: start over.
-      this.stream?.restart();
+      this.feed.restart();
       return;
     }
     if (code === CLOSE.REPLACED)
@@ -324,7 +232,7 @@ export class PulledCamera implements CameraLink {
   }
 
   async snapshot(timeoutMs: number): Promise<Frame> {
-    if (this.stills && this.protocol === 'mjpeg') {
+    if (this.stills) {
       // Full-resolution still from snapshot_url next to the stream.
       try {
         const jpeg = await this.stills.fetch();
@@ -334,30 +242,27 @@ export class PulledCamera implements CameraLink {
         this.log.debug(`camera ${this.cam.id}: snapshot_url failed (${(err as Error).message}); using the stream`);
       }
     }
-    if (this.protocol === 'snapshot') {
-      await this.stills!.fetch().catch((err: Error) => {
-        throw new CommandError('rejected', `camera ${this.cam.id}: ${err.message}`);
-      });
-      const f = this.cam.latest;
-      if (!f) throw new CommandError('offline', `camera ${this.cam.id} has sent no picture yet`);
-      return f;
-    }
     const next = this.nextFrame(timeoutMs);
-    if (!this.stream!.running) {
-      this.grabbing = true;
-      this.stream!.start();
+    try {
+      await this.feed.grab();
+    } catch (err) {
+      next.cancel();
+      throw new CommandError('rejected', `camera ${this.cam.id}: ${(err as Error).message}`);
     }
-    return next;
+    return next.frame;
   }
 
-  private nextFrame(timeoutMs: number): Promise<Frame> {
-    return new Promise<Frame>((resolve, reject) => {
-      const w = (f: Frame) => {
+  /** The next frame the feed delivers; after timeoutMs the latest one, if any. */
+  private nextFrame(timeoutMs: number): { frame: Promise<Frame>; cancel(): void } {
+    let w: (f: Frame | undefined) => void = () => {};
+    let t: NodeJS.Timeout | undefined;
+    const frame = new Promise<Frame>((resolve, reject) => {
+      w = (f) => {
         clearTimeout(t);
         if (f) resolve(f);
         else reject(new CommandError('offline', `camera ${this.cam.id}: stopped`));
       };
-      const t = setTimeout(() => {
+      t = setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x !== w);
         const f = this.cam.latest;
         if (f) resolve(f);
@@ -365,6 +270,13 @@ export class PulledCamera implements CameraLink {
       }, timeoutMs);
       this.waiters.push(w);
     });
+    return {
+      frame,
+      cancel: () => {
+        clearTimeout(t);
+        this.waiters = this.waiters.filter((x) => x !== w);
+      },
+    };
   }
 
   async move(direction: PtzDirection, step: number | undefined, _timeoutMs: number): Promise<CommandResult> {
@@ -377,7 +289,7 @@ export class PulledCamera implements CameraLink {
 
   async send(cmd: Command, timeoutMs: number): Promise<CommandResult> {
     if ((cmd.name === 'pan' || cmd.name === 'tilt') && this.servo) {
-      const v = cmd.value as number;
+      const v = cmd.value;
       const r = await this.runServo(`${cmd.name}=${v}`, () =>
         this.servo!.moveTo(cmd.name === 'pan' ? v : undefined, cmd.name === 'tilt' ? v : undefined),
       );
@@ -441,7 +353,7 @@ export class PulledCamera implements CameraLink {
   private async fetchStatus(timeoutMs: number): Promise<unknown> {
     const keys = this.cfg.control_keys as ControlKeys;
     const base = splitCredentials(this.cfg.control_url!.replace(/\{(key|value)\}/g, 'x')).url;
-    const url = new URL(keys === 'camerawebserver' ? '/status' : '/status?q', base.origin);
+    const url = new URL(statusPath(keys), base.origin);
     let body: string;
     try {
       ({ body } = await getText(url, { auth: this.auth, timeoutMs }, 256 * 1024));
@@ -456,34 +368,22 @@ export class PulledCamera implements CameraLink {
       );
     const raw = data as Record<string, unknown>;
     this.ctx.hub.addLog(this.cam, '<', body);
-    if (keys === 'camerawebserver') {
-      const info: Record<string, unknown> = { ...raw };
-      const idx = Number(raw.framesize);
-      if (Number.isInteger(idx) && FRAMESIZES[idx]) info.framesize = FRAMESIZES[idx];
-      if (Number.isInteger(idx)) info.framesize_index = idx;
-      const led = Number(raw.led_intensity);
-      if (Number.isFinite(led)) info.lamp = Math.round((led / 255) * 100);
-      for (const k of ['vflip', 'hmirror'])
-        if (raw[k] !== undefined) info[k] = String(raw[k]) === '1' || raw[k] === true;
-      this.ctx.hub.updateInfo(this.cam, info);
-    } else {
-      const fw = keys === 'mjpeg2sd_v8' ? '8' : typeof raw.fw_version === 'string' ? raw.fw_version : '10';
-      this.ctx.hub.updateInfo(this.cam, normalizeLegacyInfo(raw, fw));
-    }
+    this.ctx.hub.updateInfo(this.cam, normalizeStatus(keys, raw));
     return raw;
   }
 
   statusJSON(): Record<string, unknown> {
+    const f = this.feed.status();
     return {
       protocol: this.protocol,
       source: this.source,
       on_demand: this.onDemand,
       online: this.attached,
-      streaming: this.stream?.running ?? false,
-      connects: this.stream?.connects ?? this.stills?.requests ?? 0,
-      frames: this.stream?.frames ?? this.stills?.frames ?? 0,
-      oversize: (this.stream?.oversize ?? 0) + (this.stills?.oversize ?? 0),
-      last_error: this.stream?.lastError ?? this.stills?.lastError ?? null,
+      streaming: f.streaming,
+      connects: f.connects,
+      frames: f.frames,
+      oversize: f.oversize + (this.stills?.oversize ?? 0),
+      last_error: f.lastError ?? this.stills?.lastError ?? null,
       ...(this.servo ? { pan: this.servo.position.pan, tilt: this.servo.position.tilt } : {}),
     };
   }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { isJpeg } from '../../hub/frame.js';
 import { redactUrl } from '../../util/redact.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import { describeError, httpGet, readBody, TooBigError } from './http-client.js';
@@ -134,7 +135,7 @@ export class SnapshotPoller {
       }
       return this.failed(err);
     }
-    if (jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) {
+    if (!isJpeg(jpeg)) {
       this.opts.onBad?.();
       throw new Error(`answered ${jpeg.length} bytes that are not a JPEG`);
     }

@@ -1,6 +1,8 @@
 // cam2mqtt native protocol v1: the exact bytes are specified in docs/protocol.md and pinned by
 // test/vectors/native-v1.json, which the firmware's host tests decode and encode too.
 
+import { isJpeg } from '../../hub/frame.js';
+
 export const PROTOCOL_VERSION = 1;
 export const FRAME_KIND = 0x01;
 export const FRAME_HEADER_BYTES = 16;
@@ -48,8 +50,7 @@ export function decodeFrameHeader(buf: Buffer): FrameHeader {
   const headerLen = buf.readUInt16BE(2);
   if (headerLen < FRAME_HEADER_BYTES || headerLen > buf.length)
     throw new ProtocolError(`frame header length ${headerLen} is invalid for a ${buf.length}-byte message`);
-  if (buf.length < headerLen + 4 || buf[headerLen] !== 0xff || buf[headerLen + 1] !== 0xd8)
-    throw new ProtocolError('frame payload is not a JPEG (no FF D8 start marker)');
+  if (!isJpeg(buf, headerLen)) throw new ProtocolError('frame payload is not a JPEG (no FF D8 start marker)');
   const hi = buf.readUInt32BE(8);
   const lo = buf.readUInt32BE(12);
   return { flags: buf[1]!, seq: buf.readUInt32BE(4), time: hi * 0x1_0000_0000 + lo, offset: headerLen };

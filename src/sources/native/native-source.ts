@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
+import * as cam2mqtt from '../../devices/cam2mqtt.js';
 import type { Camera, CameraLink } from '../../hub/camera.js';
 import { type Command, CommandError, type CommandResult } from '../../hub/controls.js';
 import type { Frame } from '../../hub/frame.js';
@@ -18,20 +19,6 @@ import {
   PROTOCOL_VERSION,
   type ProtocolError,
 } from './codec.js';
-
-/** Which hello capability a command needs; commands not listed need none. */
-const CAPABILITY: Partial<Record<Command['name'], string>> = {
-  lamp: 'lamp',
-  framesize: 'framesize',
-  quality: 'quality',
-  fps: 'fps',
-  vflip: 'flip',
-  hmirror: 'flip',
-  brightness: 'brightness',
-  contrast: 'contrast',
-  pan: 'servo',
-  tilt: 'servo',
-};
 
 interface Pending {
   resolve: (r: CommandResult) => void;
@@ -58,7 +45,7 @@ export class NativeSource extends WsCameraServer {
 }
 
 class NativeConnection implements CameraLink {
-  readonly protocol = 'native' as const;
+  readonly protocol = cam2mqtt.PROTOCOL;
   private cam: Camera | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -205,7 +192,7 @@ class NativeConnection implements CameraLink {
       ...(msg.model ? { model: msg.model } : {}),
       ...(msg.fw ? { firmware: msg.fw } : {}),
     };
-    const cam = this.ctx.hub.attach(id, 'native', this, meta);
+    const cam = this.ctx.hub.attach(id, this.protocol, this, meta);
     this.cam = cam;
     this.sendMsg({ type: 'welcome', v: PROTOCOL_VERSION, id, time: Date.now(), watching: cam.watchers > 0 });
     if (msg.info) this.ctx.hub.updateInfo(cam, msg.info);
@@ -235,15 +222,8 @@ class NativeConnection implements CameraLink {
 
   send(cmd: Command, timeoutMs: number): Promise<CommandResult> {
     const cam = this.cam!;
-    const cap = CAPABILITY[cmd.name];
-    if (cap && cam.capabilities.size > 0 && !cam.capabilities.has(cap)) {
-      return Promise.reject(
-        new CommandError(
-          'unsupported',
-          `camera ${cam.id} does not support ${cmd.name} (its capabilities: ${[...cam.capabilities].join(', ')})`,
-        ),
-      );
-    }
+    const refusal = cam2mqtt.refusal(cmd, cam.capabilities);
+    if (refusal) return Promise.reject(new CommandError('unsupported', `camera ${cam.id} ${refusal}`));
     const id = this.nextId++;
     const text = encodeText({
       type: 'cmd',

@@ -2,34 +2,70 @@
 // Tiles on screen (IntersectionObserver) in a visible tab (visibilitychange) are the only ones the
 // bridge sends frames for; frames are drawn into canvases by the page, never re-encoded by the server.
 
-import { decodeFrame, PageSocket } from './socket.js';
+import {
+  type AllReply,
+  type Failure,
+  FRAME_KIND,
+  type HelloMessage,
+  type MotionMessage,
+  type PageCamera,
+  type Preset,
+  type Reply,
+  type ServerMessage,
+  type StatsMessage,
+} from '../protocol.js';
+import { decodeFrame, PageSocket, type SocketState } from './socket.js';
 import { Tile } from './tile.js';
 import { copyText, h, ICONS, prefs, session } from './ui.js';
 
-const $ = (sel) => document.querySelector(sel);
+/** An element of index.html, which the page's code is written against. */
+const $ = <E extends Element = HTMLElement>(sel: string) => document.querySelector(sel) as E;
 
-class App {
+/** What the status strip reads from the bridge status (GET /api/bridge's status; every part optional). */
+interface StatusView {
+  mqtt?: { connected?: boolean; state?: string; mode?: string; clients?: number; port?: number; server?: string };
+  homeassistant?: {
+    state?: string;
+    linked?: boolean;
+    configured?: boolean;
+    url?: string;
+    version?: string;
+    cameras?: number;
+    error?: string;
+  };
+  page?: { clients?: number };
+  viewers?: number;
+}
+
+export class App {
+  readonly tiles = new Map<string, Tile>();
+  private readonly byIdx = new Map<number, Tile>();
+  presets: Preset[] = [];
+  /** The frame sizes every camera family knows: from hello, which comes before any tile. */
+  framesizes: string[] = [];
+  streamToken: string | null = null;
+  private serverOffset = 0;
+  solo: string | null = null;
+  private status: Record<string, unknown> = {};
+  private watchSent: string | null = null;
+  private watchTimer: ReturnType<typeof setTimeout> | 0 = 0;
+  private flashTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly wall = $('#wall');
+  private sortBy = prefs.get('sort', 'name');
+  private filter = '';
+  private density = 'm';
+  readonly socket: PageSocket;
+  private readonly observer: IntersectionObserver;
+
   constructor() {
-    this.tiles = new Map();
-    this.byIdx = new Map();
-    this.presets = [];
-    this.framesizes = ['QVGA', 'CIF', 'HVGA', 'VGA', 'SVGA', 'XGA', 'HD', 'SXGA', 'UXGA'];
-    this.streamToken = null;
-    this.serverOffset = 0;
-    this.solo = null;
-    this.status = {};
-    this.watchSent = null;
-    this.wall = $('#wall');
-    this.sortBy = prefs.get('sort', 'name');
-    this.filter = '';
     this.socket = new PageSocket(`${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/api/ws`);
-    this.socket.addEventListener('message', (e) => this.onMessage(e.detail));
-    this.socket.addEventListener('frame', (e) => this.onFrame(e.detail));
-    this.socket.addEventListener('state', (e) => this.onSocketState(e.detail));
+    this.socket.on('message', (e) => this.onMessage(e.detail));
+    this.socket.on('frame', (e) => this.onFrame(e.detail));
+    this.socket.on('state', (e) => this.onSocketState(e.detail));
     this.observer = new IntersectionObserver(
       (entries) => {
         for (const en of entries) {
-          const tile = this.tiles.get(en.target.closest('.tile')?.dataset.id);
+          const tile = this.tiles.get(en.target.closest<HTMLElement>('.tile')?.dataset.id ?? '');
           if (tile) tile.visible = en.isIntersecting;
         }
         this.scheduleWatch();
@@ -46,13 +82,13 @@ class App {
     this.socket.connect();
   }
 
-  serverNow() {
+  serverNow(): number {
     return Date.now() + this.serverOffset;
   }
 
   // ---------------------------------------------------------------- messages
 
-  onMessage(m) {
+  private onMessage(m: ServerMessage): void {
     switch (m.t) {
       case 'hello':
         return this.onHello(m);
@@ -77,7 +113,7 @@ class App {
     }
   }
 
-  onHello(m) {
+  private onHello(m: HelloMessage): void {
     this.serverOffset = m.server_time - Date.now();
     this.streamToken = m.stream_token ?? null;
     this.framesizes = m.framesizes ?? this.framesizes;
@@ -108,7 +144,7 @@ class App {
     if (hash && this.tiles.has(hash)) this.setSolo(hash);
   }
 
-  upsert(cam) {
+  private upsert(cam: PageCamera): void {
     let t = this.tiles.get(cam.id);
     if (t) {
       t.update(cam);
@@ -122,11 +158,11 @@ class App {
     this.renderStatus();
   }
 
-  remove(id) {
+  private remove(id: string): void {
     const t = this.tiles.get(id);
     if (!t) return;
     this.observer.unobserve(t.view);
-    this.byIdx.delete(t.cam.idx);
+    if (t.cam.idx !== undefined) this.byIdx.delete(t.cam.idx);
     this.tiles.delete(id);
     t.destroy();
     if (this.solo === id) this.setSolo(null);
@@ -134,29 +170,29 @@ class App {
     this.renderStatus();
   }
 
-  onMotion(m) {
+  private onMotion(m: MotionMessage): void {
     const t = this.tiles.get(m.id);
     if (!t) return;
     t.setMotion(m.state === 'start', m.region);
     if (this.sortBy === 'motion') this.layout();
   }
 
-  onStats(m) {
+  private onStats(m: StatsMessage): void {
     this.serverOffset = m.server_time - Date.now();
     this.status = m.status ?? this.status;
     for (const c of m.cams) this.tiles.get(c.id)?.update(c);
     this.renderStatus();
   }
 
-  onFrame(buf) {
+  private onFrame(buf: ArrayBuffer): void {
     const f = decodeFrame(buf);
     const t = this.byIdx.get(f.idx);
     // Not ours (any more): still return the credit.
-    if (!t || f.kind !== 1) return this.socket.ack(f.idx);
+    if (!t || f.kind !== FRAME_KIND) return this.socket.ack(f.idx);
     t.receive(f);
   }
 
-  onSocketState({ state }) {
+  private onSocketState({ state }: { state: SocketState }): void {
     const el = $('#link');
     el.className = `chip link ${state}`;
     el.textContent = state === 'open' ? 'live' : state === 'connecting' ? 'connecting…' : 'reconnecting…';
@@ -166,7 +202,7 @@ class App {
 
   // ---------------------------------------------------------------- which tiles get frames
 
-  scheduleWatch() {
+  private scheduleWatch(): void {
     if (this.watchTimer) return;
     this.watchTimer = setTimeout(() => {
       this.watchTimer = 0;
@@ -185,26 +221,26 @@ class App {
 
   // ---------------------------------------------------------------- commands
 
-  command(id, text) {
+  command(id: string, text: string): Promise<Reply> {
     return this.socket.request({ t: 'cmd', id, text });
   }
 
-  history() {
-    return session.get('history', []);
+  history(): string[] {
+    return session.get<string[]>('history', []);
   }
 
-  remember(text) {
+  remember(text: string): void {
     const hist = this.history().filter((x) => x !== text);
     hist.push(text);
     session.set('history', hist.slice(-50));
   }
 
-  async queryAll(text) {
+  private async queryAll(text: string): Promise<AllReply | Failure> {
     const out = $('#all-result');
     out.className = 'all-result busy';
     out.textContent = `sending “${text}”…`;
     const r = await this.socket.request({ t: 'cmd', all: true, text });
-    if (!r.results) {
+    if (!('results' in r)) {
       out.className = 'all-result bad';
       out.textContent = r.error;
       return r;
@@ -218,7 +254,7 @@ class App {
     return r;
   }
 
-  setPresets(list) {
+  private setPresets(list: Preset[]): void {
     this.presets = list;
     const bar = $('#presets');
     bar.replaceChildren(
@@ -239,8 +275,8 @@ class App {
     for (const t of this.tiles.values()) t.renderPresets();
   }
 
-  async savePresets(text) {
-    const list = [];
+  private async savePresets(text: string): Promise<void> {
+    const list: Preset[] = [];
     for (const [n, raw] of text.split('\n').entries()) {
       const line = raw.trim();
       if (!line || line.startsWith('#')) continue;
@@ -258,11 +294,11 @@ class App {
     this.setPresets(body);
   }
 
-  copy(text, input) {
+  copy(text: string, input?: HTMLInputElement): Promise<boolean> {
     return copyText(text, input);
   }
 
-  flash(text) {
+  flash(text: string): void {
     const el = $('#flash');
     el.textContent = text;
     el.classList.add('show');
@@ -272,7 +308,7 @@ class App {
 
   // ---------------------------------------------------------------- layout
 
-  layout() {
+  private layout(): void {
     const tiles = [...this.tiles.values()].sort((a, b) => a.compare(b, this.sortBy));
     let shown = 0;
     for (const t of tiles) {
@@ -288,7 +324,7 @@ class App {
     this.scheduleWatch();
   }
 
-  setSolo(id) {
+  setSolo(id: string | null): void {
     const prev = this.solo;
     this.solo = id && this.tiles.has(id) ? id : null;
     if (prev) this.tiles.get(prev)?.el.classList.remove('solo');
@@ -312,18 +348,18 @@ class App {
     this.scheduleWatch();
   }
 
-  setDensity(d) {
+  private setDensity(d: string): void {
     this.density = ['s', 'm', 'l'].includes(d) ? d : 'm';
     document.documentElement.dataset.density = this.density;
-    for (const b of document.querySelectorAll('#density button'))
+    for (const b of document.querySelectorAll<HTMLElement>('#density button'))
       b.setAttribute('aria-pressed', String(b.dataset.d === this.density));
     prefs.set('density', this.density);
   }
 
-  renderStatus() {
-    const s = this.status ?? {};
-    const chips = [];
-    const chip = (label, value, tone, title) =>
+  private renderStatus(): void {
+    const s = (this.status ?? {}) as StatusView;
+    const chips: HTMLElement[] = [];
+    const chip = (label: string, value: string, tone: string, title?: string) =>
       chips.push(h(`span.chip.${tone}`, { title: title ?? `${label}: ${value}` }, h('b', {}, label), ` ${value}`));
     const mqtt = s.mqtt;
     if (mqtt && typeof mqtt === 'object') {
@@ -382,22 +418,22 @@ class App {
 
   // ---------------------------------------------------------------- toolbar, keyboard
 
-  bindToolbar() {
-    const filter = $('#filter');
+  private bindToolbar(): void {
+    const filter = $<HTMLInputElement>('#filter');
     filter.addEventListener('input', () => {
       this.filter = filter.value.trim();
       this.layout();
     });
-    const sort = $('#sort');
+    const sort = $<HTMLSelectElement>('#sort');
     sort.value = this.sortBy;
     sort.addEventListener('change', () => {
       this.sortBy = sort.value;
       prefs.set('sort', this.sortBy);
       this.layout();
     });
-    for (const b of document.querySelectorAll('#density button'))
-      b.addEventListener('click', () => this.setDensity(b.dataset.d));
-    const all = $('#query-all');
+    for (const b of document.querySelectorAll<HTMLElement>('#density button'))
+      b.addEventListener('click', () => this.setDensity(b.dataset.d ?? 'm'));
+    const all = $<HTMLInputElement>('#query-all');
     all.addEventListener('keydown', (e) => {
       if (e.key !== 'Enter') return;
       const text = all.value.trim();
@@ -406,8 +442,8 @@ class App {
       all.value = '';
       this.queryAll(text);
     });
-    const dialog = $('#presets-dialog');
-    const area = $('#presets-text');
+    const dialog = $<HTMLDialogElement>('#presets-dialog');
+    const area = $<HTMLTextAreaElement>('#presets-text');
     $('#edit-presets').addEventListener('click', () => {
       area.value = this.presets.map((p) => `${p.label}|${p.command}`).join('\n');
       $('#presets-error').textContent = '';
@@ -422,13 +458,15 @@ class App {
         dialog.close();
         this.flash('Presets saved');
       } catch (err) {
-        $('#presets-error').textContent = err.message;
+        $('#presets-error').textContent = (err as Error).message;
       }
     });
     // Clicking elsewhere closes a tile's preset menu or stream URL box.
     document.addEventListener('pointerdown', (e) => {
-      for (const m of document.querySelectorAll('.tile .menu:not([hidden]), .tile .urlpop:not([hidden])')) {
-        if (!m.parentElement.contains(e.target)) m.hidden = true;
+      for (const m of document.querySelectorAll<HTMLElement>(
+        '.tile .menu:not([hidden]), .tile .urlpop:not([hidden])',
+      )) {
+        if (!m.parentElement!.contains(e.target as Node)) m.hidden = true;
       }
     });
     document.addEventListener('keydown', (e) => {
@@ -450,5 +488,11 @@ class App {
   }
 }
 
-// For tests and the curious: window.cam2mqtt.
+declare global {
+  interface Window {
+    /** For tests and the curious. */
+    cam2mqtt: App;
+  }
+}
+
 window.cam2mqtt = new App();

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { Camera } from '../src/hub/camera.js';
 import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
-import { classify, parseBinary, parseLooseJson, parseText } from '../src/sources/legacy/codec.js';
+import { classify, parseBinary, parseLooseJson, parseText } from '../src/sources/mjpeg2sd/codec.js';
 import { startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 
 const camWhen = (t: TestBridge, id: string, pred: (c: Camera) => unknown, label: string, ms = 3000) =>

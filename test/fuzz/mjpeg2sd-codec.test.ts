@@ -1,4 +1,4 @@
-// Fuzz: the ESP32-CAM_MJPEG2SD codec (src/sources/legacy/codec.ts). Its parsers take anything a camera
+// Fuzz: the ESP32-CAM_MJPEG2SD codec (src/sources/mjpeg2sd/codec.ts). Its parsers take anything a camera
 // sends and never throw; the command encoder throws only RangeError (over the firmware's 127 bytes).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import {
   parseBinary,
   parseLooseJson,
   parseText,
-} from '../../src/sources/legacy/codec.js';
+} from '../../src/sources/mjpeg2sd/codec.js';
 import { fuzz, never, only, repeated } from './fuzz.js';
 
 const text = fc.oneof(

@@ -1,6 +1,9 @@
 // One camera tile: the picture (canvas), overlays drawn by the page (name, video clock, fps, motion box,
 // info messages, offline state), the hover info panel, the Remote query with its log, buttons, D-pad.
 
+import type { LogEntry, MotionRegion, PageCamera, PtzMessage, PtzPosition, Reply } from '../protocol.js';
+import type { App } from './app.js';
+import type { Frame } from './socket.js';
 import {
   collator,
   formatAgo,
@@ -15,15 +18,19 @@ import {
   session,
 } from './ui.js';
 
+/** A camera as a tile knows it: the bridge's camera JSON, merged from hello, cam and stats messages. */
+export type TileCamera = Partial<PageCamera> & { id: string };
+type Direction = PtzMessage['direction'];
+
 const LOG_SHOWN = 30;
 const LOG_KEPT = 100;
 const MESSAGE_MS = 4000;
 const FPS_WINDOW_MS = 2000;
 
-const isOn = (v) => v === true || v === 1 || v === '1';
+const isOn = (v: unknown) => v === true || v === 1 || v === '1';
 
 /** Info keys worth a message on the tile when they change, and how to say it. */
-const ANNOUNCE = {
+const ANNOUNCE: Record<string, (v: unknown) => string> = {
   framesize: (v) => `Frame size ${v}`,
   lamp: (v) => (Number(v) > 0 ? `Lamp ${v} %` : 'Lamp off'),
   fps: (v) => `${v} fps`,
@@ -42,7 +49,7 @@ const ANNOUNCE = {
 };
 
 /** Camera log lines that are messages for people (not JSON, settings echoes, acks or motion). */
-function isMessage(text) {
+function isMessage(text: string): boolean {
   return (
     !/^[{[]/.test(text) &&
     !/^ack \d+/.test(text) &&
@@ -53,22 +60,69 @@ function isMessage(text) {
 }
 
 export class Tile {
-  constructor(app, cam) {
-    this.app = app;
+  readonly id: string;
+  cam: TileCamera;
+  info: Record<string, unknown>;
+  log: LogEntry[];
+  notes: LogEntry[];
+  visible = false;
+  motion = false;
+  private decoding = false;
+  private next: Frame | null = null;
+  private drawn: number[] = [];
+  private firstDrawnAt = 0;
+  private frames = 0;
+  private lastFrame: Frame | null = null;
+  lastMotionAt: number;
+  private width = 0;
+  private height = 0;
+  private hovering = false;
+  private historyPos: number | undefined;
+  private repeat: ReturnType<typeof setInterval> | 0 = 0;
+  private sizeKey: string | undefined;
+  private presetKey: string | undefined;
+
+  // The DOM, built once in build().
+  el!: HTMLElement;
+  view!: HTMLElement;
+  soloBtn!: HTMLButtonElement;
+  private canvas!: HTMLCanvasElement;
+  private ctx!: CanvasRenderingContext2D;
+  private nameEl!: HTMLElement;
+  private hostEl!: HTMLElement;
+  private clockEl!: HTMLElement;
+  private fpsEl!: HTMLElement;
+  private regionEl!: HTMLElement;
+  private messagesEl!: HTMLElement;
+  private offlineEl!: HTMLElement;
+  private waitingEl!: HTMLElement;
+  private infoEl!: HTMLElement;
+  private pausedEl!: HTMLElement;
+  private motionEl!: HTMLElement;
+  private dpad!: HTMLElement;
+  private logEl!: HTMLOListElement;
+  private queryInput!: HTMLInputElement;
+  private pauseBtn!: HTMLButtonElement;
+  private lampBtn!: HTMLButtonElement;
+  private snapLink!: HTMLAnchorElement;
+  private sizeSel!: HTMLSelectElement;
+  private presetMenu!: HTMLElement;
+  private presetBtn!: HTMLButtonElement;
+  private infoBtn!: HTMLButtonElement;
+  private urlInput!: HTMLInputElement;
+  private urlPop!: HTMLElement;
+  private urlBtn!: HTMLButtonElement;
+
+  constructor(
+    readonly app: App,
+    cam: PageCamera,
+  ) {
     this.id = cam.id;
     this.cam = cam;
     this.info = { ...(cam.info ?? {}) };
     this.log = (cam.log ?? []).slice(-LOG_KEPT);
-    this.notes = session.get(`notes.${cam.id}`, []);
-    this.visible = false;
-    this.decoding = false;
-    this.next = null;
-    this.drawn = [];
-    this.frames = 0;
-    this.lastFrame = null;
+    this.notes = session.get<LogEntry[]>(`notes.${cam.id}`, []);
     this.lastMotionAt = cam.motion ? Date.now() : 0;
-    this.width = 0;
-    this.height = 0;
     this.build();
     this.update(cam, true);
     this.setMotion(cam.motion, cam.motion_region);
@@ -77,10 +131,10 @@ export class Tile {
 
   // ---------------------------------------------------------------- DOM
 
-  build() {
+  private build(): void {
     const id = this.id;
     this.canvas = h('canvas', { width: 640, height: 480 });
-    this.ctx = this.canvas.getContext('2d', { alpha: false });
+    this.ctx = this.canvas.getContext('2d', { alpha: false })!;
     this.ctx.fillStyle = '#11161c';
     this.ctx.fillRect(0, 0, 640, 480);
     this.nameEl = h('span.name');
@@ -128,7 +182,7 @@ export class Tile {
       autocomplete: 'off',
       list: 'preset-list',
       'aria-label': `Remote query to ${id}`,
-      onkeydown: (e) => this.onQueryKey(e),
+      onkeydown: (e: KeyboardEvent) => this.onQueryKey(e),
     });
     const query = h(
       'div.query',
@@ -165,7 +219,7 @@ export class Tile {
     this.presetMenu = h('div.menu', {
       hidden: true,
       role: 'menu',
-      onkeydown: (e) => {
+      onkeydown: (e: KeyboardEvent) => {
         if (e.key === 'Escape') {
           this.presetMenu.hidden = true;
           this.presetBtn.focus();
@@ -232,7 +286,12 @@ export class Tile {
 
     this.el = h(
       'article.tile',
-      { tabIndex: 0, dataset: { id }, 'aria-label': `Camera ${id}`, onkeydown: (e) => this.onTileKey(e) },
+      {
+        tabIndex: 0,
+        dataset: { id },
+        'aria-label': `Camera ${id}`,
+        onkeydown: (e: KeyboardEvent) => this.onTileKey(e),
+      },
       this.view,
       h(
         'div.controls',
@@ -257,21 +316,21 @@ export class Tile {
     );
   }
 
-  buildDpad() {
-    const btn = (dir, label) =>
+  private buildDpad(): HTMLElement {
+    const btn = (dir: Direction, label: string) =>
       h(`button.d-${dir}`, {
         type: 'button',
         title: `${label} (arrow keys when the tile is focused; Shift = small step)`,
         'aria-label': label,
         html: ICONS[dir],
-        onpointerdown: (e) => {
+        onpointerdown: (e: PointerEvent) => {
           e.preventDefault();
           this.startRepeat(dir);
         },
         onpointerup: () => this.stopRepeat(),
         onpointerleave: () => this.stopRepeat(),
         onpointercancel: () => this.stopRepeat(),
-        onclick: (e) => {
+        onclick: (e: MouseEvent) => {
           if (e.detail === 0) this.ptz(dir);
         }, // keyboard activation
       });
@@ -286,14 +345,14 @@ export class Tile {
     );
   }
 
-  streamUrl() {
+  streamUrl(): string {
     const base = `${location.origin}/api/cameras/${encodeURIComponent(this.id)}/stream.mjpeg`;
     return this.app.streamToken ? `${base}?token=${encodeURIComponent(this.app.streamToken)}` : base;
   }
 
   // ---------------------------------------------------------------- state from the bridge
 
-  update(cam, initial = false) {
+  update(cam: Partial<PageCamera>, initial = false): void {
     const wasOnline = this.cam.online;
     this.cam = { ...this.cam, ...cam };
     if (cam.info && !initial) this.applyInfo(cam.info, true);
@@ -301,7 +360,7 @@ export class Tile {
     const c = this.cam;
     this.nameEl.textContent = c.name || c.id;
     const host = this.info.hostname ?? (c.name !== c.id ? c.id : '');
-    this.hostEl.textContent = host && host !== c.name ? host : '';
+    this.hostEl.textContent = host && host !== c.name ? String(host) : '';
     this.el.classList.toggle('offline', !c.online);
     this.el.dataset.online = String(c.online);
     this.el.dataset.protocol = c.protocol ?? '';
@@ -318,18 +377,19 @@ export class Tile {
   }
 
   /** Merge an info patch; announce the changes people care about at the bottom of the tile. */
-  applyInfo(patch, quiet = false) {
+  applyInfo(patch: Record<string, unknown>, quiet = false): void {
     for (const [k, v] of Object.entries(patch)) {
       const before = this.info[k];
       this.info[k] = v;
-      if (!quiet && before !== v && ANNOUNCE[k] && before !== undefined) this.message(ANNOUNCE[k](v));
+      const announce = ANNOUNCE[k];
+      if (!quiet && before !== v && announce && before !== undefined) this.message(announce(v));
     }
     if (patch.hostname) this.update({});
     this.renderControls();
     if (this.hovering || this.el.classList.contains('pin-info')) this.renderInfo();
   }
 
-  addLog(entry) {
+  addLog(entry: LogEntry): void {
     this.log.push(entry);
     if (this.log.length > LOG_KEPT) this.log.shift();
     if (entry.dir === '<' && isMessage(entry.text)) this.message(entry.text.replace(/^\[info\] /, ''));
@@ -337,14 +397,14 @@ export class Tile {
   }
 
   /** A local problem (bad command, bridge unreachable): kept for the tab's session, across reloads. */
-  note(text) {
+  note(text: string): void {
     this.notes.push({ t: Date.now(), dir: '!', text });
     if (this.notes.length > LOG_SHOWN) this.notes.shift();
     session.set(`notes.${this.id}`, this.notes);
     this.renderLog();
   }
 
-  setMotion(on, region) {
+  setMotion(on: boolean | undefined, region: MotionRegion | null | undefined): void {
     this.motion = Boolean(on);
     if (on) this.lastMotionAt = Date.now();
     this.el.classList.toggle('motion', this.motion);
@@ -361,10 +421,10 @@ export class Tile {
     }
   }
 
-  message(text) {
+  message(text: string): void {
     const m = h('div.msg', {}, text);
     this.messagesEl.append(m);
-    while (this.messagesEl.childElementCount > 3) this.messagesEl.firstElementChild.remove();
+    while (this.messagesEl.childElementCount > 3) this.messagesEl.firstElementChild!.remove();
     setTimeout(() => {
       m.classList.add('fade');
       setTimeout(() => m.remove(), 400);
@@ -374,7 +434,7 @@ export class Tile {
   // ---------------------------------------------------------------- frames
 
   /** A frame from the socket. Latest frame wins: while one decodes, only the newest waits. */
-  receive(f) {
+  receive(f: Frame): void {
     if (this.decoding) {
       if (this.next) this.app.socket.ack(this.next.idx);
       this.next = f;
@@ -383,10 +443,10 @@ export class Tile {
     this.decode(f);
   }
 
-  async decode(f) {
+  private async decode(f: Frame): Promise<void> {
     this.decoding = true;
     try {
-      const bmp = await createImageBitmap(new Blob([f.jpeg], { type: 'image/jpeg' }));
+      const bmp = await createImageBitmap(new Blob([f.jpeg as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
       this.draw(bmp, f);
       bmp.close();
     } catch {
@@ -401,7 +461,7 @@ export class Tile {
     }
   }
 
-  draw(bmp, f) {
+  private draw(bmp: ImageBitmap, f: Frame): void {
     if (bmp.width !== this.width || bmp.height !== this.height) {
       this.width = this.canvas.width = bmp.width;
       this.height = this.canvas.height = bmp.height;
@@ -411,7 +471,7 @@ export class Tile {
     const now = performance.now();
     if (!this.drawn.length) this.firstDrawnAt = now;
     this.drawn.push(now);
-    while (this.drawn.length && now - this.drawn[0] > FPS_WINDOW_MS) this.drawn.shift();
+    while (this.drawn.length && now - this.drawn[0]! > FPS_WINDOW_MS) this.drawn.shift();
     this.frames++;
     this.lastFrame = f;
     this.waitingEl.hidden = true;
@@ -424,18 +484,18 @@ export class Tile {
   }
 
   /** Frames drawn per second over the last two seconds (a stalled camera decays to 0). */
-  get fps() {
+  get fps(): number {
     const d = this.drawn;
     const now = performance.now();
-    while (d.length && now - d[0] > FPS_WINDOW_MS) d.shift();
+    while (d.length && now - d[0]! > FPS_WINDOW_MS) d.shift();
     if (d.length < 2) return 0;
     // Until the window has filled, measure between the first and last frame drawn.
-    if (now - this.firstDrawnAt < FPS_WINDOW_MS) return ((d.length - 1) * 1000) / Math.max(1, d[d.length - 1] - d[0]);
+    if (now - this.firstDrawnAt < FPS_WINDOW_MS) return ((d.length - 1) * 1000) / Math.max(1, d[d.length - 1]! - d[0]!);
     return (d.length * 1000) / FPS_WINDOW_MS;
   }
 
   /** Once a second: fps text, offline age. */
-  tick() {
+  tick(): void {
     const fps = this.fps;
     this.fpsEl.textContent = this.lastFrame && this.cam.online ? `${fps.toFixed(fps < 10 ? 1 : 0)} fps` : '';
     this.el.dataset.fps = fps.toFixed(2);
@@ -451,11 +511,11 @@ export class Tile {
   // ---------------------------------------------------------------- rendering
 
   /** MJPEG2SD reports `paused` (and echoes pause=1/0); our firmware reports `pause`. */
-  get paused() {
+  get paused(): boolean {
     return isOn(this.info.paused ?? this.info.pause);
   }
 
-  renderControls() {
+  private renderControls(): void {
     const paused = this.paused;
     this.el.classList.toggle('paused', paused);
     this.pauseBtn.innerHTML = paused ? ICONS.play : ICONS.pause;
@@ -478,7 +538,7 @@ export class Tile {
     this.renderPresets();
   }
 
-  renderPresets() {
+  renderPresets(): void {
     const key = JSON.stringify(this.app.presets);
     if (this.presetKey === key) return;
     this.presetKey = key;
@@ -503,9 +563,9 @@ export class Tile {
     );
   }
 
-  renderLog() {
+  private renderLog(): void {
     const entries = [...this.log, ...this.notes].sort((a, b) => a.t - b.t).slice(-LOG_SHOWN);
-    const time = (t) => new Date(t).toTimeString().slice(0, 8);
+    const time = (t: number) => new Date(t).toTimeString().slice(0, 8);
     this.logEl.replaceChildren(
       ...entries.map((e) =>
         h(
@@ -521,21 +581,23 @@ export class Tile {
     this.logEl.scrollTop = this.logEl.scrollHeight;
   }
 
-  renderInfo() {
+  private renderInfo(): void {
     const c = this.cam;
     const i = this.info;
-    const rows = [];
-    const add = (k, ...parts) => {
+    const rows: [string, string][] = [];
+    const add = (k: string, ...parts: unknown[]) => {
       const v = parts.filter((p) => p !== undefined && p !== null && p !== '').join(' · ');
       if (v) rows.push([k, v]);
     };
-    const protocols = {
+    const protocols: Record<string, string> = {
+      // 'legacy' is the old name of mjpeg2sd (issue 14 renames it).
       legacy: 'ESP32-CAM_MJPEG2SD (/ws)',
+      mjpeg2sd: 'ESP32-CAM_MJPEG2SD (/ws)',
       native: 'cam2mqtt native (/api/camera)',
       mjpeg: 'MJPEG over HTTP (pulled)',
       snapshot: 'JPEG stills over HTTP (pulled)',
     };
-    add('Protocol', protocols[c.protocol] ?? c.protocol);
+    add('Protocol', protocols[c.protocol ?? ''] ?? c.protocol);
     add('Device', c.model ?? i.camModel, c.firmware ?? i.fw_version);
     add('Address', c.remote);
     add(
@@ -582,7 +644,7 @@ export class Tile {
 
   // ---------------------------------------------------------------- actions
 
-  async send(text) {
+  async send(text: string): Promise<Reply> {
     this.el.classList.add('busy');
     const r = await this.app.command(this.id, text);
     this.el.classList.remove('busy');
@@ -595,7 +657,7 @@ export class Tile {
     return r;
   }
 
-  togglePause() {
+  private togglePause(): void {
     const paused = this.paused;
     this.send(`/pause ${paused ? 'off' : 'on'}`).then((r) => {
       // MJPEG2SD says "paused" but not "resumed": record what we asked for.
@@ -603,11 +665,11 @@ export class Tile {
     });
   }
 
-  toggleLamp() {
+  private toggleLamp(): void {
     this.send(`/lamp ${Number(this.info.lamp) > 0 ? 'off' : 'on'}`);
   }
 
-  onQueryKey(e) {
+  private onQueryKey(e: KeyboardEvent): void {
     const input = this.queryInput;
     if (e.key === 'Enter') {
       const text = input.value.trim();
@@ -630,12 +692,19 @@ export class Tile {
     e.stopPropagation();
   }
 
-  onTileKey(e) {
+  private onTileKey(e: KeyboardEvent): void {
     if (e.target !== this.el) return;
-    const dirs = { ArrowUp: 'up', ArrowDown: 'down', ArrowLeft: 'left', ArrowRight: 'right', Home: 'home' };
-    if (dirs[e.key] && this.cam.capabilities?.includes('servo')) {
+    const dirs: Record<string, Direction> = {
+      ArrowUp: 'up',
+      ArrowDown: 'down',
+      ArrowLeft: 'left',
+      ArrowRight: 'right',
+      Home: 'home',
+    };
+    const dir = dirs[e.key];
+    if (dir && this.cam.capabilities?.includes('servo')) {
       e.preventDefault();
-      this.ptz(dirs[e.key], e.shiftKey ? 2 : undefined);
+      this.ptz(dir, e.shiftKey ? 2 : undefined);
     } else if (e.key === 'f') {
       this.app.setSolo(this.app.solo === this.id ? null : this.id);
     } else if (e.key === 'Enter') {
@@ -645,7 +714,7 @@ export class Tile {
   }
 
   /** One servo step; without `step` the bridge uses the camera's own step (10° for dial-in cameras). */
-  async ptz(direction, step) {
+  async ptz(direction: Direction, step?: number): Promise<Reply<PtzPosition>> {
     const r = await this.app.socket.request({ t: 'ptz', id: this.id, direction, ...(step ? { step } : {}) });
     if (r.ok && r.answer) {
       this.dpad.title = `Pan ${r.answer.pan}° · tilt ${r.answer.tilt}°`;
@@ -655,20 +724,20 @@ export class Tile {
     return r;
   }
 
-  startRepeat(dir) {
+  private startRepeat(dir: Direction): void {
     this.stopRepeat();
     this.ptz(dir);
     // Holding a D-pad button keeps stepping.
     this.repeat = setInterval(() => this.ptz(dir), 350);
   }
 
-  stopRepeat() {
+  private stopRepeat(): void {
     if (this.repeat) clearInterval(this.repeat);
     this.repeat = 0;
   }
 
   /** For sorting: name order, online first, recent motion. */
-  compare(other, by) {
+  compare(other: Tile, by: string): number {
     if (by === 'online' && this.cam.online !== other.cam.online) return this.cam.online ? -1 : 1;
     if (by === 'motion' && this.lastMotionAt !== other.lastMotionAt) return other.lastMotionAt - this.lastMotionAt;
     return (
@@ -676,7 +745,7 @@ export class Tile {
     );
   }
 
-  matches(filter) {
+  matches(filter: string): boolean {
     if (!filter) return true;
     const c = this.cam;
     const hay = [
@@ -696,7 +765,7 @@ export class Tile {
       .every((w) => hay.includes(w));
   }
 
-  destroy() {
+  destroy(): void {
     this.stopRepeat();
     this.el.remove();
   }

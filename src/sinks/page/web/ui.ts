@@ -1,16 +1,26 @@
 // Small DOM and formatting helpers shared by the page modules.
 
+/** The tag of an h() spec: 'div.tile' -> 'div'. */
+type TagOf<S extends string> = S extends `${infer T}.${string}` ? T : S;
+/** The element type h() returns for a spec: h('canvas') is an HTMLCanvasElement. */
+export type ElementOf<S extends string> =
+  TagOf<S> extends keyof HTMLElementTagNameMap ? HTMLElementTagNameMap[TagOf<S>] : HTMLElement;
+/** Properties and attributes for h(): on* functions become listeners, the rest properties or attributes. */
+export type Props = Record<string, unknown>;
+export type Child = Node | string | number | null | undefined | false;
+
 /** h('div.tile', {onclick}, child, ...): an element with classes, properties/attributes and children. */
-export function h(spec, props = {}, ...children) {
+export function h<S extends string>(spec: S, props: Props = {}, ...children: (Child | Child[])[]): ElementOf<S> {
   const [tag, ...classes] = spec.split('.');
-  const el = document.createElement(tag || 'div');
+  // The spec's tag is the element's tag, so the element is what ElementOf names.
+  const el = document.createElement(tag || 'div') as ElementOf<S>;
   if (classes.length) el.className = classes.join(' ');
   for (const [k, v] of Object.entries(props ?? {})) {
     if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v as EventListener);
     else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k === 'html') el.innerHTML = v;
-    else if (k in el && typeof v !== 'string') el[k] = v;
+    else if (k === 'html') el.innerHTML = String(v);
+    else if (k in el && typeof v !== 'string') (el as unknown as Record<string, unknown>)[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   for (const c of children.flat()) {
@@ -20,10 +30,10 @@ export function h(spec, props = {}, ...children) {
   return el;
 }
 
-const pad = (n, w = 2) => String(n).padStart(w, '0');
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** The video clock: HH:MM:SS (with the date when it is not today, tenths when the camera has ms). */
-export function formatClock(ms, withTenths) {
+export function formatClock(ms: number, withTenths?: boolean): string {
   const d = new Date(ms);
   const now = new Date();
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${withTenths ? `.${Math.floor(d.getMilliseconds() / 100)}` : ''}`;
@@ -32,12 +42,12 @@ export function formatClock(ms, withTenths) {
   return sameDay ? time : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
 }
 
-export function formatFullTime(ms) {
+export function formatFullTime(ms: number): string {
   const d = new Date(ms);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-export function formatAgo(ms) {
+export function formatAgo(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return 'just now';
   const s = Math.round(ms / 1000);
   if (s < 5) return 'just now';
@@ -49,28 +59,28 @@ export function formatAgo(ms) {
   return `${Math.floor(hr / 24)} days ago`;
 }
 
-export function formatBytes(n) {
+export function formatBytes(n: unknown): string {
   if (typeof n !== 'number' || !Number.isFinite(n)) return String(n);
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-export function formatBitrate(bps) {
+export function formatBitrate(bps: number): string {
   if (!bps) return '0';
   if (bps < 1e6) return `${Math.round(bps / 1000)} kbit/s`;
   return `${(bps / 1e6).toFixed(1)} Mbit/s`;
 }
 
 /** Uptime: seconds from our firmware, "d-hh:mm:ss" strings from MJPEG2SD. */
-export function formatUptime(v) {
+export function formatUptime(v: unknown): string {
   if (typeof v !== 'number') return String(v);
   const d = Math.floor(v / 86400);
   const rest = `${pad(Math.floor((v % 86400) / 3600))}:${pad(Math.floor((v % 3600) / 60))}:${pad(Math.floor(v % 60))}`;
   return d ? `${d} d ${rest}` : rest;
 }
 
-export function formatRssi(v) {
+export function formatRssi(v: unknown): string {
   const n = typeof v === 'number' ? v : Number.parseFloat(String(v));
   if (!Number.isFinite(n)) return String(v);
   const q = n >= -55 ? 'excellent' : n >= -67 ? 'good' : n >= -75 ? 'fair' : 'weak';
@@ -82,7 +92,7 @@ export const collator = new Intl.Collator(undefined, { numeric: true, sensitivit
 
 /** Session-scoped storage that never throws (private mode, quotas). */
 export const session = {
-  get(key, fallback) {
+  get<T>(key: string, fallback: T): T {
     try {
       const v = sessionStorage.getItem(key);
       return v === null ? fallback : JSON.parse(v);
@@ -90,7 +100,7 @@ export const session = {
       return fallback;
     }
   },
-  set(key, value) {
+  set(key: string, value: unknown): void {
     try {
       sessionStorage.setItem(key, JSON.stringify(value));
     } catch {
@@ -100,7 +110,7 @@ export const session = {
 };
 
 export const prefs = {
-  get(key, fallback) {
+  get<T>(key: string, fallback: T): T {
     try {
       const v = localStorage.getItem(`cam2mqtt.${key}`);
       return v === null ? fallback : JSON.parse(v);
@@ -108,7 +118,7 @@ export const prefs = {
       return fallback;
     }
   },
-  set(key, value) {
+  set(key: string, value: unknown): void {
     try {
       localStorage.setItem(`cam2mqtt.${key}`, JSON.stringify(value));
     } catch {
@@ -118,7 +128,7 @@ export const prefs = {
 };
 
 /** Copy text; falls back to selecting it when the Clipboard API is unavailable (plain http). */
-export async function copyText(text, input) {
+export async function copyText(text: string, input?: HTMLInputElement): Promise<boolean> {
   try {
     await navigator.clipboard.writeText(text);
     return true;
@@ -137,7 +147,7 @@ export async function copyText(text, input) {
 }
 
 // Icons: inline SVG (no icon font, no requests), stroke follows currentColor.
-const svg = (body, vb = '0 0 24 24') =>
+const svg = (body: string, vb = '0 0 24 24') =>
   `<svg viewBox="${vb}" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${body}</svg>`;
 export const ICONS = {
   pause: svg('<rect x="6" y="5" width="4" height="14" rx="1"/><rect x="14" y="5" width="4" height="14" rx="1"/>'),

@@ -1,18 +1,22 @@
 // ESP32-CAM_MJPEG2SD "websocket surveillance" protocol, as the unmodified firmware speaks it
 // (../shared/reference/legacy-camera-protocols.md section 1).
 
-export const MAX_COMMAND_BYTES = 127;
+import { MAX_COMMAND_BYTES } from '../../devices/mjpeg2sd.js';
+import { isJpeg } from '../../hub/frame.js';
+
+export { MAX_COMMAND_BYTES };
+
 // Before NTP sync the epoch suffix/prefix can be garbage: only trust times after 2020-01-01.
 const MIN_PLAUSIBLE_EPOCH = 1_577_836_800;
 
-export interface LegacyText {
+export interface Mjpeg2sdText {
   /** Camera epoch seconds, if present and plausible. */
   epoch: number | undefined;
   payload: string;
 }
 
 /** `#<epoch>|<payload>`; text without the prefix is taken whole as the payload. */
-export function parseText(text: string): LegacyText {
+export function parseText(text: string): Mjpeg2sdText {
   const m = /^#(\d*)\|([\s\S]*)$/.exec(text);
   if (!m) return { epoch: undefined, payload: text };
   return { epoch: plausibleEpoch(m[1]!), payload: m[2]! };
@@ -24,7 +28,7 @@ function plausibleEpoch(digits: string): number | undefined {
   return n >= MIN_PLAUSIBLE_EPOCH && n <= Date.now() / 1000 + 86_400 ? n : undefined;
 }
 
-export interface LegacyFrame {
+export interface Mjpeg2sdFrame {
   /** Length of the JPEG (up to and including the last FF D9). */
   jpegLength: number;
   epoch: number | undefined;
@@ -34,8 +38,8 @@ export interface LegacyFrame {
  * Binary message = JPEG followed by ASCII decimal epoch seconds, no separator. Find the last FF D9
  * near the end; the digits after it are the time. Returns undefined for something that is not a JPEG.
  */
-export function parseBinary(buf: Buffer): LegacyFrame | undefined {
-  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return undefined;
+export function parseBinary(buf: Buffer): Mjpeg2sdFrame | undefined {
+  if (!isJpeg(buf)) return undefined;
   // The suffix is at most ~12 bytes; look a little further to be safe but never scan the whole frame.
   const stop = Math.max(2, buf.length - 32);
   for (let i = buf.length - 2; i >= stop; i--) {
@@ -57,14 +61,14 @@ export function parseBinary(buf: Buffer): LegacyFrame | undefined {
   return { jpegLength: buf.length, epoch: undefined };
 }
 
-export type LegacyPayload =
+export type Mjpeg2sdPayload =
   | { kind: 'motion'; on: boolean }
   | { kind: 'paused' }
   | { kind: 'json'; data: Record<string, string | number | boolean> }
   | { kind: 'setting'; key: string; value: string }
   | { kind: 'other'; text: string };
 
-export function classify(payload: string): LegacyPayload {
+export function classify(payload: string): Mjpeg2sdPayload {
   const p = payload.trim();
   if (p === 'MotionStart') return { kind: 'motion', on: true };
   if (p === 'MotionEnd') return { kind: 'motion', on: false };

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
+import * as mjpeg2sd from '../../devices/mjpeg2sd.js';
 import type { Camera, CameraLink } from '../../hub/camera.js';
-import { type Command, CommandError, type CommandResult, legacyFramesizeTable } from '../../hub/controls.js';
+import { type Command, CommandError, type CommandResult } from '../../hub/controls.js';
 import type { Frame } from '../../hub/frame.js';
 import { BOUNDS, CLOSE, logPreview } from '../../hub/hub.js';
 import { slugify } from '../../util/slug.js';
@@ -9,7 +10,6 @@ import { ThrottledLog } from '../../util/throttle-log.js';
 import type { SourceContext } from '../types.js';
 import { closeReason, HELLO_MAX_BYTES, WsCameraServer, wsSourceExtension } from '../ws-camera-server.js';
 import { classify, encodeCommand, parseBinary, parseText } from './codec.js';
-import { normalizeLegacyInfo } from './info.js';
 
 /** Pause between two commands: the camera holds a single pending command and drops any other. */
 const COMMAND_GAP_MS = 150;
@@ -27,18 +27,18 @@ interface Queued {
 }
 
 /** ESP32-CAM_MJPEG2SD websocket cameras, unmodified, on /ws. */
-export class LegacySource extends WsCameraServer {
+export class Mjpeg2sdSource extends WsCameraServer {
   constructor(ctx: SourceContext) {
-    super('/ws', ctx, 'legacy');
+    super('/ws', ctx, 'mjpeg2sd');
   }
 
   protected accept(ws: WebSocket, _req: IncomingMessage, remote: string, identified: () => void): void {
-    new LegacyConnection(ws, remote, this.ctx, this.log, identified);
+    new Mjpeg2sdConnection(ws, remote, this.ctx, this.log, identified);
   }
 }
 
-class LegacyConnection implements CameraLink {
-  readonly protocol = 'legacy' as const;
+class Mjpeg2sdConnection implements CameraLink {
+  readonly protocol = mjpeg2sd.PROTOCOL;
   private cam: Camera | undefined;
   /** Frames arrive before the hello (it waits for NTP): keep only the newest until we know the camera. */
   private early: Frame | undefined;
@@ -106,10 +106,10 @@ class LegacyConnection implements CameraLink {
         break;
       case 'json':
         if (typeof msg.data.fw_version === 'string') this.fw = msg.data.fw_version;
-        hub.updateInfo(cam, normalizeLegacyInfo(msg.data, this.fw));
+        hub.updateInfo(cam, mjpeg2sd.normalizeInfo(msg.data, this.fw));
         break;
       case 'setting':
-        hub.updateInfo(cam, normalizeLegacyInfo({ [msg.key]: msg.value }, this.fw));
+        hub.updateInfo(cam, mjpeg2sd.normalizeInfo({ [msg.key]: msg.value }, this.fw));
         break;
       case 'other':
         break;
@@ -166,22 +166,12 @@ class LegacyConnection implements CameraLink {
       name: host,
       ...(typeof data.camModel === 'string' ? { model: data.camModel } : {}),
       ...(this.fw ? { firmware: this.fw } : {}),
-      capabilities: [
-        'lamp',
-        'framesize',
-        'quality',
-        'fps',
-        'flip',
-        'motion',
-        'restart',
-        'pause',
-        ...(data.camPan !== undefined ? ['servo'] : []),
-      ],
+      capabilities: mjpeg2sd.capabilities(data),
     };
-    const cam = this.ctx.hub.attach(id, 'legacy', this, meta);
+    const cam = this.ctx.hub.attach(id, this.protocol, this, meta);
     this.cam = cam;
     this.ctx.hub.addLog(cam, '<', logPreview(data));
-    this.ctx.hub.updateInfo(cam, normalizeLegacyInfo(data, this.fw));
+    this.ctx.hub.updateInfo(cam, mjpeg2sd.normalizeInfo(data, this.fw));
     if (this.early) {
       const f = this.early;
       this.early = undefined;
@@ -213,55 +203,23 @@ class LegacyConnection implements CameraLink {
     this.ws.close(code, closeReason(reason));
   }
 
-  /** Translate a bridge command into MJPEG2SD's `key=value` language. */
+  /** A bridge command as the text MJPEG2SD takes on its socket, and which reply completes it. */
   private translate(cmd: Command): { text: string; expect: Queued['expect'] } {
-    const setting = (key: string, value: string | number) => ({
-      text: `${key}=${value}`,
-      expect: (p: ReturnType<typeof classify>) => p.kind === 'setting' && p.key === key,
-    });
-    const v = cmd.value;
     switch (cmd.name) {
-      case 'lamp':
-        return setting('lampLevel', Math.round(((v as number) / 100) * 15));
-      case 'framesize': {
-        const table = legacyFramesizeTable(this.fw);
-        const idx = table.indexOf(v as (typeof table)[number]);
-        if (idx < 0)
-          throw new CommandError(
-            'unsupported',
-            `framesize ${String(v)} does not exist on MJPEG2SD ${this.fw ?? '(unknown version)'} (sizes: ${table.join(', ')})`,
-          );
-        return setting('framesize', idx);
-      }
-      case 'quality':
-        return setting('quality', v as number);
-      case 'fps':
-        return setting('socketFps', v as number);
-      case 'brightness':
-        return setting('brightness', v as number);
-      case 'contrast':
-        return setting('contrast', v as number);
-      case 'vflip':
-        return setting('vflip', v ? 1 : 0);
-      case 'hmirror':
-        return setting('hmirror', v ? 1 : 0);
-      case 'pause':
-        return setting('pause', v ? 1 : 0);
-      case 'motion_detection':
-        return setting('enableMotion', v ? 1 : 0);
-      case 'pan':
-        return setting('camPan', v as number);
-      case 'tilt':
-        return setting('camTilt', v as number);
       case 'restart':
+        // reset=1 reboots the camera: there is no answer to wait for.
         return { text: 'reset=1', expect: undefined };
       case 'status':
         return { text: 'status?q', expect: (p) => p.kind === 'json' };
       case 'raw':
-        return { text: encodeCommand([String(v)]), expect: () => true };
+        return { text: encodeCommand([cmd.value]), expect: () => true };
       case 'snapshot':
         throw new CommandError('unsupported', 'snapshot is served from the latest frame');
     }
+    const s = mjpeg2sd.setting(cmd, this.fw, 'websocket');
+    if (!s) throw new CommandError('unsupported', `${cmd.name} cannot be sent to an MJPEG2SD camera`);
+    // The camera echoes every accepted change as key=value.
+    return { text: `${s.key}=${s.value}`, expect: (p) => p.kind === 'setting' && p.key === s.key };
   }
 
   send(cmd: Command, timeoutMs: number): Promise<CommandResult> {
@@ -317,4 +275,4 @@ class LegacyConnection implements CameraLink {
 }
 
 /** The mjpeg2sd WebSocket endpoint as an extension (src/extensions.ts). */
-export const mjpeg2sdSourceExtension = wsSourceExtension('mjpeg2sd', (sctx) => new LegacySource(sctx));
+export const mjpeg2sdSourceExtension = wsSourceExtension('mjpeg2sd', (sctx) => new Mjpeg2sdSource(sctx));
