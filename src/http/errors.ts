@@ -27,17 +27,34 @@ export function peerOf(req: IncomingMessage): string {
 const target = (req: IncomingMessage) =>
   `${printable(req.method ?? '?', 16)} ${printable(redactTarget((req as { originalUrl?: string }).originalUrl ?? req.url ?? ''), 120)}`;
 
-/** First in the chain: a target that is no URL (`//[`) is a 400 and one throttled line. */
+/**
+ * First in the chain: a target that is no URL (`//[`) is a 400 and one throttled line, and so is a path
+ * with a malformed percent-escape (%ZZ, a cut UTF-8 sequence): answered here, before any routing, so a
+ * flood of them costs little, and the same with or without credentials.
+ */
 export function refuseMalformedUrl(refused: Refusals): Handler {
   return (req, res, next) => {
+    let url: URL;
     try {
-      urlOf(req);
+      url = urlOf(req);
     } catch {
       refused('url').warn(`refused ${target(req)} from ${peerOf(req)}: malformed URL`);
       return sendError(res, 400, 'bad request URL');
     }
+    if (url.pathname.includes('%')) {
+      try {
+        decodeURIComponent(url.pathname);
+      } catch {
+        return malformedEscape(refused, req, res);
+      }
+    }
     next();
   };
+}
+
+function malformedEscape(refused: Refusals, req: IncomingMessage, res: ServerResponse): void {
+  refused('url').warn(`refused ${target(req)} from ${peerOf(req)}: malformed percent-escape in the path`);
+  sendError(res, 400, 'malformed percent-escape in the URL path');
 }
 
 const pathOf = (req: IncomingMessage) => urlOf(req).pathname;
@@ -66,11 +83,8 @@ export function errorHandler(
     const e = err as LibraryError;
     // The client went away mid-body: nobody to answer.
     if (e?.type === 'request.aborted' || req.socket.destroyed) return void res.destroy();
-    if (err instanceof URIError && e.status === 400) {
-      // A route parameter's escape (%ZZ, a cut UTF-8 sequence); before the guard, so the same with or without credentials.
-      refused('url').warn(`refused ${target(req)} from ${peerOf(req)}: malformed percent-escape in the path`);
-      return sendError(res, 400, 'malformed percent-escape in the URL path');
-    }
+    // The router's decoding of a route parameter (refuseMalformedUrl catches these first).
+    if (err instanceof URIError && e.status === 400) return malformedEscape(refused, req, res);
     let status: number;
     let message: string;
     if (err instanceof HttpError) {

@@ -51,8 +51,8 @@ type Method = keyof Routes;
  * express's Router, not an express() app: the app gives every request and response a new prototype
  * (Object.setPrototypeOf), which gives every response object its own hidden class in V8, so the frame
  * path's property accesses in Node's http and stream code (write, writableLength, drain) go megamorphic:
- * +40% CPU with 200 MJPEG viewers (docs/performance.md). The middleware (express.json, urlencoded,
- * compression, cookie-parser, send) is the same as an app would use.
+ * +40% CPU with 200 MJPEG viewers (docs/performance.md, "express and the frame path"). The middleware
+ * (express.json, urlencoded, compression, cookie-parser, send) is the same as an app would use.
  */
 export class HttpServer {
   readonly server: Server;
