@@ -26,7 +26,7 @@ export interface Scenario {
   cameras: number;
   profile: Profile;
   fps: number;
-  protocol: 'native' | 'legacy';
+  protocol: 'native' | 'mjpeg2sd';
   viewersPerCamera: number;
   slow?: { count: number; bytesPerSec: number };
   /** Seconds between MQTT snapshots per camera (cam2mqtt only; the baseline has no MQTT). */
@@ -89,7 +89,7 @@ export const SCENARIOS: Scenario[] = [
     snapshotInterval: 1,
     mqttSubs: { normal: 1, slow: { bytesPerSec: 50_000 } },
   },
-  { id: 6, name: 'legacy: scenario 1 with MJPEG2SD cameras', ...home, protocol: 'legacy' },
+  { id: 6, name: 'mjpeg2sd: scenario 1 with MJPEG2SD cameras', ...home, protocol: 'mjpeg2sd' },
   // Cost growth: viewers doubled, cameras doubled, and cameras nobody watches.
   {
     id: 11,
@@ -247,7 +247,7 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
     ]);
     await server.ready;
   }
-  const camUrl = `ws://127.0.0.1:${port}${s.protocol === 'legacy' ? '/ws' : '/api/camera'}`;
+  const camUrl = `ws://127.0.0.1:${port}${s.protocol === 'mjpeg2sd' ? '/ws' : '/api/camera'}`;
   // Cameras in groups of 16 per process so the load side is not the bottleneck.
   const camProcs: Child[] = [];
   for (let first = 0; first < s.cameras; first += 16) {
@@ -342,7 +342,7 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
     for (const v of list) {
       const camIdx = Number(v.cam.split('-')[1]);
       for (const [seq, recv, hdr] of v.samples) {
-        const sentAt = s.protocol === 'legacy' ? sendTimes[camIdx]?.[seq! - 1] : hdr;
+        const sentAt = s.protocol === 'mjpeg2sd' ? sendTimes[camIdx]?.[seq! - 1] : hdr;
         if (sentAt !== undefined) lat.push(recv! - sentAt);
       }
     }
@@ -376,7 +376,7 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
         cam: 'page-0',
         frames: c.frames,
         bytes: c.bytes,
-        samples: s.protocol === 'legacy' ? [] : c.samples,
+        samples: s.protocol === 'mjpeg2sd' ? [] : c.samples,
       })),
       sent * clients.length,
     );

@@ -71,7 +71,7 @@ async function runBridge(flags: RunFlags, onStop?: () => Promise<void>): Promise
   const base = bridge.publicUrl;
   log.info(`control page:        ${base}/`);
   log.info(`cameras (native):    ${cameraUrl(base, 'native')}`);
-  log.info(`cameras (MJPEG2SD):  ${cameraUrl(base, 'legacy')}`);
+  log.info(`cameras (MJPEG2SD):  ${cameraUrl(base, 'mjpeg2sd')}`);
   log.info(`REST API:            ${base}/api/cameras  (MJPEG: ${base}/api/cameras/<id>/stream.mjpeg)`);
 
   let stopping = false;
@@ -145,11 +145,11 @@ addRunOptions(
       insecure: true, // its own bridge, on 127.0.0.1
     }),
     ...startSimulatedCameras({
-      url: cameraUrl(local, 'legacy'),
+      url: cameraUrl(local, 'mjpeg2sd'),
       cameras: 1,
       fps: 8,
       size: '640x480',
-      protocol: 'legacy',
+      protocol: 'mjpeg2sd',
       motionEvery: 30,
       idPrefix: 'ESP-CAM-DEMO',
       insecure: true,
@@ -163,12 +163,16 @@ program
   .description('run simulated cameras that dial out to a bridge')
   .requiredOption(
     '--url <url>',
-    'camera endpoint, e.g. ws://127.0.0.1:9090/api/camera (native) or ws://127.0.0.1:9090/ws (legacy)',
+    'camera endpoint, e.g. ws://127.0.0.1:9090/api/camera (native) or ws://127.0.0.1:9090/ws (mjpeg2sd)',
   )
   .option('--cameras <n>', 'how many cameras', int('--cameras'), 1)
   .option('--fps <f>', 'frames per second', num('--fps'), 10)
   .option('--size <WxH>', 'frame size', '640x480')
-  .addOption(new Option('--protocol <p>', 'wire protocol').choices(['native', 'legacy']).default('native'))
+  .addOption(
+    new Option('--protocol <p>', 'wire protocol (legacy is the old name of mjpeg2sd)')
+      .choices(['native', 'mjpeg2sd', 'legacy'])
+      .default('native'),
+  )
   .option('--motion-every <s>', 'report motion every S seconds (lasting S/2)', num('--motion-every'))
   .option('--id-prefix <prefix>', 'camera id prefix')
   .option('--token <token>', 'native hello token')
@@ -178,14 +182,14 @@ program
       cameras: number;
       fps: number;
       size: string;
-      protocol: 'native' | 'legacy';
+      protocol: 'native' | 'mjpeg2sd' | 'legacy';
       motionEvery?: number;
       idPrefix?: string;
       token?: string;
     }) => {
       let cams;
       try {
-        cams = startSimulatedCameras(o);
+        cams = startSimulatedCameras({ ...o, protocol: o.protocol === 'legacy' ? 'mjpeg2sd' : o.protocol });
       } catch (err) {
         process.stderr.write(`cam2mqtt simulate: ${(err as Error).message}\n`);
         process.exit(2);

@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { freePort, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
@@ -75,7 +75,7 @@ function upgradeStatus(url: string, pathname: string, headers: Record<string, st
 describe('http.auth with username, password and token', () => {
   let t: TestBridge;
   let cam: SimulatedNativeCamera;
-  let legacy: SimulatedLegacyCamera;
+  let legacy: SimulatedMjpeg2sdCamera;
   let dataDir: string;
   let port: number;
   before(async () => {
@@ -92,7 +92,7 @@ describe('http.auth with username, password and token', () => {
       hue: 10,
       idleIntervalMs: 100,
     });
-    legacy = new SimulatedLegacyCamera({
+    legacy = new SimulatedMjpeg2sdCamera({
       url: `ws://127.0.0.1:${t.port}/ws`,
       id: 'ESP-CAM-1',
       fps: 5,

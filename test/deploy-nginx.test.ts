@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
-import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { decodeFrameMessage } from '../src/sinks/page/wire.js';
 import { freePort, waitFor } from './helpers/bridge.js';
@@ -256,7 +256,7 @@ test('cam2mqtt run as the unit runs it, behind nginx with the shipped config: pa
       height: 120,
       hue: 50,
     });
-    const legacy = new SimulatedLegacyCamera({
+    const legacy = new SimulatedMjpeg2sdCamera({
       url: `ws://127.0.0.1:${ngPort}/ws`,
       id: 'ESP-CAM-NGINX',
       fps: 5,

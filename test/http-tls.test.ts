@@ -16,7 +16,7 @@ import { connect as tlsConnect } from 'node:tls';
 import mqtt from 'mqtt';
 import type { Browser } from 'playwright-core';
 import { jpegCycle } from '../src/simulator/frames.js';
-import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { freePort, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { buildFirmware, HOST_BIN, ROOT } from './helpers/firmware-build.js';
@@ -118,7 +118,7 @@ describe('http.tls: https:// and wss:// on the HTTP port', () => {
   let mqttPort: number;
   const frames = jpegCycle({ width: 320, height: 240, hue: 30, cycle: 4 });
   let native: SimulatedNativeCamera;
-  let legacy: SimulatedLegacyCamera;
+  let legacy: SimulatedMjpeg2sdCamera;
   let browser: Browser | undefined;
 
   before(async () => {
@@ -138,7 +138,7 @@ describe('http.tls: https:// and wss:// on the HTTP port', () => {
       frames,
       tls: { ca: certs.a.pem },
     });
-    legacy = new SimulatedLegacyCamera({
+    legacy = new SimulatedMjpeg2sdCamera({
       url: `wss://127.0.0.1:${t.port}/ws`,
       id: 'ESP-CAM-GARAGE',
       fps: 5,

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { Camera } from '../src/hub/camera.js';
-import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
 import { classify, parseBinary, parseLooseJson, parseText } from '../src/sources/mjpeg2sd/codec.js';
 import { startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 
@@ -176,7 +176,7 @@ describe('MJPEG2SD cameras on /ws', () => {
   });
 
   it('commands: translated, paced one at a time, answered by the echo', async () => {
-    const sim = new SimulatedLegacyCamera({
+    const sim = new SimulatedMjpeg2sdCamera({
       url: `ws://127.0.0.1:${t.port}/ws`,
       id: 'ESP-PACED',
       fps: 5,
@@ -207,7 +207,7 @@ describe('MJPEG2SD cameras on /ws', () => {
       ['lampLevel=15', 'framesize=8', 'quality=10', 'socketFps=4', 'vflip=1'],
     );
     assert.deepEqual(sim.received, ['lampLevel=15', 'framesize=8', 'quality=10', 'socketFps=4', 'vflip=1']);
-    assert.equal((sim as SimulatedLegacyCamera).droppedCommands, 0);
+    assert.equal((sim as SimulatedMjpeg2sdCamera).droppedCommands, 0);
     const status = await post({ command: 'status?q' });
     assert.equal((status.body.answer as Record<string, string>).hostName, 'ESP-PACED');
     const long = await post({ command: `x=${'a'.repeat(130)}` });

@@ -6,19 +6,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { uptimeSeconds } from '../src/devices/mjpeg2sd.js';
-import { Camera } from '../src/hub/camera.js';
-import type { Frame } from '../src/hub/frame.js';
-import { CameraStore } from '../src/hub/store.js';
-import { createLogger } from '../src/logging.js';
 import {
   bridgeDiscovery,
   type CameraDescriptor,
   cameraDiscovery,
   isOwnDiscovery,
-} from '../src/sinks/mqtt/discovery.js';
+} from '../src/formats/ha-discovery.js';
+import { entitySlug, Topics } from '../src/formats/mqtt-topics.js';
+import { Camera } from '../src/hub/camera.js';
+import type { Frame } from '../src/hub/frame.js';
+import { CameraStore } from '../src/hub/store.js';
+import { createLogger } from '../src/logging.js';
 import { type SnapshotCause, SnapshotLimiter } from '../src/sinks/mqtt/snapshots.js';
 import { infoPayload } from '../src/sinks/mqtt/state.js';
-import { entitySlug, Topics } from '../src/sinks/mqtt/topics.js';
 import { sleep } from './helpers/bridge.js';
 import { checkDiscovery } from './mqtt-helpers.js';
 

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ExtensionFactory } from '../src/extension.js';
 import type { KnownCameras } from '../src/hub/known-cameras.js';
 import { jpegCycle } from '../src/simulator/frames.js';
-import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { MqttExtension } from '../src/sinks/mqtt/mqtt-extension.js';
 import { freePort, sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
@@ -39,8 +39,8 @@ function nativeCam(
   }).start();
 }
 
-function legacyCam(b: TestBridge, id: string): SimulatedLegacyCamera {
-  return new SimulatedLegacyCamera({
+function legacyCam(b: TestBridge, id: string): SimulatedMjpeg2sdCamera {
+  return new SimulatedMjpeg2sdCamera({
     url: `ws://127.0.0.1:${b.port}/ws`,
     id,
     fps: 10,
@@ -61,7 +61,7 @@ describe('MQTT with the embedded broker', () => {
   let rec: Recorder;
   let url: string;
   let native: SimulatedNativeCamera;
-  let legacy: SimulatedLegacyCamera;
+  let legacy: SimulatedMjpeg2sdCamera;
 
   before(async () => {
     const port = await freePort();

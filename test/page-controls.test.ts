@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { freePort, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { launchBrowser, nextFrames, openPage, tileSel } from './page-helpers.js';
@@ -27,7 +27,7 @@ describe('control page: controls', () => {
   let port: number;
   let pt: SimulatedNativeCamera;
   let plain: SimulatedNativeCamera;
-  let legacy: SimulatedLegacyCamera;
+  let legacy: SimulatedMjpeg2sdCamera;
 
   const startCams = () => {
     const url = `ws://127.0.0.1:${port}`;
@@ -50,7 +50,7 @@ describe('control page: controls', () => {
       caps: ['lamp', 'framesize'],
       reconnectDelayMs: 200,
     });
-    legacy = new SimulatedLegacyCamera({
+    legacy = new SimulatedMjpeg2sdCamera({
       url: `${url}/ws`,
       id: 'ESP-CAM-LEGACY',
       fps: 8,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { SimulatedCamera } from '../src/simulator/camera.js';
-import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { launchBrowser, nextFrames, tileSel, tileState } from './page-helpers.js';
@@ -53,7 +53,7 @@ describe('control page: nine cameras at once', () => {
     );
     LEGACY.forEach((id, i) =>
       cams.push(
-        new SimulatedLegacyCamera({
+        new SimulatedMjpeg2sdCamera({
           url: `${url}/ws`,
           id,
           fps: LEGACY_FPS,

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { SimulatedCamera } from '../src/simulator/camera.js';
-import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { launchBrowser, nextFrames, tileSel } from './page-helpers.js';
@@ -103,7 +103,7 @@ describe('documentation screenshots', { skip: OUT ? false : 'set CAM2MQTT_SCREEN
     );
     ['ESP-CAM-ATTIC', 'ESP-CAM-SHED', 'ESP-CAM-GATE'].forEach((id, i) =>
       cams.push(
-        new SimulatedLegacyCamera({
+        new SimulatedMjpeg2sdCamera({
           url: `${url}/ws`,
           id,
           fps: 8,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame } from '../src/hub/frame.js';
 import { jpegCycle } from '../src/simulator/frames.js';
-import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { decodeFrameMessage, FRAME_HEADER_BYTES, frameMessage } from '../src/sinks/page/wire.js';
 import { freePort, sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
@@ -35,7 +35,7 @@ describe('/api/ws', () => {
   let t: TestBridge;
   let native: SimulatedNativeCamera;
   let plain: SimulatedNativeCamera;
-  let legacy: SimulatedLegacyCamera;
+  let legacy: SimulatedMjpeg2sdCamera;
   const clients: PageWsClient[] = [];
   const client = async () => {
     const c = new PageWsClient(t.url);
@@ -65,7 +65,7 @@ describe('/api/ws', () => {
       caps: ['lamp'],
       idleIntervalMs: 500,
     });
-    legacy = new SimulatedLegacyCamera({
+    legacy = new SimulatedMjpeg2sdCamera({
       url: `ws://127.0.0.1:${t.port}/ws`,
       id: 'ESP-CAM-GARAGE',
       fps: 10,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { SimulatedLegacyCamera } from '../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { encodeFrame, FLAG_TIME_SYNCED } from '../src/sources/native/codec.js';
 import { sleep, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
@@ -33,10 +33,10 @@ describe('control page: the wall', () => {
   let context: BrowserContext | undefined;
   let page: Page;
   let errors: string[];
-  const cams: (SimulatedNativeCamera | SimulatedLegacyCamera)[] = [];
+  const cams: (SimulatedNativeCamera | SimulatedMjpeg2sdCamera)[] = [];
   let skewed: SkewedCamera;
   let yard: SimulatedNativeCamera;
-  let porch: SimulatedLegacyCamera;
+  let porch: SimulatedMjpeg2sdCamera;
 
   before(async () => {
     t = await startBridge({});
@@ -59,7 +59,7 @@ describe('control page: the wall', () => {
       hue: 140,
       idleIntervalMs: 1000,
     });
-    porch = new SimulatedLegacyCamera({ url: `${url}/ws`, id: 'ESP-CAM-PORCH', fps: 8, ...SIZE, hue: 260 });
+    porch = new SimulatedMjpeg2sdCamera({ url: `${url}/ws`, id: 'ESP-CAM-PORCH', fps: 8, ...SIZE, hue: 260 });
     cams.push(skewed, yard, porch);
     for (const c of cams) c.start();
     await waitFor(

@@ -6,7 +6,7 @@ import { benchJpegs, type Profile } from './jpegs.js';
 
 const o = JSON.parse(process.argv[2]!) as {
   url: string;
-  protocol: 'native' | 'legacy';
+  protocol: 'native' | 'mjpeg2sd';
   count: number;
   fps: number;
   profile: Profile;
@@ -70,6 +70,6 @@ await new Promise((r) => setTimeout(r, o.durationMs + 200));
 for (const t of timers) clearTimeout(t);
 for (const ws of sockets) ws.terminate();
 process.stdout.write(
-  `${JSON.stringify({ sent, bytes, perCamera: seqs, sendTimes: o.protocol === 'legacy' ? sendTimes : undefined })}\n`,
+  `${JSON.stringify({ sent, bytes, perCamera: seqs, sendTimes: o.protocol === 'mjpeg2sd' ? sendTimes : undefined })}\n`,
   () => process.exit(0),
 );

@@ -4,8 +4,8 @@
 
 import type { Config } from '../config/schema.js';
 import type { BridgeView } from '../extension.js';
+import { type CameraSummary, cameraSummary } from '../hub/camera.js';
 import type { CameraHub } from '../hub/hub.js';
-import { type CameraSummary, cameraSummary } from '../sinks/mqtt/state.js';
 import { describeFetchError, HaError } from './errors.js';
 
 export interface BridgeCamera extends Omit<CameraSummary, 'configured'> {

@@ -6,8 +6,8 @@ import {
   type CameraDescriptor,
   cameraDiscovery,
   cameraNode,
-} from '../sinks/mqtt/discovery.js';
-import { entitySlug, RESERVED_IDS, Topics } from '../sinks/mqtt/topics.js';
+} from '../formats/ha-discovery.js';
+import { entitySlug, RESERVED_IDS, Topics } from '../formats/mqtt-topics.js';
 import type { BridgeCamera, BridgeInfo } from './bridge-info.js';
 
 export interface ExpectedEntity {

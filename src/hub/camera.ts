@@ -146,3 +146,28 @@ export class Camera {
 }
 
 export type { Command, CommandResult };
+
+export interface CameraSummary {
+  id: string;
+  name: string;
+  protocol: string | null;
+  online: boolean;
+  model: string | null;
+  firmware: string | null;
+  capabilities: string[];
+  configured: boolean;
+}
+
+/** `<base>/bridge/cameras` entry: identity and connection, no fast-changing counters. */
+export function cameraSummary(cam: Camera): CameraSummary {
+  return {
+    id: cam.id,
+    name: cam.name,
+    protocol: cam.protocol ?? null,
+    online: cam.online,
+    model: cam.model ?? null,
+    firmware: cam.firmware ?? null,
+    capabilities: [...cam.capabilities].sort(),
+    configured: cam.configured,
+  };
+}

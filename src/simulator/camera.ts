@@ -3,9 +3,9 @@ import WebSocket from 'ws';
 import { jpegCycle } from './frames.js';
 
 export interface SimOptions {
-  /** ws://host:port/api/camera (native) or ws://host:port/ws (legacy). */
+  /** ws://host:port/api/camera (native) or ws://host:port/ws (mjpeg2sd). */
   url: string;
-  /** Native camera id, or the legacy camera's hostName. */
+  /** Native camera id, or the MJPEG2SD camera's hostName. */
   id: string;
   name?: string;
   token?: string;

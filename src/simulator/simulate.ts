@@ -1,6 +1,6 @@
 import type { SimulatedCamera } from './camera.js';
 import { parseSize } from './frames.js';
-import { SimulatedLegacyCamera } from './legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from './mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from './native-camera.js';
 
 export interface SimulateOptions {
@@ -8,7 +8,7 @@ export interface SimulateOptions {
   cameras: number;
   fps: number;
   size: string;
-  protocol: 'native' | 'legacy';
+  protocol: 'native' | 'mjpeg2sd';
   motionEvery?: number;
   idPrefix?: string;
   token?: string;
@@ -16,7 +16,7 @@ export interface SimulateOptions {
   insecure?: boolean;
 }
 
-/** Start N simulated cameras; ids are <prefix>-1..N (legacy: hostNames ESP-CAM-SIM-1..N). */
+/** Start N simulated cameras; ids are <prefix>-1..N (mjpeg2sd: hostNames ESP-CAM-SIM-1..N). */
 export function startSimulatedCameras(o: SimulateOptions): SimulatedCamera[] {
   const { width, height } = parseSize(o.size);
   const cams: SimulatedCamera[] = [];
@@ -33,8 +33,8 @@ export function startSimulatedCameras(o: SimulateOptions): SimulatedCamera[] {
       ...(o.insecure ? { tls: { rejectUnauthorized: false } } : {}),
     };
     cams.push(
-      o.protocol === 'legacy'
-        ? new SimulatedLegacyCamera({ ...base, id: `${(o.idPrefix ?? 'ESP-CAM-SIM').toUpperCase()}-${i}` })
+      o.protocol === 'mjpeg2sd'
+        ? new SimulatedMjpeg2sdCamera({ ...base, id: `${(o.idPrefix ?? 'ESP-CAM-SIM').toUpperCase()}-${i}` })
         : new SimulatedNativeCamera({ ...base, id: `${o.idPrefix ?? 'sim'}-${i}`, name: `Simulated ${i}` }),
     );
   }
@@ -43,9 +43,9 @@ export function startSimulatedCameras(o: SimulateOptions): SimulatedCamera[] {
 }
 
 /** Turn an http(s) base URL into the camera endpoint for a protocol. */
-export function cameraUrl(base: string, protocol: 'native' | 'legacy'): string {
+export function cameraUrl(base: string, protocol: 'native' | 'mjpeg2sd'): string {
   const u = new URL(base);
   u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
-  u.pathname = protocol === 'legacy' ? '/ws' : '/api/camera';
+  u.pathname = protocol === 'mjpeg2sd' ? '/ws' : '/api/camera';
   return u.toString();
 }

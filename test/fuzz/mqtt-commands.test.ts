@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { Topics } from '../../src/formats/mqtt-topics.js';
 import { CONTROL_NAMES, CommandError, parseCommand, parseCommandBody } from '../../src/hub/controls.js';
 import { CameraHub } from '../../src/hub/hub.js';
 import { createLogger } from '../../src/logging.js';
 import type { Transport } from '../../src/sinks/mqtt/client.js';
 import { CommandHandler } from '../../src/sinks/mqtt/commands.js';
 import { Publisher } from '../../src/sinks/mqtt/state.js';
-import { Topics } from '../../src/sinks/mqtt/topics.js';
 import { fuzz, MAX_MS, never, only } from './fuzz.js';
 
 const controlName = fc.oneof(

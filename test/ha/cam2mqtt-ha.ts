@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Connection } from 'home-assistant-js-websocket';
 import YAML from 'yaml';
 import { jpegCycle } from '../../src/simulator/frames.js';
-import { SimulatedLegacyCamera } from '../../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { startBridge, type TestBridge } from '../helpers/bridge.js';
 import { HA_INSTALL_HINT, HA_VERSION, type HomeAssistant, haInstalled, logProblems, repairIssues } from './hass.js';
@@ -113,8 +113,8 @@ export function nativeCamera(bridgeUrl: string, id = 'frontdoor', name = 'Front 
 }
 
 /** An unmodified MJPEG2SD camera; its cam2mqtt id is the slug of its hostName. */
-export function legacyCamera(bridgeUrl: string, hostName = 'garage-cam'): SimulatedLegacyCamera {
-  return new SimulatedLegacyCamera({
+export function legacyCamera(bridgeUrl: string, hostName = 'garage-cam'): SimulatedMjpeg2sdCamera {
+  return new SimulatedMjpeg2sdCamera({
     url: `${bridgeUrl.replace(/^http/, 'ws')}/ws`,
     id: hostName,
     fps: 4,

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import type { Connection } from 'home-assistant-js-websocket';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { SimulatedLegacyCamera } from '../../src/simulator/legacy-camera.js';
+import type { SimulatedMjpeg2sdCamera } from '../../src/simulator/mjpeg2sd-camera.js';
 import type { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { freePort } from '../helpers/bridge.js';
 import {
@@ -39,7 +39,7 @@ describe('cam2mqtt controlled from a real Home Assistant (startup link)', { skip
   let ha: HomeAssistant | undefined;
   let cam: Cam2mqtt | undefined;
   let native: SimulatedNativeCamera | undefined;
-  let legacy: SimulatedLegacyCamera | undefined;
+  let legacy: SimulatedMjpeg2sdCamera | undefined;
   let conn: Connection | undefined;
   let sub: MqttClient | undefined;
   let mqttPort = 0;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Connection } from 'home-assistant-js-websocket';
-import type { SimulatedLegacyCamera } from '../../src/simulator/legacy-camera.js';
+import type { SimulatedMjpeg2sdCamera } from '../../src/simulator/mjpeg2sd-camera.js';
 import type { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { freePort } from '../helpers/bridge.js';
 import {
@@ -48,7 +48,7 @@ describe('cam2mqtt lifecycle in a real Home Assistant', { skip }, () => {
   let ha: HomeAssistant | undefined;
   let cam: Cam2mqtt | undefined;
   let native: SimulatedNativeCamera | undefined;
-  let legacy: SimulatedLegacyCamera | undefined;
+  let legacy: SimulatedMjpeg2sdCamera | undefined;
   let conn: Connection | undefined;
   let raw: Record<string, unknown> = {};
   let dataDir: string | undefined;

@@ -9,7 +9,7 @@ import type { Connection } from 'home-assistant-js-websocket';
 import mqtt, { type MqttClient } from 'mqtt';
 import { haVersionRow } from '../../src/ha/ha-versions.js';
 import { jpegCycle } from '../../src/simulator/frames.js';
-import type { SimulatedLegacyCamera } from '../../src/simulator/legacy-camera.js';
+import type { SimulatedMjpeg2sdCamera } from '../../src/simulator/mjpeg2sd-camera.js';
 import type { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { freePort } from '../helpers/bridge.js';
 import {
@@ -54,7 +54,7 @@ describe('cam2mqtt ha link (real Home Assistant)', { skip }, () => {
   let ha: HomeAssistant | undefined;
   let cam: Cam2mqtt | undefined;
   let native: SimulatedNativeCamera | undefined;
-  let legacy: SimulatedLegacyCamera | undefined;
+  let legacy: SimulatedMjpeg2sdCamera | undefined;
   let conn: Connection | undefined;
   let sub: MqttClient | undefined;
   let mqttPort = 0;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SimulatedLegacyCamera } from '../../src/simulator/legacy-camera.js';
+import { SimulatedMjpeg2sdCamera } from '../../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../../src/simulator/native-camera.js';
 import { freePort, sleep, startBridge, waitFor } from '../helpers/bridge.js';
 import { MjpegClient } from '../helpers/mjpeg-client.js';
@@ -96,7 +96,7 @@ describe('faults survived, nothing lost', () => {
     let bridge = startCli(dataDir, port, mqttEnv);
     await untilUp(base);
     const cams = [nativeCam(port, 'porch', 'Porch'), nativeCam(port, 'yard', 'Yard')];
-    const legacy = new SimulatedLegacyCamera({
+    const legacy = new SimulatedMjpeg2sdCamera({
       url: `ws://127.0.0.1:${port}/ws`,
       id: 'ESP-CAM-SHED',
       fps: 5,

@@ -5,11 +5,11 @@ import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { Topics } from '../../formats/mqtt-topics.js';
 import type { HttpServer } from '../../http/server.js';
 import type { Logger } from '../../logging.js';
 import { MqttLoginLimiter } from './login-limiter.js';
 import { RetainedQuota } from './retained-quota.js';
-import type { Topics } from './topics.js';
 
 export interface BrokerUser {
   username: string;

@@ -1,3 +1,4 @@
+import type { Topics } from '../../formats/mqtt-topics.js';
 import {
   type Command,
   CommandError,
@@ -9,7 +10,6 @@ import {
 import type { CameraHub } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import type { Publisher } from './state.js';
-import type { Topics } from './topics.js';
 
 export interface Response {
   status: 'ok' | 'error';

@@ -1,11 +1,4 @@
 import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
-import type { Camera } from '../../hub/camera.js';
-import type { Frame } from '../../hub/frame.js';
-import type { MotionEvent, SnapshotReason } from '../../hub/hub.js';
-import type { Logger } from '../../logging.js';
-import { EmbeddedBroker } from './broker.js';
-import { EmbeddedTransport, ExternalTransport, redactUrl, type Transport } from './client.js';
-import { CommandHandler } from './commands.js';
 import {
   bridgeDiscovery,
   type CameraDescriptor,
@@ -13,10 +6,18 @@ import {
   cameraNode,
   type DiscoveryConfig,
   type DiscoveryContext,
-} from './discovery.js';
+} from '../../formats/ha-discovery.js';
+import { RESERVED_IDS, Topics } from '../../formats/mqtt-topics.js';
+import type { Camera } from '../../hub/camera.js';
+import { cameraSummary } from '../../hub/camera.js';
+import type { Frame } from '../../hub/frame.js';
+import type { MotionEvent, SnapshotReason } from '../../hub/hub.js';
+import type { Logger } from '../../logging.js';
+import { EmbeddedBroker } from './broker.js';
+import { EmbeddedTransport, ExternalTransport, redactUrl, type Transport } from './client.js';
+import { CommandHandler } from './commands.js';
 import { type SnapshotCause, SnapshotIntervals, SnapshotLimiter } from './snapshots.js';
-import { cameraSummary, DiscoveryPublisher, infoPayload, Publisher } from './state.js';
-import { RESERVED_IDS, Topics } from './topics.js';
+import { DiscoveryPublisher, infoPayload, Publisher } from './state.js';
 
 const ONLINE = JSON.stringify({ state: 'online' });
 const OFFLINE = JSON.stringify({ state: 'offline' });

@@ -1,8 +1,8 @@
+import { type DiscoveryConfig, isOwnDiscovery } from '../../formats/ha-discovery.js';
+import type { Topics } from '../../formats/mqtt-topics.js';
 import type { Camera } from '../../hub/camera.js';
 import type { Logger } from '../../logging.js';
 import type { PublishOptions, Transport } from './client.js';
-import { type DiscoveryConfig, isOwnDiscovery } from './discovery.js';
-import type { Topics } from './topics.js';
 
 interface Retained {
   payload: Buffer | string;
@@ -215,30 +215,5 @@ export function infoPayload(cam: Camera): Record<string, unknown> {
     quality: num(i.quality),
     pan: num(i.pan),
     tilt: num(i.tilt),
-  };
-}
-
-export interface CameraSummary {
-  id: string;
-  name: string;
-  protocol: string | null;
-  online: boolean;
-  model: string | null;
-  firmware: string | null;
-  capabilities: string[];
-  configured: boolean;
-}
-
-/** `<base>/bridge/cameras` entry: identity and connection, no fast-changing counters. */
-export function cameraSummary(cam: Camera): CameraSummary {
-  return {
-    id: cam.id,
-    name: cam.name,
-    protocol: cam.protocol ?? null,
-    online: cam.online,
-    model: cam.model ?? null,
-    firmware: cam.firmware ?? null,
-    capabilities: [...cam.capabilities].sort(),
-    configured: cam.configured,
   };
 }

@@ -5,9 +5,9 @@
 //   and 2024.3 rejects the whole entity);
 // - `unique_id` cam2mqtt_<id>_<object>, `object_id` <slug>_<object> (entity id up to HA 2026.3) and
 //   `default_entity_id` <domain>.<slug>_<object> (HA 2025.10+); the camera itself is camera.<slug>.
-import { deviceProfile } from '../../devices/index.js';
-import { controlEntities } from '../../hub/controls.js';
-import { entitySlug, type Topics } from './topics.js';
+import { deviceProfile } from '../devices/index.js';
+import { controlEntities } from '../hub/controls.js';
+import { entitySlug, type Topics } from './mqtt-topics.js';
 
 export type Component =
   | 'camera'

@@ -1,6 +1,6 @@
 import { type SimOptions, SimulatedCamera } from './camera.js';
 
-export interface LegacySimOptions extends SimOptions {
+export interface Mjpeg2sdSimOptions extends SimOptions {
   /** Firmware version in the hello: < 10 uses the old framesize table. */
   fwVersion?: string;
   /** Split binary messages larger than this into WebSocket fragments, as esp_websocket_client does. */
@@ -16,12 +16,12 @@ const PROCESSING_MS = 60;
  * `;`-joined commands, and a single pending-command slot: a command that arrives while one is being
  * handled is dropped (counted in `droppedCommands`), exactly the firmware behaviour the bridge must pace for.
  */
-export class SimulatedLegacyCamera extends SimulatedCamera {
+export class SimulatedMjpeg2sdCamera extends SimulatedCamera {
   droppedCommands = 0;
   private busy = false;
   private pauseTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly lopts: LegacySimOptions) {
+  constructor(readonly lopts: Mjpeg2sdSimOptions) {
     super(lopts);
     Object.assign(this.state, {
       framesize: '8',
