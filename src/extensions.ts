@@ -1,8 +1,8 @@
 import type { ExtensionFactory } from './extension.js';
 import { haExtension } from './ha/ha-extension.js';
+import { authExtension } from './http/auth/index.js';
 import { knownCamerasExtension } from './hub/known-cameras.js';
 import { apiExtension } from './sinks/api/api-sink.js';
-import { authExtension } from './sinks/auth/index.js';
 import { mjpegExtension } from './sinks/mjpeg/mjpeg-sink.js';
 import { mqttExtension } from './sinks/mqtt/mqtt-extension.js';
 import { pageExtension } from './sinks/page/index.js';

@@ -74,9 +74,7 @@ export class HaExtension implements Extension {
 
   constructor(private readonly ctx: ExtensionContext) {
     this.log = ctx.logger.child({ mod: 'homeassistant' });
-    ctx.http.route('GET', '/api/bridge', (_req, res) =>
-      sendJson(res, 200, localBridgeInfo(ctx.bridge, ctx.hub, ctx.config)),
-    );
+    ctx.http.get('/api/bridge', (_req, res) => sendJson(res, 200, localBridgeInfo(ctx.bridge, ctx.hub, ctx.config)));
   }
 
   private get configured(): boolean {

@@ -1,52 +1,101 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import express, { type Router } from 'express';
 import type { Logger } from '../logging.js';
-import { redactingReplacer, redactTarget } from '../util/redact.js';
+import { redactTarget } from '../util/redact.js';
 import { ThrottledLog } from '../util/throttle-log.js';
+import { errorHandler, methodNotAllowed, notFound, peerOf, type Refusals, refuseMalformedUrl } from './errors.js';
 import { inRequestScope, installLastResortGuard, printable } from './last-resort.js';
+import { sendError } from './respond.js';
 import { createWebServer, type TlsFiles } from './tls.js';
 
-export type Params = Record<string, string>;
-export type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => void | Promise<void>;
+export { HttpError } from './errors.js';
+export { sendError, sendJson } from './respond.js';
+
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
 /** Returns true to let the request through; otherwise it has answered (401, redirect...). */
 export type Guard = (req: IncomingMessage, res: ServerResponse | undefined, url: URL) => boolean;
 
-interface Route {
-  method: string;
-  re: RegExp;
-  keys: string[];
-  handler: Handler;
-  public: boolean;
+/** Where routes are added: `get(path, ...handlers)` as on an express Router. */
+export interface Routes {
+  get(path: string, ...handlers: Handlers): void;
+  post(path: string, ...handlers: Handlers): void;
+  put(path: string, ...handlers: Handlers): void;
 }
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** Route parameters (`:id`), percent-decoded by the router. */
+export type Params = Record<string, string>;
+/** What a handler gets: Node's request with the router's `params` (and `body` after jsonBody/formBody). */
+export type Request = IncomingMessage & { params: Params; body?: unknown };
+/**
+ * Node's request and response, as express's Router passes them: no express app around the router, so
+ * no req/res helpers (res.send, req.query); see the class comment for why.
+ */
+export type Handler = (req: Request, res: ServerResponse, next: (err?: unknown) => void) => unknown;
+/** Middleware and the handler, as express takes them (arrays are flattened: `jsonBody()` is one). */
+export type Handlers = (Handler | Handler[])[];
+
+type Method = keyof Routes;
 
 /**
- * The one HTTP port: REST, MJPEG, the page, and WebSocket upgrades routed by path to the camera
- * sources, the page socket and MQTT-over-WebSocket. A tiny router: the hot paths write to `res` directly.
+ * The one HTTP port: an express app (REST, MJPEG, the page) on the http.Server, whose WebSocket
+ * upgrades are routed by path to the camera sources, the page socket and MQTT-over-WebSocket.
+ *
+ *   http.get('/api/cameras/:id', (req, res) => ...)          behind http.auth (the guard runs first)
+ *   http.public.get('/healthz', (req, res) => ...)           anyone (cameras' endpoints, the login)
+ *   http.post('/api/x', jsonBody(), async (req, res) => ...)  a body: src/http/body.ts
+ *
+ * Errors (thrown, rejected, HttpError, bad bodies, malformed escapes) end in one handler (errors.ts).
+ * The hot paths (MJPEG, snapshots) write to `res` directly.
+ *
+ * express's Router, not an express() app: the app gives every request and response a new prototype
+ * (Object.setPrototypeOf), which gives every response object its own hidden class in V8, so the frame
+ * path's property accesses in Node's http and stream code (write, writableLength, drain) go megamorphic:
+ * +40% CPU with 200 MJPEG viewers (docs/performance.md, "express and the frame path"). The middleware
+ * (express.json, urlencoded, compression, cookie-parser, send) is the same as an app would use.
  */
 export class HttpServer {
   readonly server: Server;
-  private readonly routes: Route[] = [];
+  /** The whole chain: malformed URLs, the routes, 405, 404, the error handler. */
+  private readonly root: Router;
+  /** Routes anyone may call: the guard does not run. */
+  readonly public: Routes;
+  private readonly router: Router;
+  /** After `router`: a path that exists with another method gets 405, not 404. */
+  private readonly fallback: Router;
+  private readonly paths = new Set<string>();
   private readonly upgrades = new Map<string, { handler: UpgradeHandler; public: boolean }>();
   private guard: Guard | undefined;
   private authCheck: ((req: IncomingMessage, url: URL) => boolean) | undefined;
   private readonly log: Logger;
   // One throttled line per kind of bad input, so a flood of it cannot flood the log.
-  private readonly refusals = new Map<'url' | 'upgrade' | 'parser' | 'body', ThrottledLog>();
+  private readonly refusals = new Map<string, ThrottledLog>();
+  private readonly refused: Refusals = (kind) => {
+    let t = this.refusals.get(kind);
+    if (!t) this.refusals.set(kind, (t = new ThrottledLog(this.log)));
+    return t;
+  };
+  /** The auth guard as route middleware: it runs once the path matched, so a malformed escape is a 400 first. */
+  private readonly requireAuth: Handler = (req, res, next) => {
+    if (!this.guard || this.guard(req, res, urlOf(req))) next();
+  };
 
   /** With tls, an HTTPS server: src/http/tls.ts (its certificate is given by loadTls()). */
   constructor(logger: Logger, tls?: TlsFiles) {
     this.log = logger.child({ mod: 'http' });
     installLastResortGuard();
+    // Paths as written: /API/cameras and /api/cameras/ are not /api/cameras.
+    const opts = { caseSensitive: true, strict: true };
+    this.root = express.Router(opts);
+    this.router = express.Router(opts);
+    this.fallback = express.Router(opts);
+    this.root.use(refuseMalformedUrl(this.refused), this.router, this.fallback, notFound as never);
+    this.root.use(errorHandler(this.log, this.refused) as never);
+    this.public = {
+      get: (path, ...h) => this.add('get', path, false, h),
+      post: (path, ...h) => this.add('post', path, false, h),
+      put: (path, ...h) => this.add('put', path, false, h),
+    };
     this.server = createWebServer((req, res) => this.dispatchScoped(req, res), tls);
     this.server.on('upgrade', (req, socket, head) => this.dispatchUpgradeScoped(req, socket, head));
     // What Node's parser refuses (malformed request line, headers, chunked body, oversize headers).
@@ -70,18 +119,27 @@ export class HttpServer {
     this.server.keepAliveTimeout = 5000;
   }
 
-  /** `pattern` like /api/cameras/:id/stream.mjpeg. Public routes skip the guard (cameras, login). */
-  route(method: string, pattern: string, handler: Handler, opts: { public?: boolean } = {}): void {
-    const keys: string[] = [];
-    const re = new RegExp(
-      `^${pattern.replace(/[.]/g, '\\.').replace(/:(\w+)/g, (_m, k: string) => {
-        keys.push(k);
-        return '([^/]+)';
-      })}$`,
-    );
-    this.routes.push({ method, re, keys, handler, public: opts.public ?? false });
+  /** A route behind the guard (http.auth). */
+  get(path: string, ...handlers: Handlers): void {
+    this.add('get', path, true, handlers);
   }
 
+  post(path: string, ...handlers: Handlers): void {
+    this.add('post', path, true, handlers);
+  }
+
+  put(path: string, ...handlers: Handlers): void {
+    this.add('put', path, true, handlers);
+  }
+
+  private add(method: Method, path: string, guarded: boolean, handlers: Handlers): void {
+    this.router[method](path, ...((guarded ? [this.requireAuth, ...handlers] : handlers) as never[]));
+    if (this.paths.has(path)) return;
+    this.paths.add(path);
+    this.fallback.all(path, methodNotAllowed as never);
+  }
+
+  /** WebSocket upgrades on `path` (exact). Public ones skip the guard (cameras have their own tokens). */
   upgrade(path: string, handler: UpgradeHandler, opts: { public?: boolean } = {}): void {
     this.upgrades.set(path, { handler, public: opts.public ?? false });
   }
@@ -93,13 +151,9 @@ export class HttpServer {
   }
 
   /** Whether a request may see details (on public routes like /healthz): always, when there is no login. */
-  isAuthenticated(req: IncomingMessage, url: URL): boolean {
+  isAuthenticated(req: IncomingMessage): boolean {
     if (!this.guard) return true;
-    return this.authCheck ? this.authCheck(req, url) : false;
-  }
-
-  private urlOf(req: IncomingMessage): URL {
-    return new URL(req.url ?? '/', 'http://localhost');
+    return this.authCheck ? this.authCheck(req, urlOf(req)) : false;
   }
 
   /** Every request runs in its own scope (see last-resort.ts); nothing it throws reaches the process. */
@@ -108,73 +162,16 @@ export class HttpServer {
     res.on('error', () => {});
     inRequestScope({ what, log: this.log, abort: () => res.destroy() }, () => {
       try {
-        this.dispatch(req, res);
+        // The error handler answers everything; `done` only sees what it could not (a bug in it).
+        this.root(req as never, res as never, (err?: unknown) => {
+          if (err) this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
+          sendError(res, err ? 500 : 404, err ? 'internal error' : 'not found');
+        });
       } catch (err) {
         this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
         sendError(res, 500, 'internal error');
       }
     });
-  }
-
-  private refused(kind: 'url' | 'upgrade' | 'parser' | 'body'): ThrottledLog {
-    let t = this.refusals.get(kind);
-    if (!t) this.refusals.set(kind, (t = new ThrottledLog(this.log)));
-    return t;
-  }
-
-  private refuseUrl(req: IncomingMessage, why: string, kind: 'url' | 'upgrade' = 'url'): void {
-    this.refused(kind).warn(
-      `refused ${printable(req.method ?? '?', 16)} ${printable(redactTarget(req.url ?? ''), 120)} from ${peerOf(req)}: ${why}`,
-    );
-  }
-
-  private dispatch(req: IncomingMessage, res: ServerResponse): void {
-    let url: URL;
-    try {
-      url = this.urlOf(req);
-    } catch {
-      this.refuseUrl(req, 'malformed URL');
-      sendError(res, 400, 'bad request URL');
-      return;
-    }
-    let pathMatched = false;
-    for (const r of this.routes) {
-      const m = r.re.exec(url.pathname);
-      if (!m) continue;
-      pathMatched = true;
-      if (r.method !== req.method && !(r.method === 'GET' && req.method === 'HEAD')) continue;
-      const params = decodeParams(r.keys, m);
-      if (!params) {
-        // Before the guard: a malformed escape is refused the same way with or without credentials.
-        this.refuseUrl(req, 'malformed percent-escape in the path');
-        sendError(res, 400, 'malformed percent-escape in the URL path');
-        return;
-      }
-      if (!r.public && this.guard && !this.guard(req, res, url)) return;
-      const peer = peerOf(req);
-      Promise.resolve()
-        .then(() => r.handler(req, res, params, url))
-        .catch((err: unknown) => {
-          if (err instanceof HttpError) {
-            // A client's mistake (bad body, too big): one line, throttled, and the answer says why.
-            if (err.status < 500)
-              this.refused('body').warn(
-                `refused ${printable(req.method ?? '?', 16)} ${printable(url.pathname, 120)} from ${peer}: ${err.status} ${printable(err.message)}`,
-              );
-            return sendError(res, err.status, err.message);
-          }
-          this.log.error(
-            `${printable(req.method ?? '?', 16)} ${printable(url.pathname, 120)} failed: ${(err as Error).stack ?? String(err)}`,
-          );
-          sendError(res, 500, 'internal error');
-        });
-      return;
-    }
-    sendError(
-      res,
-      pathMatched ? 405 : 404,
-      pathMatched ? `method ${req.method} not allowed on ${url.pathname}` : `no such endpoint: ${url.pathname}`,
-    );
   }
 
   private dispatchUpgradeScoped(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -193,9 +190,11 @@ export class HttpServer {
   private dispatchUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     let url: URL;
     try {
-      url = this.urlOf(req);
+      url = urlOf(req);
     } catch {
-      this.refuseUrl(req, 'malformed URL', 'upgrade');
+      this.refused('upgrade').warn(
+        `refused ${printable(req.method ?? '?', 16)} ${printable(redactTarget(req.url ?? ''), 120)} from ${peerOf(req)}: malformed URL`,
+      );
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -235,67 +234,14 @@ export class HttpServer {
   }
 }
 
-function peerOf(req: IncomingMessage): string {
-  const a = req.socket?.remoteAddress ?? '?';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
-}
+const urls = new WeakMap<IncomingMessage, URL>();
 
-/** Route parameters, percent-decoded; undefined when an escape is malformed (%ZZ, a cut UTF-8 sequence). */
-function decodeParams(keys: string[], m: RegExpExecArray): Params | undefined {
-  const params: Params = {};
-  for (const [i, k] of keys.entries()) {
-    try {
-      params[k] = decodeURIComponent(m[i + 1]!);
-    } catch {
-      return undefined;
-    }
+/** The request's URL, parsed once (throws on one that cannot be parsed; refuseMalformedUrl answers those first). */
+export function urlOf(req: IncomingMessage): URL {
+  let url = urls.get(req);
+  if (!url) {
+    url = new URL((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/', 'http://localhost');
+    urls.set(req, url);
   }
-  return params;
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, opts: { redact?: boolean } = {}): void {
-  // redact: for documents that show camera sources or errors (a URL's credentials never leave).
-  const text = opts.redact ? JSON.stringify(body, redactingReplacer) : JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-store',
-    // Error bodies echo parts of the URL: never let a browser sniff them as HTML.
-    'X-Content-Type-Options': 'nosniff',
-  });
-  res.end(text);
-}
-
-export function sendError(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  // Refused before its body was read (too big, bad escape): the connection cannot be reused; say so,
-  // so the client does not send its next request on a socket about to close.
-  if (res.req && !res.req.complete) res.setHeader('Connection', 'close');
-  sendJson(res, status, { error: message });
-}
-
-/** Read a request body as text, refusing more than maxBytes (413). */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Read a JSON body with a size cap. */
-export async function readJson(req: IncomingMessage, maxBytes = 64 * 1024): Promise<unknown> {
-  const text = await readBody(req, maxBytes);
-  if (!text.trim()) throw new HttpError(400, 'expected a JSON body');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'request body is not valid JSON');
-  }
+  return url;
 }

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { safeNext } from '../../src/sinks/auth/index.js';
+import { safeNext } from '../../src/http/auth/index.js';
 import { redactText, redactUrl } from '../../src/util/redact.js';
 import { sleep, waitFor } from '../helpers/bridge.js';
 import { StillsEmulator } from '../http-camera-emulators.js';

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Extension, ExtensionFactory } from '../../extension.js';
-import { type HttpServer, readJson, sendError, sendJson } from '../../http/server.js';
+import { jsonBody } from '../../http/body.js';
+import { type HttpServer, sendError, sendJson } from '../../http/server.js';
 import { CommandError, type CommandErrorCode, parseCommandBody } from '../../hub/controls.js';
 import type { CameraHub } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
@@ -30,27 +31,22 @@ export class ApiSink implements Extension {
     private readonly extra: () => Record<string, unknown>,
   ) {
     const log = logger.child({ mod: 'api' });
-    http.route(
-      'GET',
-      '/healthz',
-      (req, res, _p, url) => {
-        const cams = hub.list();
-        const counts = {
-          status: 'ok',
-          version: VERSION,
-          uptime: Math.round(process.uptime()),
-          cameras: cams.length,
-          online: cams.filter((c) => c.online).length,
-          viewers: this.extra().viewers,
-        };
-        // Public for monitoring: only status, version and counts. Details (sources, errors,
-        // addresses) need a login; even then credentials in URLs are masked.
-        if (!http.isAuthenticated(req, url)) return sendJson(res, 200, counts);
-        sendJson(res, 200, { ...counts, ...this.extra() }, { redact: true });
-      },
-      { public: true },
-    );
-    http.route('GET', '/api/cameras', (_req, res) =>
+    http.public.get('/healthz', (req, res) => {
+      const cams = hub.list();
+      const counts = {
+        status: 'ok',
+        version: VERSION,
+        uptime: Math.round(process.uptime()),
+        cameras: cams.length,
+        online: cams.filter((c) => c.online).length,
+        viewers: this.extra().viewers,
+      };
+      // Public for monitoring: only status, version and counts. Details (sources, errors,
+      // addresses) need a login; even then credentials in URLs are masked.
+      if (!http.isAuthenticated(req)) return sendJson(res, 200, counts);
+      sendJson(res, 200, { ...counts, ...this.extra() }, { redact: true });
+    });
+    http.get('/api/cameras', (_req, res) =>
       sendJson(
         res,
         200,
@@ -58,17 +54,18 @@ export class ApiSink implements Extension {
         { redact: true },
       ),
     );
-    http.route('GET', '/api/cameras/:id', (_req, res, p) => {
+    http.get('/api/cameras/:id', ({ params: p }, res) => {
       const cam = hub.get(p.id!);
       if (!cam) return sendError(res, 404, `unknown camera "${p.id}"`);
       sendJson(res, 200, cam.toJSON(), { redact: true });
     });
-    http.route('GET', '/api/cameras/:id/log', (_req, res, p) => {
+    http.get('/api/cameras/:id/log', ({ params: p }, res) => {
       const cam = hub.get(p.id!);
       if (!cam) return sendError(res, 404, `unknown camera "${p.id}"`);
       sendJson(res, 200, cam.log.toArray(), { redact: true });
     });
-    http.route('GET', '/api/cameras/:id/snapshot.jpg', (req, res, p) => {
+    http.get('/api/cameras/:id/snapshot.jpg', (req, res) => {
+      const p = req.params;
       const cam = hub.get(p.id!);
       if (!cam) return sendError(res, 404, `unknown camera "${p.id}"`);
       const f = cam.latest;
@@ -83,11 +80,10 @@ export class ApiSink implements Extension {
       });
       res.end(req.method === 'HEAD' ? undefined : f.data);
     });
-    http.route('POST', '/api/cameras/:id/command', async (req, res, p) => {
-      const id = p.id!;
+    http.post('/api/cameras/:id/command', jsonBody(), async (req, res) => {
+      const id = req.params.id!;
       try {
-        const body = await readJson(req);
-        const cmd = parseCommandBody(body);
+        const cmd = parseCommandBody(req.body);
         const result = await hub.command(id, cmd);
         sendJson(res, 200, { ok: true, camera: id, command: cmd, answer: result.answer ?? null });
       } catch (err) {

@@ -50,8 +50,8 @@ export class MjpegSink implements Extension {
     private readonly opts: MjpegOptions,
   ) {
     this.log = logger.child({ mod: 'mjpeg' });
-    http.route('GET', '/api/cameras/:id/stream.mjpeg', (req, res, p) => this.serve(req, res, p.id!));
-    http.route('GET', '/api/cameras/:id/viewers', (_req, res, p) => {
+    http.get('/api/cameras/:id/stream.mjpeg', (req, res) => this.serve(req, res, req.params.id!));
+    http.get('/api/cameras/:id/viewers', ({ params: p }, res) => {
       if (!hub.get(p.id!)) return sendError(res, 404, `unknown camera "${p.id}"`);
       sendJson(
         res,

@@ -1,3 +1,5 @@
+import { FailureLimiter } from '../../util/failure-limiter.js';
+
 /**
  * Failed MQTT logins per client address (the IP, not the port). The first FREE_FAILURES wrong logins
  * are answered at once; after that each wrong one is answered only after a delay that doubles
@@ -7,6 +9,8 @@
  * The record is forgotten FORGET_MS after the last failure; a success from the address clears it.
  * At most PENDING_PER_ADDRESS refusals wait at once per address (memory bound); one more from that
  * address while they wait is closed at once, with no answer on its credentials.
+ * The counting and the doubling are the HTTP login's (src/util/failure-limiter.ts): its lock after a
+ * failure is the delay of that failure's refusal here.
  */
 export const FREE_FAILURES = 3;
 export const MAX_DELAY_MS = 30_000;
@@ -14,31 +18,27 @@ const FORGET_MS = 15 * 60_000;
 const MAX_TRACKED = 10_000;
 export const PENDING_PER_ADDRESS = 16;
 
-interface Failures {
-  count: number;
-  last: number;
-  pending: number;
-}
-
 export class MqttLoginLimiter {
-  private readonly byAddress = new Map<string, Failures>();
+  private readonly failures: FailureLimiter;
+  /** Held refusals per address (an entry only while one waits). */
+  private readonly pending = new Map<string, number>();
   /** Refusals that were delayed (for the status). */
   delayed = 0;
 
-  constructor(private readonly baseDelayMs = 1000) {}
-
-  private get(addr: string, now: number): Failures | undefined {
-    const f = this.byAddress.get(addr);
-    if (f && f.pending === 0 && now - f.last > FORGET_MS) {
-      this.byAddress.delete(addr);
-      return undefined;
-    }
-    return f;
+  constructor(baseDelayMs = 1000) {
+    // FailureLimiter locks from its freeFailures-th failure on; here the one after FREE_FAILURES is held.
+    this.failures = new FailureLimiter({
+      freeFailures: FREE_FAILURES + 1,
+      baseLockMs: baseDelayMs,
+      maxLockMs: MAX_DELAY_MS,
+      memoryMs: FORGET_MS,
+      maxKeys: MAX_TRACKED,
+    });
   }
 
   /** True if the address already has the most refusals waiting that it may have. */
-  saturated(addr: string, now = Date.now()): boolean {
-    return (this.get(addr, now)?.pending ?? 0) >= PENDING_PER_ADDRESS;
+  saturated(addr: string): boolean {
+    return (this.pending.get(addr) ?? 0) >= PENDING_PER_ADDRESS;
   }
 
   /**
@@ -46,24 +46,10 @@ export class MqttLoginLimiter {
    * failure count. Call `done(addr)` once the held refusal was sent.
    */
   fail(addr: string, now = Date.now()): { delayMs: number; count: number } {
-    let f = this.get(addr, now);
-    if (!f) {
-      f = { count: 0, last: now, pending: 0 };
-      if (this.byAddress.size >= MAX_TRACKED) {
-        // Oldest first (Map order): an address flood cannot grow memory without bound.
-        for (const [k, v] of this.byAddress) {
-          if (v.pending === 0) this.byAddress.delete(k);
-          if (this.byAddress.size < MAX_TRACKED * 0.9) break;
-        }
-      }
-      this.byAddress.set(addr, f);
-    }
-    f.count++;
-    f.last = now;
-    const over = f.count - FREE_FAILURES;
-    const delayMs = over <= 0 ? 0 : Math.min(MAX_DELAY_MS, this.baseDelayMs * 2 ** (over - 1));
+    const f = this.failures.fail(addr, now);
+    const delayMs = Math.max(0, f.lockedUntil - now);
     if (delayMs > 0) {
-      f.pending++;
+      this.pending.set(addr, (this.pending.get(addr) ?? 0) + 1);
       this.delayed++;
     }
     return { delayMs, count: f.count };
@@ -71,20 +57,13 @@ export class MqttLoginLimiter {
 
   /** A held refusal has been answered. */
   done(addr: string): void {
-    const f = this.byAddress.get(addr);
-    if (f && f.pending > 0) f.pending--;
+    const n = this.pending.get(addr) ?? 0;
+    if (n > 1) this.pending.set(addr, n - 1);
+    else this.pending.delete(addr);
   }
 
+  /** Refusals still waiting keep their place; the next failure starts over. */
   succeed(addr: string): void {
-    const f = this.byAddress.get(addr);
-    // Refusals still waiting keep their count; the next failure starts over.
-    if (f) {
-      f.count = 0;
-      if (f.pending === 0) this.byAddress.delete(addr);
-    }
-  }
-
-  get trackedCount(): number {
-    return this.byAddress.size;
+    this.failures.succeed(addr);
   }
 }

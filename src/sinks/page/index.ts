@@ -1,5 +1,7 @@
 import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
-import { HttpError, readJson, sendError, sendJson } from '../../http/server.js';
+import { jsonBody } from '../../http/body.js';
+import { gzip } from '../../http/gzip.js';
+import { HttpError, sendError, sendJson } from '../../http/server.js';
 import { CommandError } from '../../hub/controls.js';
 import type { Logger } from '../../logging.js';
 import { commandErrorStatus } from '../api/api-sink.js';
@@ -53,17 +55,18 @@ class PageExtension implements Extension {
     });
     http.upgrade('/api/ws', (req, socket, head) => this.socket.handleUpgrade(req, socket, head));
 
-    http.route('GET', '/', (req, res) => {
+    http.get('/', gzip(), (req, res) => {
       if (!files?.serve(req, res, 'index.html'))
         sendError(res, 503, 'the control page is missing from this installation (dist/page): run npm run build');
     });
-    http.route('GET', '/assets/:file', (req, res, p) => {
+    http.get('/assets/:file', gzip(), (req, res) => {
+      const p = req.params;
       if (!files?.serve(req, res, p.file!)) sendError(res, 404, `no such file: ${p.file}`);
     });
 
-    http.route('GET', '/api/presets', (_req, res) => sendJson(res, 200, this.presets.list()));
-    http.route('PUT', '/api/presets', async (req, res) => {
-      const body = await readJson(req);
+    http.get('/api/presets', (_req, res) => sendJson(res, 200, this.presets.list()));
+    http.put('/api/presets', jsonBody(), async (req, res) => {
+      const body: unknown = req.body;
       let list;
       try {
         list = parsePresets(body);
@@ -83,9 +86,9 @@ class PageExtension implements Extension {
     });
 
     // Relative pan/tilt for the D-pad and for automations: {"direction": "left", "step": 10}.
-    http.route('POST', '/api/cameras/:id/ptz', async (req, res, p) => {
-      const id = p.id!;
-      const body = (await readJson(req)) as Record<string, unknown> | null;
+    http.post('/api/cameras/:id/ptz', jsonBody(), async (req, res) => {
+      const id = req.params.id!;
+      const body = req.body as Record<string, unknown> | null;
       if (typeof body !== 'object' || body === null || Array.isArray(body))
         throw new HttpError(
           400,
@@ -104,7 +107,7 @@ class PageExtension implements Extension {
       }
     });
 
-    http.route('GET', '/api/page/clients', (_req, res) => sendJson(res, 200, this.socket.clientsJSON()));
+    http.get('/api/page/clients', (_req, res) => sendJson(res, 200, this.socket.clientsJSON()));
   }
 
   start(): void {

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import send from 'send';
+import { sendError } from '../../http/respond.js';
 
+/** The page's file types; a file of another type in the directory is not served. */
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -15,13 +16,6 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
   '.webmanifest': 'application/manifest+json',
 };
-
-interface Asset {
-  body: Buffer;
-  gzip: Buffer | undefined;
-  type: string;
-  etag: string;
-}
 
 /**
  * The built control page (dist/page: `npm run build` bundles src/sinks/page/web and copies
@@ -39,62 +33,49 @@ export function findPublicDir(): string {
 }
 
 /**
- * Serves a flat directory from memory: read once at start, an ETag per file, gzip when it pays.
- * `Cache-Control: no-cache` makes browsers revalidate (a cheap 304), so an upgraded bridge is never
- * paired with a stale page.
+ * Serves a flat directory with `send` (what express.static and res.sendFile use): an ETag per file
+ * (304 on If-None-Match), `Cache-Control: no-cache` so browsers revalidate (a cheap 304) and an upgraded
+ * bridge is never paired with a stale page. Gzip is src/http/gzip.ts on the page's routes (index.ts).
+ * The names are listed once at start: only those, of the types above, are served.
  */
 export class StaticFiles {
-  private readonly assets = new Map<string, Asset>();
+  private readonly files: Set<string>;
 
   constructor(readonly dir: string) {
-    for (const name of readdirSync(dir)) {
-      const type = TYPES[path.extname(name)];
-      if (!type) continue;
-      const body = readFileSync(path.join(dir, name));
-      const compressible = !type.startsWith('image/png') && body.length > 1024;
-      const gzip = compressible ? gzipSync(body, { level: 9 }) : undefined;
-      const etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 20)}"`;
-      this.assets.set(name, { body, gzip: gzip && gzip.length < body.length ? gzip : undefined, type, etag });
-    }
+    this.files = new Set(readdirSync(dir).filter((name) => TYPES[path.extname(name)] !== undefined));
   }
 
   has(name: string): boolean {
-    return this.assets.has(name);
+    return this.files.has(name);
   }
 
   get names(): string[] {
-    return [...this.assets.keys()];
+    return [...this.files];
   }
 
   /** Answer with file `name`; false if there is no such file (nothing written). */
   serve(req: IncomingMessage, res: ServerResponse, name: string): boolean {
-    const a = this.assets.get(name);
-    if (!a) return false;
-    const headers: Record<string, string | number> = {
-      'Content-Type': a.type,
-      'Cache-Control': 'no-cache',
-      ETag: a.etag,
-      Vary: 'Accept-Encoding',
-      'X-Content-Type-Options': 'nosniff',
-    };
-    if (a.type.startsWith('text/html')) {
+    if (!this.files.has(name)) return false;
+    const type = TYPES[path.extname(name)]!;
+    res.setHeader('Content-Type', type);
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (type.startsWith('text/html')) {
       // The page talks only to its own origin; no framing by other sites (clickjacking of camera controls).
-      headers['Content-Security-Policy'] =
-        "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
-      headers['X-Frame-Options'] = 'DENY';
-      headers['Referrer-Policy'] = 'same-origin';
+      res.setHeader(
+        'Content-Security-Policy',
+        "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+      );
+      res.setHeader('X-Frame-Options', 'DENY');
+      res.setHeader('Referrer-Policy', 'same-origin');
     }
-    if (req.headers['if-none-match'] === a.etag) {
-      res.writeHead(304, headers);
-      res.end();
-      return true;
-    }
-    const gz = a.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    const body = gz ? a.gzip! : a.body;
-    if (gz) headers['Content-Encoding'] = 'gzip';
-    headers['Content-Length'] = body.length;
-    res.writeHead(200, headers);
-    res.end(req.method === 'HEAD' ? undefined : body);
+    send(req, name, { root: this.dir, cacheControl: false, lastModified: false, dotfiles: 'deny', index: false })
+      // A file gone since start is a 404; a client that went away mid-file needs no answer.
+      .on('error', () => {
+        if (!res.headersSent) sendError(res, 404, `no such file: ${name}`);
+        else res.destroy();
+      })
+      .pipe(res);
     return true;
   }
 }
