@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { CommandError, CommandErrorCode } from '../hub/controls.js';
 import { redactingReplacer } from '../util/redact.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, opts: { redact?: boolean } = {}): void {
@@ -29,4 +30,19 @@ export function sendError(res: ServerResponse, status: number, message: string):
 export function redirect(res: ServerResponse, location: string): void {
   res.writeHead(303, { Location: location, 'Cache-Control': 'no-store', 'Content-Length': 0 });
   res.end();
+}
+
+/** The HTTP status of each way a command can fail (REST commands, the page's PTZ). */
+const COMMAND_STATUS: Record<CommandErrorCode, number> = {
+  invalid: 400,
+  unsupported: 422,
+  unknown_camera: 404,
+  offline: 409,
+  rejected: 502,
+  timeout: 504,
+};
+
+/** A refused command: its status and `{ ok: false, error, code }`. */
+export function sendCommandError(res: ServerResponse, err: CommandError): void {
+  sendJson(res, COMMAND_STATUS[err.code], { ok: false, error: err.message, code: err.code });
 }

@@ -13,7 +13,7 @@ export const COMMON_FRAMESIZES: FrameSize[] = ['QVGA', 'CIF', 'HVGA', 'VGA', 'SV
 /** How a control's value is read: the kind decides its type in `Command`. */
 type Kind = 'toggle' | 'range' | 'lamp' | 'framesize' | 'action' | 'raw';
 
-/** A Home Assistant entity for a control (src/sinks/mqtt/discovery.ts adds topics, ids and the device). */
+/** A Home Assistant entity for a control (src/formats/ha-discovery.ts adds topics, ids and the device). */
 export interface ControlEntity {
   readonly component: 'switch' | 'select' | 'number' | 'button';
   readonly name: string;

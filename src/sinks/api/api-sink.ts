@@ -1,24 +1,11 @@
-import type { ServerResponse } from 'node:http';
 import type { Extension, ExtensionFactory } from '../../extension.js';
 import { jsonBody } from '../../http/body.js';
+import { sendCommandError } from '../../http/respond.js';
 import { type HttpServer, sendError, sendJson } from '../../http/server.js';
-import { CommandError, type CommandErrorCode, parseCommandBody } from '../../hub/controls.js';
+import { CommandError, parseCommandBody } from '../../hub/controls.js';
 import type { CameraHub } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import { VERSION } from '../../util/version.js';
-
-const STATUS: Record<CommandErrorCode, number> = {
-  invalid: 400,
-  unsupported: 422,
-  unknown_camera: 404,
-  offline: 409,
-  rejected: 502,
-  timeout: 504,
-};
-
-export function commandErrorStatus(err: CommandError): number {
-  return STATUS[err.code];
-}
 
 /** REST: camera list and details, commands, snapshots, health. */
 export class ApiSink implements Extension {
@@ -89,7 +76,7 @@ export class ApiSink implements Extension {
       } catch (err) {
         if (err instanceof CommandError) {
           log.warn(`command for ${id} refused: ${err.message}`);
-          return reply(res, commandErrorStatus(err), err);
+          return sendCommandError(res, err);
         }
         throw err;
       }
@@ -99,10 +86,6 @@ export class ApiSink implements Extension {
   start(): void {}
 
   stop(): void {}
-}
-
-function reply(res: ServerResponse, status: number, err: CommandError): void {
-  sendJson(res, status, { ok: false, error: err.message, code: err.code });
 }
 
 export const apiExtension: ExtensionFactory = ({ hub, http, logger, bridge }) =>

@@ -1,10 +1,10 @@
 import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
 import { jsonBody } from '../../http/body.js';
 import { gzip } from '../../http/gzip.js';
+import { sendCommandError } from '../../http/respond.js';
 import { HttpError, sendError, sendJson } from '../../http/server.js';
 import { CommandError } from '../../hub/controls.js';
 import type { Logger } from '../../logging.js';
-import { commandErrorStatus } from '../api/api-sink.js';
 import { PtzController } from './commands.js';
 import { PresetError, PresetSaveError, PresetStore, parsePresets } from './presets.js';
 import { PageSocketServer } from './socket/server.js';
@@ -103,7 +103,7 @@ class PageExtension implements Extension {
       } catch (err) {
         if (!(err instanceof CommandError)) throw err;
         this.log.warn(`ptz for ${id} refused: ${err.message}`);
-        sendJson(res, commandErrorStatus(err), { ok: false, error: err.message, code: err.code });
+        sendCommandError(res, err);
       }
     });
 
