@@ -1,6 +1,7 @@
 import { Ring } from '../util/ring.js';
 import type { Command, CommandResult } from './controls.js';
 import type { Frame } from './frame.js';
+import type { LogEntry, MotionRegion } from './shapes.js';
 
 export type Protocol = 'native' | 'legacy' | 'mjpeg' | 'snapshot';
 
@@ -34,21 +35,7 @@ export interface CameraMeta {
   capabilities?: string[];
 }
 
-export interface LogEntry {
-  /** Unix ms. */
-  t: number;
-  /** '>' sent to the camera, '<' received from it, '!' bridge note. */
-  dir: '>' | '<' | '!';
-  text: string;
-}
-
-export interface MotionRegion {
-  /** Fractions of the frame, 0..1. */
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
+export type { LogEntry, MotionRegion };
 
 export type FrameListener = (frame: Frame) => void;
 

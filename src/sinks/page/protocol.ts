@@ -1,6 +1,6 @@
 // The page socket's protocol, written once for both ends: the bridge (src/sinks/page/) and the page
-// (src/sinks/page/web/, bundled by esbuild). So this file imports nothing and uses neither Node nor DOM
-// types: it is type-checked under both tsconfigs.
+// (src/sinks/page/web/, bundled by esbuild). So it imports only hub/shapes.ts (types that import nothing) and
+// uses neither Node nor DOM types: it is type-checked under both tsconfigs.
 //
 // The socket (/api/ws) carries JSON text messages both ways and binary frames from the bridge to the
 // page. A binary message is a fixed 24-byte header followed by the camera's JPEG, untouched:
@@ -13,6 +13,7 @@
 //   8       f64   camera time, Unix ms (the camera's clock), big endian
 //   16      f64   bridge receive time, Unix ms, big endian
 //   24      ...   JPEG bytes
+import type { LogEntry, MotionRegion } from '../../hub/shapes.js';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME_KIND = 1;
@@ -49,22 +50,7 @@ export function readFrameHeader(view: DataView): FrameHeader {
 
 // ---------------------------------------------------------------- shapes carried in messages
 
-/** A line of a camera's log (hub/camera.ts LogEntry). */
-export interface LogEntry {
-  /** Unix ms. */
-  t: number;
-  /** '>' sent to the camera, '<' received from it, '!' bridge note. */
-  dir: '>' | '<' | '!';
-  text: string;
-}
-
-/** Where the motion is, as fractions of the picture (0..1). */
-export interface MotionRegion {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
+export type { LogEntry, MotionRegion };
 
 /** A command preset: `command` is what the Remote query input takes (raw or `/control value`). */
 export interface Preset {
