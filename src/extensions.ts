@@ -11,25 +11,29 @@ import { mjpeg2sdSourceExtension } from './sources/mjpeg2sd/mjpeg2sd-source.js';
 import { nativeSourceExtension } from './sources/native/native-source.js';
 
 /**
- * Every source and sink of the bridge, in start order (stopped in reverse). Each lives in its own
- * folder and talks only to the hub and the HTTP port it gets in its ExtensionContext (src/extension.ts).
+ * What every bridge runs, whatever a test or tool adds after it: the hub's memory of cameras first (so
+ * every sink sees restored cameras), the sources of cameras that dial in over WebSocket, the streams and
+ * the REST API.
  */
-export const defaultExtensions: ExtensionFactory[] = [
-  // The hub's memory of cameras first, so every sink sees restored cameras.
+export const coreExtensions: ExtensionFactory[] = [
   knownCamerasExtension,
-  // Sources: cameras dialling in over WebSocket.
   nativeSourceExtension,
   mjpeg2sdSourceExtension,
-  // Sinks that every bridge has: the streams and the REST API.
   mjpegExtension,
   apiExtension,
-  // Features: the login guard before anything it guards, then the page, pulled cameras (a source), MQTT, HA.
+];
+
+/**
+ * Every source and sink of the bridge, in start order (stopped in reverse). Each lives in its own
+ * folder and talks only to the hub and the HTTP port it gets in its ExtensionContext (src/extension.ts).
+ * After the core: the login guard before anything it guards, then the page, pulled cameras (a source),
+ * MQTT and Home Assistant.
+ */
+export const defaultExtensions: ExtensionFactory[] = [
+  ...coreExtensions,
   authExtension,
   pageExtension,
   httpCamerasExtension,
   mqttExtension,
   haExtension,
 ];
-
-/** The extensions every bridge runs whatever the test or tool adds: the store, the sources, the streams, the API. */
-export const coreExtensions: ExtensionFactory[] = defaultExtensions.slice(0, 5);

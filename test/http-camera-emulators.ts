@@ -1,5 +1,5 @@
 // Real HTTP camera emulators for the pulled-camera tests: each is an http.Server on 127.0.0.1 that
-// speaks like a firmware in the field (see shared/reference/legacy-camera-protocols.md, sections 2 and 3).
+// speaks like a firmware in the field (see ../shared/reference/legacy-camera-protocols.md, sections 2 and 3).
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';

@@ -1,6 +1,6 @@
 // s60sc ESP32-CAM_MJPEG2SD (and gemi254's websocket fork): what the firmware calls its settings, how it
 // scales them, its framesize tables and its status keys, whatever carries them (WebSocket on /ws,
-// HTTP /control and /status). Facts: shared/reference/legacy-camera-protocols.md sections 1 and 2.
+// HTTP /control and /status). Facts: ../shared/reference/legacy-camera-protocols.md sections 1 and 2.
 import { type Command, CommandError } from '../hub/controls.js';
 import { FRAMESIZES, type FrameSize } from './esp32-camera.js';
 import { type DeviceProfile, type DeviceSetting, flag, num } from './types.js';

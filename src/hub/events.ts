@@ -23,7 +23,7 @@ export interface HubEvents {
   camera: [cam: Camera];
   online: [cam: Camera];
   offline: [cam: Camera];
-  /** Forgotten (DELETE /api/cameras/:id or a `remove` over MQTT). */
+  /** Forgotten (a `remove` over MQTT). */
   removed: [cam: Camera];
   /** Name, meta, capabilities or motion region changed. */
   updated: [cam: Camera];
