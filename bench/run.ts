@@ -512,7 +512,7 @@ const program = new Command()
   )
   .option('--soak <s>', 'soak for <s> seconds instead: memory of cam2mqtt under changing load, and its slope')
   .option('--soak-interval <s>', 'seconds between soak samples', '60')
-  .option('--soak-warmup <s>', 'seconds of soak left out of the slope (default: 600, or a quarter of a short soak)')
+  .option('--soak-warmup <s>', 'seconds of soak left out of the slope (default: 1800, or half of a shorter soak)')
   .option('--soak-fps <n>', 'frames per second of each of the 8 soak cameras', '8')
   .option('--soak-snapshots <dir>', 'write a heap snapshot of cam2mqtt at the end of the soak into <dir>')
   .parse();
@@ -537,7 +537,7 @@ if (opts.soak) {
     root: ROOT,
     durationS,
     intervalS: Number(opts.soakInterval),
-    warmupS: opts.soakWarmup ? Number(opts.soakWarmup) : Math.min(600, durationS / 4),
+    warmupS: opts.soakWarmup ? Number(opts.soakWarmup) : Math.min(1800, durationS / 2),
     cameras: 8,
     fps: Number(opts.soakFps),
     snapshotsDir: opts.soakSnapshots,
