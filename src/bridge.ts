@@ -62,14 +62,10 @@ export class Bridge implements BridgeView {
     return this.extensions.find((e) => e.name === name) as T | undefined;
   }
 
-  get viewerCount(): number {
-    let n = 0;
-    for (const e of this.extensions) n += e.viewers?.() ?? 0;
-    return n;
-  }
-
   status(): Record<string, unknown> {
-    const out: Record<string, unknown> = { version: this.version, viewers: this.viewerCount };
+    let viewers = 0;
+    for (const e of this.extensions) viewers += e.viewers?.() ?? 0;
+    const out: Record<string, unknown> = { version: this.version, viewers };
     for (const e of this.extensions) if (e.status) out[e.name] = e.status();
     return out;
   }

@@ -72,10 +72,6 @@ export class MjpegSink implements Extension {
   }
 
   viewers(): number {
-    return this.viewerCount;
-  }
-
-  get viewerCount(): number {
     let n = 0;
     for (const s of this.streams.values()) n += s.viewers.size;
     return n;
