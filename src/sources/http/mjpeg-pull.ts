@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { isJpeg } from '../../hub/frame.js';
+import { isJpeg, slicesAreJpeg } from '../../hub/frame.js';
 import type { Logger } from '../../logging.js';
 import { redactUrl } from '../../util/redact.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
@@ -33,8 +33,11 @@ export interface PullOptions {
 
 export interface MjpegStreamOptions extends PullOptions {
   readTimeoutMs: number;
-  /** A complete JPEG. Runs on the socket's data event: keep it cheap. */
-  onFrame(jpeg: Buffer, headers: PartHeaders): void;
+  /**
+   * A complete JPEG: one Buffer, or the views of the socket chunks it arrived in (never copied; see
+   * Frame). Runs on the socket's data event: keep it cheap.
+   */
+  onFrame(jpeg: Buffer | Buffer[], headers: PartHeaders): void;
 }
 
 /**
@@ -197,6 +200,7 @@ export class MjpegStream {
       { boundary, maxFrameBytes: this.opts.maxFrameBytes },
       {
         onPart: (body, headers) => this.deliver(body, headers),
+        onSlices: (slices, _size, headers) => this.deliver(slices.length === 1 ? slices[0]! : slices, headers),
         onOversize: (size, limit) => {
           this.oversize++;
           this.opts.onBad?.();
@@ -234,11 +238,12 @@ export class MjpegStream {
     res.on('close', () => this.fail(ac, 'connection closed by the camera'));
   }
 
-  private deliver(jpeg: Buffer, headers: PartHeaders): void {
-    if (!isJpeg(jpeg)) {
+  private deliver(jpeg: Buffer | Buffer[], headers: PartHeaders): void {
+    if (Buffer.isBuffer(jpeg) ? !isJpeg(jpeg) : !slicesAreJpeg(jpeg)) {
       this.opts.onBad?.();
+      const size = Buffer.isBuffer(jpeg) ? jpeg.length : jpeg.reduce((a, b) => a + b.length, 0);
       this.warn.warn(
-        `${this.displayUrl}: refused a part of ${jpeg.length} bytes that is not a JPEG (Content-Type ${headers['content-type'] ?? 'none'})`,
+        `${this.displayUrl}: refused a part of ${size} bytes that is not a JPEG (Content-Type ${headers['content-type'] ?? 'none'})`,
       );
       return;
     }
