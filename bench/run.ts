@@ -29,15 +29,21 @@ function child(script: string, args: string[], env: Record<string, string> = {},
     nodeArgs,
     // cam2mqtt's own log lines (and --trace-gc output): kept in a file when BENCH_SERVER_LOG is set.
     otherLine: (line) => {
-      if (serverLog && (script === 'src/cli.js' || script === 'bench/baseline.js'))
+      if (serverLog && (script === 'src/cli.js' || script.startsWith('bench/baseline')))
         appendFileSync(serverLog, `${script === 'src/cli.js' ? 'cam2mqtt' : 'baseline'} ${line}\n`);
     },
   });
 }
 
 function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
+}
+
+/** User and system (kernel: socket reads and writes) CPU seconds of a process so far. */
+function cpuTimes(pid: number): { user: number; sys: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
+  return { user: Number(f[11]) / TICK, sys: Number(f[12]) / TICK };
 }
 
 function peakRssMb(pid: number): number {
@@ -67,6 +73,8 @@ export interface RunResult {
   cpuSeconds: number;
   deliveredGB: number;
   cpuPerGB: number;
+  /** Of cpuSeconds, the kernel's part (system time). */
+  cpuSys?: number;
   /** Idle scenarios: CPU seconds per camera per hour of running. */
   cpuPerCameraHour?: number;
   peakRssMb: number;
@@ -206,10 +214,13 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
   await Promise.all([...viewerProcs, ...extra].map((v) => v.ready));
   const pid = server.proc.pid!;
   const cpu0 = cpuSeconds(pid);
+  const times0 = cpuTimes(pid);
   const all = [...camProcs, ...viewerProcs, ...extra];
   for (const c of all) c.proc.stdin!.write('go\n');
   await Promise.all(all.map((c) => c.done));
   const cpu = cpuSeconds(pid) - cpu0;
+  const times1 = cpuTimes(pid);
+  const cpuSys = times1.sys - times0.sys;
   const rss = peakRssMb(pid);
   server.proc.kill('SIGINT');
   await server.done;
@@ -317,6 +328,7 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
     cpuSeconds: cpu,
     deliveredGB,
     cpuPerGB: perGB,
+    cpuSys,
     ...(s.idle ? { cpuPerCameraHour: cpu / s.cameras / (durationMs / 3_600_000) } : {}),
     peakRssMb: rss,
     fast,
@@ -379,7 +391,7 @@ function table(s: Scenario, runs: RunResult[]): string {
         f1(c.p50),
         f1(c.p99),
         f1(c.max),
-        cls === 'fast' ? f2(r.cpuSeconds) : '',
+        cls === 'fast' ? `${f2(r.cpuSeconds)} (${f2(r.cpuSys ?? NaN)} sys)` : '',
         cls === 'fast' ? f2(r.deliveredGB) : '',
         cls === 'fast' ? f2(r.cpuPerGB) : '',
         cls === 'fast' ? f1(r.peakRssMb) : '',

@@ -44,6 +44,11 @@ export interface MultipartOptions {
   maxFrameBytes: number;
   /** Part headers above this size mean we are not looking at headers: resynchronise. */
   maxHeaderBytes?: number;
+  /**
+   * Pushed chunks are reused by the caller after push() returns (a shared read buffer): every body
+   * is then copied, once, into a Buffer of its own (bodies in one chunk too), never sliced.
+   */
+  transient?: boolean;
 }
 
 /** `multipart/x-mixed-replace; boundary="--abc"` -> `abc` (quotes and leading dashes removed). */
@@ -320,12 +325,13 @@ export class MultipartParser {
       }
       const avail = buf.length - pos;
       if (avail >= len) {
-        // Zero copy: the body lies within this chunk.
+        // Zero copy: the body lies within this chunk (one copy if the chunk is transient).
         this.state = State.Seek;
-        this.deliver(buf.subarray(pos, pos + len));
+        const b = buf.subarray(pos, pos + len);
+        this.deliver(this.opts.transient ? Buffer.from(b) : b);
         return pos + len;
       }
-      if (this.on.onSlices) this.bodySlices = [];
+      if (this.on.onSlices && !this.opts.transient) this.bodySlices = [];
       else this.body = Buffer.allocUnsafe(len);
       this.filled = 0;
       this.remaining = len;
@@ -430,7 +436,7 @@ export class MultipartParser {
       this.scanChunks = [];
       return;
     }
-    this.scanChunks.push(piece);
+    this.scanChunks.push(this.opts.transient ? Buffer.from(piece) : piece);
   }
 
   /** Remove the last n scanned bytes (a boundary start that straddled two chunks). */
