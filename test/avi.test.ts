@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { aviHeader, HEADER, jpegComplete, jpegSize, TICKS_PER_SECOND } from '../src/formats/avi.js';
-import type { Frame } from '../src/hub/frame.js';
+import { aviHeader, HEADER, jpegComplete, jpegDimensions, TICKS_PER_SECOND } from '../src/formats/avi.js';
+import { type Frame, SlicedFrame } from '../src/hub/frame.js';
 import { jpegCycle } from '../src/simulator/frames.js';
 import { ClipWriter } from '../src/sinks/recordings/clip-writer.js';
 import { readFrames, repairClip } from '../src/sinks/recordings/files.js';
@@ -164,7 +164,7 @@ describe('AVI/MJPEG clips (src/formats/avi.ts, the clip writer)', () => {
   });
 
   it('reads JPEG sizes and end markers', () => {
-    assert.deepEqual(jpegSize(jpegs[0]!), { width: 160, height: 120 });
+    assert.deepEqual(jpegDimensions(jpegs[0]!), { width: 160, height: 120 });
     assert.equal(jpegComplete(jpegs[0]!), true);
     assert.equal(jpegComplete(jpegs[0]!.subarray(0, jpegs[0]!.length - 10)), false);
   });
@@ -173,9 +173,15 @@ describe('AVI/MJPEG clips (src/formats/avi.ts, the clip writer)', () => {
     // 10 fps, with a 1 s hole after frame 9 and a frame 3 ms late (rounds to its tick).
     const times = jpegs.map((_, i) => 1_700_000_000_000 + i * 100 + (i >= 10 ? 1000 : 0) + (i === 4 ? 3 : 0));
     const file = path.join(dir, 'exact.avi');
+    // Odd frames as a pulled camera's socket slices: written as they are, never joined.
+    const sliced = (j: Buffer, i: number, t: number): Frame => {
+      const f = new SlicedFrame([j.subarray(0, 1), j.subarray(1, 700), j.subarray(700)], i, t, t);
+      Object.defineProperty(f, 'data', { get: () => assert.fail('a sliced frame was joined') });
+      return f;
+    };
     await writeClip(
       file,
-      jpegs.map((j, i) => frame(j, i, times[i]!)),
+      jpegs.map((j, i) => (i % 2 ? sliced(j, i, times[i]!) : frame(j, i, times[i]!))),
     );
     const ticks = times.map((t) => Math.round((t - times[0]!) / 10));
     // The last frame is shown for the clip's average frame interval.

@@ -281,7 +281,7 @@ export function summarise(chunks: readonly ScannedChunk[]): Finish {
 }
 
 /** Width and height from a JPEG's SOF marker, or undefined if none is found in the first 64 KiB. */
-export function jpegSize(jpeg: Buffer): AviStreamInfo | undefined {
+export function jpegDimensions(jpeg: Buffer): AviStreamInfo | undefined {
   let i = 2;
   const end = Math.min(jpeg.length, 65536);
   while (i + 9 < end) {

@@ -1,6 +1,6 @@
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { jpegComplete, jpegSize } from '../../formats/avi.js';
+import { jpegComplete, jpegDimensions } from '../../formats/avi.js';
 import type { Camera } from '../../hub/camera.js';
 import type { ClipEvent, MotionEvent } from '../../hub/events.js';
 import type { Frame } from '../../hub/frame.js';
@@ -281,7 +281,7 @@ export class CameraRecorder {
     const clipPath = path.join(rel, `${o.id}.avi`);
     const thumbPath = path.join(rel, `${o.id}.jpg`);
     const abs = path.join(dir, clipPath);
-    const info = jpegSize(edgesOf(o.thumb).head) ?? { width: 640, height: 480 };
+    const info = jpegDimensions(edgesOf(o.thumb).head) ?? { width: 640, height: 480 };
     // The folder exists before the writer opens its file (mkdir first, then open, in order).
     const ready = mkdir(path.join(dir, rel), { recursive: true });
     const writer = new ClipWriter(abs, info, (err) => this.host.writeFailed(err, abs), ready);

@@ -1,4 +1,4 @@
-import type { Frame } from '../../hub/frame.js';
+import { type Frame, jpegSize } from '../../hub/frame.js';
 
 /**
  * The last seconds of one camera's frames, held by reference (the Frame the source made, never a copy
@@ -17,12 +17,12 @@ export class PrerollRing {
   push(frame: Frame): void {
     if (this.maxMs <= 0) return;
     this.frames.push(frame);
-    this.bytes += frame.data.length;
+    this.bytes += jpegSize(frame);
     const oldest = frame.receivedAt - this.maxMs;
     while (this.head < this.frames.length - 1) {
       const f = this.frames[this.head]!;
       if (f.receivedAt >= oldest && this.bytes <= this.maxBytes) break;
-      this.bytes -= f.data.length;
+      this.bytes -= jpegSize(f);
       this.frames[this.head++] = undefined as never;
     }
     // Compact now and then rather than shift() per frame.
