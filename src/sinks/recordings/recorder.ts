@@ -208,7 +208,8 @@ export class CameraRecorder {
       thumbnailUrl: this.host.url(first.thumbnail),
       closed: e.closed,
     };
-    c.postUntil = Date.now() + this.host.settings.postMs;
+    // From the last frame received (not the clock): the same frames end the clip however late this runs.
+    c.postUntil = (this.cam.latest?.receivedAt ?? Date.now()) + this.host.settings.postMs;
     if (this.host.settings.postMs <= 0 || !this.cam.online) this.closeClip();
   }
 
