@@ -66,13 +66,28 @@ export class Topics {
   info(id: string): string {
     return `${this.base}/${id}/info`;
   }
+  /** Recording switch state (ON/OFF), while recordings are on. */
+  recording(id: string): string {
+    return `${this.base}/${id}/recording`;
+  }
+  /** The last recorded motion event (JSON: time, URLs, duration, frames). */
+  lastEvent(id: string): string {
+    return `${this.base}/${id}/last_event`;
+  }
   set(id: string, control?: string): string {
     return control ? `${this.base}/${id}/set/${control}` : `${this.base}/${id}/set`;
   }
 
   /** The retained per-camera topics (cleared when a camera is removed). */
   cameraRetained(id: string): string[] {
-    return [this.availability(id), this.motion(id), this.snapshot(id), this.info(id)];
+    return [
+      this.availability(id),
+      this.motion(id),
+      this.snapshot(id),
+      this.info(id),
+      this.recording(id),
+      this.lastEvent(id),
+    ];
   }
 
   /** `<prefix>/<component>/<node>/<object>/config` */
