@@ -1,5 +1,5 @@
 import type { Config } from './config/schema.js';
-import type { BridgeView, Extension, ExtensionContext, ExtensionFactory } from './extension.js';
+import type { BridgeView, Extension, ExtensionContext, ExtensionFactory, SinkFigures } from './extension.js';
 import { HttpServer } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { CameraHub } from './hub/hub.js';
@@ -62,10 +62,20 @@ export class Bridge implements BridgeView {
     return this.extensions.find((e) => e.name === name) as T | undefined;
   }
 
+  viewers(cameraId?: string): number {
+    let n = 0;
+    for (const e of this.extensions) n += e.viewers?.(cameraId) ?? 0;
+    return n;
+  }
+
+  figures(): SinkFigures {
+    const out: SinkFigures = {};
+    for (const e of this.extensions) if (e.figures) Object.assign(out, e.figures());
+    return out;
+  }
+
   status(): Record<string, unknown> {
-    let viewers = 0;
-    for (const e of this.extensions) viewers += e.viewers?.() ?? 0;
-    const out: Record<string, unknown> = { version: this.version, viewers };
+    const out: Record<string, unknown> = { version: this.version, viewers: this.viewers() };
     for (const e of this.extensions) if (e.status) out[e.name] = e.status();
     return out;
   }

@@ -150,6 +150,14 @@ export class HttpServer {
     this.authCheck = check;
   }
 
+  /**
+   * Run the login guard on a public route's request (a route with its own credentials besides the
+   * login, like /metrics' scraper token): true to go on, else it has answered (401, 429, a redirect).
+   */
+  authorize(req: IncomingMessage, res: ServerResponse): boolean {
+    return !this.guard || this.guard(req, res, urlOf(req));
+  }
+
   /** Whether a request may see details (on public routes like /healthz): always, when there is no login. */
   isAuthenticated(req: IncomingMessage): boolean {
     if (!this.guard) return true;

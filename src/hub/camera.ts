@@ -65,6 +65,8 @@ export class Camera {
   motionRegion: MotionRegion | undefined;
   motionEventId: string | undefined;
 
+  /** Connections since start (hub.attach); reconnects = connections - 1. */
+  connections = 0;
   /** Measured over the last stats interval. */
   fps = 0;
   bitrate = 0;

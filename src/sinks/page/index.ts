@@ -1,4 +1,4 @@
-import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
+import type { Extension, ExtensionContext, ExtensionFactory, SinkFigures } from '../../extension.js';
 import { jsonBody } from '../../http/body.js';
 import { gzip } from '../../http/gzip.js';
 import { sendCommandError } from '../../http/respond.js';
@@ -121,6 +121,15 @@ class PageExtension implements Extension {
 
   status(): Record<string, unknown> {
     return { clients: this.socket.clientCount, tiles: this.socket.tileCount };
+  }
+
+  /** Page tabs showing this camera (a tile receiving frames); without an id, none: /healthz counts MJPEG viewers. */
+  viewers(cameraId?: string): number {
+    return cameraId === undefined ? 0 : this.socket.watching(cameraId);
+  }
+
+  figures(): SinkFigures {
+    return { page_clients: this.socket.clientCount };
   }
 }
 
