@@ -42,7 +42,7 @@ export class Bridge implements BridgeView {
       cameraTimeoutMs: limits.camera_timeout * 1000,
       commandTimeoutMs: limits.command_timeout * 1000,
     });
-    this.http = new HttpServer(logger, config.http.tls);
+    this.http = new HttpServer(logger, config.http.tls, { ingressGateway: config.http.ingress_gateway });
     const ctx: ExtensionContext = {
       bridge: this,
       hub: this.hub,
@@ -121,6 +121,10 @@ export class Bridge implements BridgeView {
     this.started = true;
     this.hub.start();
     for (const e of this.extensions) await e.start();
+    if (this.config.http.ingress_gateway)
+      this.log.info(
+        `Home Assistant ingress: requests from ${this.config.http.ingress_gateway} with an X-Ingress-Path header skip http.auth`,
+      );
     if (!this.config.http.auth)
       this.log.warn('http.auth is not set: the page, the API and the streams are open to anyone on the network');
   }

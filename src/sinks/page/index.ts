@@ -56,7 +56,8 @@ class PageExtension implements Extension {
     http.upgrade('/api/ws', (req, socket, head) => this.socket.handleUpgrade(req, socket, head));
 
     http.get('/', gzip(), (req, res) => {
-      if (!files?.serve(req, res, 'index.html'))
+      // Through Home Assistant's ingress the page is shown in HA's own iframe (same origin).
+      if (!files?.serve(req, res, 'index.html', { sameOrigin: http.ingressPrefix(req) !== undefined }))
         sendError(res, 503, 'the control page is missing from this installation (dist/page): run npm run build');
     });
     http.get('/assets/:file', gzip(), (req, res) => {
