@@ -21,7 +21,7 @@ after(async () => {
 function owner() {
   const o = { frames: [] as Buffer[], downs: [] as string[], touches: 0 };
   const fo: FeedOwner = {
-    frame: (j) => o.frames.push(j),
+    frame: (j) => o.frames.push(Buffer.isBuffer(j) ? j : Buffer.concat(j)),
     down: (r) => o.downs.push(r),
     bad: () => {},
     reachable: () => {},

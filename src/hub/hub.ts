@@ -3,7 +3,7 @@ import type { Logger } from '../logging.js';
 import { Camera, type CameraLink, type CameraMeta, type LogEntry, type MotionRegion, type Protocol } from './camera.js';
 import { type Command, CommandError, type CommandResult } from './controls.js';
 import type { HubEvent, HubEvents, HubListener, MotionEvent, SnapshotReason } from './events.js';
-import type { Frame } from './frame.js';
+import { type Frame, jpegSize } from './frame.js';
 
 export type { MotionEvent, SnapshotReason } from './events.js';
 
@@ -260,7 +260,7 @@ export class CameraHub extends EventEmitter<HubEvents> {
     cam.latest = frame;
     cam.lastSeen = frame.receivedAt;
     cam.frames++;
-    cam.bytes += frame.data.length;
+    cam.bytes += jpegSize(frame);
     cam.deliver(frame);
   }
 
@@ -405,7 +405,7 @@ export class CameraHub extends EventEmitter<HubEvents> {
     if (!cam) throw new CommandError('unknown_camera', `unknown camera "${id}"`);
     if (cmd.name === 'snapshot') {
       const f = await this.takeSnapshot(cam, 'request', timeoutMs);
-      return { answer: { seq: f.seq, bytes: f.data.length, camera_time: f.cameraTime } };
+      return { answer: { seq: f.seq, bytes: jpegSize(f), camera_time: f.cameraTime } };
     }
     if (!cam.online || !cam.link) throw new CommandError('offline', `camera ${id} is offline`);
     return cam.link.send(cmd, timeoutMs);

@@ -1,4 +1,4 @@
-import type { Frame } from '../../hub/frame.js';
+import { type Frame, jpegSize, jpegSlices } from '../../hub/frame.js';
 
 export const BOUNDARY = 'cam2mqtt-frame';
 export const CONTENT_TYPE = `multipart/x-mixed-replace; boundary=${BOUNDARY}`;
@@ -7,14 +7,15 @@ export const STREAM_PREAMBLE = Buffer.from(`--${BOUNDARY}\r\n`);
 const TAIL = Buffer.from(`\r\n--${BOUNDARY}\r\n`);
 
 /**
- * One multipart part as three pieces: headers, the camera's own JPEG Buffer, and the next boundary
+ * One multipart part as pieces: headers, the camera's own JPEG Buffer (or, for a pulled camera, the
+ * socket chunks it arrived in, see Frame), and the next boundary
  * (browsers paint a part only when they see the next boundary). Viewers write them as one corked
  * writev. Nothing is copied: building one Buffer per frame would cost a memcpy and, worse, a
  * frame-sized allocation that V8 counts as external memory and answers with full garbage collections
  * (docs/performance.md, "Garbage collection"). Measured at 50 and 200 viewers of one camera, three
  * pieces per write cost the same CPU as one built Buffer.
  */
-export type Part = readonly [Buffer, Buffer, Buffer];
+export type Part = readonly Buffer[];
 
 /**
  * The part of a frame. A camera's stream calls this once per frame and gives the same pieces to every
@@ -23,12 +24,15 @@ export type Part = readonly [Buffer, Buffer, Buffer];
  */
 export function partOf(frame: Frame): Part {
   const head = Buffer.from(
-    `Content-Type: image/jpeg\r\nContent-Length: ${frame.data.length}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Time: ${frame.cameraTime}\r\nX-Timestamp: ${(frame.cameraTime / 1000).toFixed(3)}\r\n\r\n`,
+    `Content-Type: image/jpeg\r\nContent-Length: ${jpegSize(frame)}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Time: ${frame.cameraTime}\r\nX-Timestamp: ${(frame.cameraTime / 1000).toFixed(3)}\r\n\r\n`,
     'latin1',
   );
-  return [head, frame.data, TAIL];
+  const slices = jpegSlices(frame);
+  return slices.length === 1 ? [head, slices[0]!, TAIL] : [head, ...slices, TAIL];
 }
 
 export function partLength(part: Part): number {
-  return part[0].length + part[1].length + part[2].length;
+  let n = 0;
+  for (const b of part) n += b.length;
+  return n;
 }

@@ -1,5 +1,5 @@
 import type { Camera } from '../../hub/camera.js';
-import type { Frame } from '../../hub/frame.js';
+import { type Frame, jpegSize } from '../../hub/frame.js';
 import type { CameraHub } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 
@@ -41,14 +41,14 @@ export class SnapshotLimiter {
   }
 
   offer(cam: Camera, frame: Frame, cause: SnapshotCause): void {
-    if (frame.data.length > this.opts.maxBytes) {
+    if (jpegSize(frame) > this.opts.maxBytes) {
       this.dropped.too_big++;
       const st = this.state(cam.id);
       const now = Date.now();
       if (now - st.lastTooBigLogAt > 60_000) {
         st.lastTooBigLogAt = now;
         this.log.warn(
-          `camera ${cam.id}: ${cause} snapshot of ${frame.data.length} bytes not published (larger than mqtt.snapshot_max_bytes = ${this.opts.maxBytes}; lower the frame size or raise the limit)`,
+          `camera ${cam.id}: ${cause} snapshot of ${jpegSize(frame)} bytes not published (larger than mqtt.snapshot_max_bytes = ${this.opts.maxBytes}; lower the frame size or raise the limit)`,
         );
       }
       return;

@@ -36,8 +36,11 @@ export interface FeedStatus {
 
 /** What a feed tells the PulledCamera that runs it. */
 export interface FeedOwner {
-  /** A complete JPEG (checked). Runs on the socket's data event: keep it cheap. */
-  frame(jpeg: Buffer): void;
+  /**
+   * A complete JPEG (checked): one Buffer, or the socket chunks it arrived in (never copied, see
+   * Frame). Runs on the socket's data event: keep it cheap.
+   */
+  frame(jpeg: Buffer | readonly Buffer[]): void;
   /** The camera is gone (connection failed, polls failing, unreachable). */
   down(reason: string): void;
   /** Refused data worth counting against the camera (oversize frames, non-JPEG parts). */

@@ -1,7 +1,7 @@
 import type { CameraConfig } from '../../config/schema.js';
 import type { Camera, CameraLink, PtzDirection } from '../../hub/camera.js';
 import { type Command, CommandError, type CommandResult } from '../../hub/controls.js';
-import type { Frame } from '../../hub/frame.js';
+import { type Frame, SlicedFrame } from '../../hub/frame.js';
 import { type CameraHub, CLOSE } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import { redactTarget } from '../../util/redact.js';
@@ -183,9 +183,11 @@ export class PulledCamera implements CameraLink, FeedOwner {
 
   // ---- FeedOwner ----
 
-  frame(jpeg: Buffer): void {
+  frame(jpeg: Buffer | readonly Buffer[]): void {
     const now = Date.now();
-    const frame: Frame = { data: jpeg, seq: ++this.seq, cameraTime: now, receivedAt: now };
+    const frame: Frame = Buffer.isBuffer(jpeg)
+      ? { data: jpeg, seq: ++this.seq, cameraTime: now, receivedAt: now }
+      : new SlicedFrame(jpeg, ++this.seq, now, now);
     if (!this.attached) this.attach();
     if (!this.attached) return;
     this.ctx.hub.pushFrame(this.cam, frame);
