@@ -1,5 +1,5 @@
 import type { Camera } from '../../hub/camera.js';
-import type { Frame } from '../../hub/frame.js';
+import { type Frame, jpegSize } from '../../hub/frame.js';
 import type { CameraHub } from '../../hub/hub.js';
 import type { Publisher } from './state.js';
 
@@ -26,6 +26,8 @@ export interface ImageOptions {
 export class ImagePublisher {
   private timer: NodeJS.Timeout | undefined;
   private readonly last = new Map<string, Frame>();
+  /** Online cameras without a picture since: their first frame goes out at the next stats tick, not an interval later. */
+  private readonly fresh = new Set<string>();
   /** Images published, since start (/metrics reads it via the MQTT sink's figures). */
   published = 0;
 
@@ -44,6 +46,20 @@ export class ImagePublisher {
     clearInterval(this.timer);
     this.timer = undefined;
     this.last.clear();
+    this.fresh.clear();
+  }
+
+  online(cam: Camera): void {
+    this.fresh.add(cam.id);
+  }
+
+  /** Once a second (the hub's stats tick): the first frame of a camera that just came online. */
+  stats(): void {
+    for (const id of this.fresh) {
+      const cam = this.hub.get(id);
+      if (!cam?.online) this.fresh.delete(id);
+      else if (cam.latest) this.publish(cam, cam.latest);
+    }
   }
 
   /** A motion snapshot goes out at once, whatever the interval. */
@@ -53,6 +69,7 @@ export class ImagePublisher {
 
   forget(id: string): void {
     this.last.delete(id);
+    this.fresh.delete(id);
   }
 
   private tick(): void {
@@ -63,8 +80,9 @@ export class ImagePublisher {
   }
 
   private publish(cam: Camera, frame: Frame): void {
-    if (this.opts.skip(cam.id) || frame.data.length > this.opts.maxBytes) return;
+    if (this.opts.skip(cam.id) || jpegSize(frame) > this.opts.maxBytes) return;
     this.last.set(cam.id, frame);
+    this.fresh.delete(cam.id);
     this.published++;
     // Retained: a Home Assistant that (re)starts shows the last picture at once, not after the next tick.
     this.publisher.retain(this.opts.topic(cam.id), frame.data, 0);

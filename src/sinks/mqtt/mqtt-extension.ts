@@ -317,6 +317,7 @@ export class MqttExtension implements Extension {
   private onOnline(cam: Camera): void {
     if (RESERVED_IDS.has(cam.id)) return;
     this.camState(cam.id).firstAfter = Date.now();
+    this.images?.online(cam);
     this.publisher.retain(this.topics.availability(cam.id), ONLINE, 1);
     this.schedule(cam);
     this.scheduleBridge();
@@ -384,6 +385,7 @@ export class MqttExtension implements Extension {
 
   private onStats(): void {
     const now = Date.now();
+    this.images?.stats();
     this.diagnostics.tick(
       this.ctx.hub.list().filter((c) => !RESERVED_IDS.has(c.id)),
       now,
