@@ -93,6 +93,9 @@ export const cameraSchema = z.strictObject({
       max_delay: z.number().min(0.05).default(30),
     })
     .prefault({}),
+  // Recording (recordings.enabled): motion = a clip per motion event, continuous = hour-long segments
+  // as well, off = none. Unset: motion. Home Assistant's recording switch turns it on and off.
+  record: z.enum(['motion', 'continuous', 'off']).optional(),
   // Server-side motion detection on this camera's frames (pulled cameras, or dial-in cameras without it).
   motion_detection: z.boolean().default(false),
   motion: z
@@ -165,6 +168,12 @@ export const configSchema = z.strictObject({
         )
         .max(64)
         .default([]),
+      // Home Assistant ingress: requests from this address with an X-Ingress-Path header skip http.auth
+      // (HA has authenticated them) and the page works under that prefix. HA's gateway: 172.30.32.2.
+      ingress_gateway: z
+        .string()
+        .refine((s) => isIP(s) !== 0, { error: 'expected an IP address, like 172.30.32.2' })
+        .optional(),
     })
     .prefault({}),
   log: z
@@ -281,8 +290,54 @@ export const configSchema = z.strictObject({
       token: z.string().optional(),
       // Add an entry of HA's mjpeg integration per camera (full-rate live view in HA).
       live: z.boolean().default(true),
+      // Seconds between two pictures of a camera's image entity (image.<id>, redrawn by dashboards when
+      // published); 0 = no image entity. Motion snapshots go there at once too.
+      image_interval: z.number().min(0).max(3600).default(2),
       // Address HA should use to reach the embedded MQTT broker (default: mqtt.host, else http.public_url's host).
       broker_host: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  // Motion clips with pre-roll, the event index and retention: docs/recordings.md.
+  recordings: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      // Where clips go (default <data>/recordings); a NAS mount works.
+      dir: z.string().min(1).optional(),
+      // Seconds of frames kept in memory per recording camera, written at the start of each clip.
+      pre_seconds: z.number().min(0).max(60).default(5),
+      // Seconds recorded after motion ends.
+      post_seconds: z.number().min(0).max(300).default(5),
+      // Longest clip (seconds); a longer event continues in a new clip with the same event id.
+      max_seconds: z.number().min(5).max(3600).default(300),
+      // Bytes of pre-roll kept per camera at most (the ring drops its oldest frames beyond it).
+      max_preroll_bytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(1024 * 1024 * 1024)
+        .default(16 * 1024 * 1024),
+      // Clips older than this many days are removed (0 = keep by age forever).
+      retain_days: z.number().min(0).default(7),
+      // All clips together at most (bytes); the oldest are removed first (0 = no limit).
+      max_bytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(10 * 1024 * 1024 * 1024),
+      // With less free space than this on the disk, recording pauses (and resumes by itself).
+      min_free_bytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(512 * 1024 * 1024),
+    })
+    .prefault({}),
+  // Prometheus metrics at GET /metrics (docs/metrics.md), behind http.auth like the API.
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      // A token a scraper may send instead of a login (Authorization: Bearer, or ?token=); only /metrics accepts it.
+      token: z.string().min(8, 'expected a token of at least 8 characters').optional(),
     })
     .prefault({}),
   cameras: z.record(cameraId, cameraSchema).default({}),

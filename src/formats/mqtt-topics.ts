@@ -66,13 +66,41 @@ export class Topics {
   info(id: string): string {
     return `${this.base}/${id}/info`;
   }
+  /** Recording switch state (ON/OFF), while recordings are on. */
+  recording(id: string): string {
+    return `${this.base}/${id}/recording`;
+  }
+  /** The last recorded motion event (JSON: time, URLs, duration, frames). */
+  lastEvent(id: string): string {
+    return `${this.base}/${id}/last_event`;
+  }
+  /** Home Assistant's image entity: the newest frame every homeassistant.image_interval seconds. */
+  image(id: string): string {
+    return `${this.base}/${id}/image`;
+  }
+  /** Viewers, reconnects and frame age (the diagnostic entities), rate-limited. */
+  diagnostics(id: string): string {
+    return `${this.base}/${id}/diagnostics`;
+  }
+  get bridgeDiagnostics(): string {
+    return `${this.base}/bridge/diagnostics`;
+  }
   set(id: string, control?: string): string {
     return control ? `${this.base}/${id}/set/${control}` : `${this.base}/${id}/set`;
   }
 
   /** The retained per-camera topics (cleared when a camera is removed). */
   cameraRetained(id: string): string[] {
-    return [this.availability(id), this.motion(id), this.snapshot(id), this.info(id)];
+    return [
+      this.availability(id),
+      this.motion(id),
+      this.snapshot(id),
+      this.info(id),
+      this.recording(id),
+      this.lastEvent(id),
+      this.image(id),
+      this.diagnostics(id),
+    ];
   }
 
   /** `<prefix>/<component>/<node>/<object>/config` */

@@ -1,4 +1,4 @@
-import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
+import type { Extension, ExtensionContext, ExtensionFactory, SinkFigures } from '../../extension.js';
 import {
   bridgeDiscovery,
   type CameraDescriptor,
@@ -11,11 +11,13 @@ import { RESERVED_IDS, Topics } from '../../formats/mqtt-topics.js';
 import type { Camera } from '../../hub/camera.js';
 import { cameraSummary } from '../../hub/camera.js';
 import type { Frame } from '../../hub/frame.js';
-import type { MotionEvent, SnapshotReason } from '../../hub/hub.js';
+import type { ClipEvent, MotionEvent, SnapshotReason } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import { EmbeddedBroker } from './broker.js';
 import { EmbeddedTransport, ExternalTransport, redactUrl, type Transport } from './client.js';
 import { CommandHandler } from './commands.js';
+import { Diagnostics } from './diagnostics.js';
+import { ImagePublisher } from './image.js';
 import { type SnapshotCause, SnapshotIntervals, SnapshotLimiter } from './snapshots.js';
 import { DiscoveryPublisher, infoPayload, Publisher } from './state.js';
 
@@ -56,6 +58,9 @@ export class MqttExtension implements Extension {
   readonly commands: CommandHandler;
   private readonly snapshots: SnapshotLimiter;
   private readonly intervals: SnapshotIntervals;
+  /** image.<id> (homeassistant.image_interval; undefined when 0). */
+  readonly images: ImagePublisher | undefined;
+  private readonly diagnostics: Diagnostics;
   private readonly log: Logger;
   private readonly cams = new Map<string, CamState>();
   private bridgeTimer: NodeJS.Timeout | undefined;
@@ -110,6 +115,21 @@ export class MqttExtension implements Extension {
       logger: this.log,
     });
     this.intervals = new SnapshotIntervals(ctx.hub, this.log);
+    const every = config.homeassistant.image_interval;
+    if (every > 0)
+      this.images = new ImagePublisher(ctx.hub, this.publisher, {
+        intervalMs: every * 1000,
+        topic: (id) => this.topics.image(id),
+        maxBytes: m.snapshot_max_bytes,
+        skip: (id) => RESERVED_IDS.has(id),
+      });
+    this.diagnostics = new Diagnostics(
+      ctx.bridge,
+      this.publisher,
+      (id) => this.topics.diagnostics(id),
+      this.topics.bridgeDiagnostics,
+      () => (this.broker ? this.broker.clientCount : null),
+    );
   }
 
   private get discoveryOn(): boolean {
@@ -127,6 +147,8 @@ export class MqttExtension implements Extension {
     hub.listen(this, 'motion', (ev) => this.onMotion(ev));
     hub.listen(this, 'snapshot', (cam, frame, reason) => this.onSnapshot(cam, frame, reason));
     hub.listen(this, 'stats', () => this.onStats());
+    hub.listen(this, 'recording', (cam) => this.onRecording(cam));
+    hub.listen(this, 'clip', (clip) => this.onClip(clip));
     for (const cam of hub.list()) this.onCamera(cam);
 
     this.transport.on('connect', () => this.onConnect());
@@ -138,6 +160,7 @@ export class MqttExtension implements Extension {
     this.intervals.start(
       Object.fromEntries(Object.entries(this.ctx.config.cameras).map(([id, c]) => [id, c.snapshot_interval])),
     );
+    this.images?.start();
     this.started = true;
   }
 
@@ -145,6 +168,7 @@ export class MqttExtension implements Extension {
     if (!this.started) return;
     this.started = false;
     this.ctx.hub.unlisten(this);
+    this.images?.stop();
     this.intervals.stop();
     this.snapshots.stop();
     clearTimeout(this.bridgeTimer);
@@ -162,6 +186,16 @@ export class MqttExtension implements Extension {
       published: this.publisher.published,
       snapshots_dropped: this.snapshots.dropped,
       commands: this.commands.stats,
+      images: this.images ? this.images.published : false,
+    };
+  }
+
+  figures(): SinkFigures {
+    return {
+      ...(this.broker ? { mqtt_clients: this.broker.clientCount } : {}),
+      mqtt_messages_published: this.publisher.published,
+      mqtt_bytes_published: this.publisher.publishedBytes,
+      mqtt_snapshots_dropped: this.snapshots.dropped.too_big + this.snapshots.dropped.superseded,
     };
   }
 
@@ -196,6 +230,7 @@ export class MqttExtension implements Extension {
     const what = this.topics.classify(topic);
     switch (what.kind) {
       case 'set':
+        if (what.control === 'recording') return this.onRecordingSet(what.id, payload);
         void this.commands.handleSet(what.id, what.control, payload);
         return;
       case 'request':
@@ -222,7 +257,12 @@ export class MqttExtension implements Extension {
   // ---- discovery --------------------------------------------------------------------------------
 
   private discoveryContext(): DiscoveryContext {
-    return { topics: this.topics, version: this.ctx.bridge.version, publicUrl: this.ctx.bridge.publicUrl };
+    return {
+      topics: this.topics,
+      version: this.ctx.bridge.version,
+      publicUrl: this.ctx.bridge.publicUrl,
+      image: this.images !== undefined,
+    };
   }
 
   private describe(cam: Camera): CameraDescriptor {
@@ -233,6 +273,7 @@ export class MqttExtension implements Extension {
       model: cam.model,
       firmware: cam.firmware,
       capabilities: [...cam.capabilities].sort(),
+      ...(cam.recording !== undefined ? { recording: true } : {}),
     };
   }
 
@@ -269,6 +310,7 @@ export class MqttExtension implements Extension {
     }
     this.schedule(cam, { discovery: true, state: true });
     this.scheduleBridge();
+    if (cam.recording !== undefined) this.onRecording(cam);
   }
 
   private onUpdated(cam: Camera): void {
@@ -280,6 +322,7 @@ export class MqttExtension implements Extension {
   private onOnline(cam: Camera): void {
     if (RESERVED_IDS.has(cam.id)) return;
     this.camState(cam.id).firstAfter = Date.now();
+    this.images?.online(cam);
     this.publisher.retain(this.topics.availability(cam.id), ONLINE, 1);
     this.schedule(cam);
     this.scheduleBridge();
@@ -299,6 +342,8 @@ export class MqttExtension implements Extension {
     if (s) clearTimeout(s.flushTimer);
     this.cams.delete(cam.id);
     this.snapshots.forget(cam.id);
+    this.images?.forget(cam.id);
+    this.diagnostics.forget(cam.id);
     for (const topic of this.topics.cameraRetained(cam.id)) this.publisher.clear(topic);
     if (this.discoveryOn) this.discovery.remove(cameraNode(cam.id));
     this.log.info(`camera ${cam.id} removed: its MQTT topics and Home Assistant entities are cleared`);
@@ -310,19 +355,73 @@ export class MqttExtension implements Extension {
     if (RESERVED_IDS.has(cam.id)) return;
     const t = this.topics;
     this.publisher.retain(t.motion(cam.id), ev.state === 'start' ? 'ON' : 'OFF', 1);
-    this.publisher.send(
-      t.event(cam.id),
+    const payload: Record<string, unknown> = {
+      event_type: ev.state === 'start' ? 'motion_start' : 'motion_end',
+      event_id: ev.eventId,
+      camera: cam.id,
+      state: ev.state,
+      camera_time: ev.cameraTime,
+      camera_time_iso: new Date(ev.cameraTime).toISOString(),
+      snapshot_seq: ev.frameSeq ?? null,
+      region: ev.region ?? null,
+    };
+    const rec = ev.recording;
+    const send = () => this.publisher.send(t.event(cam.id), JSON.stringify(payload), { qos: 1 });
+    if (!rec) return send();
+    // Recorded (the recordings sink): the thumbnail at once; motion_end once the clip is closed
+    // (post_seconds later), with the clip's link and figures.
+    payload.thumbnail_url = rec.thumbnailUrl;
+    if (ev.state === 'start' || !rec.closed) return send();
+    payload.clip_url = rec.clipUrl;
+    void rec.closed.then((c) => {
+      payload.duration_s = c.durationS;
+      payload.frames = c.frames;
+      send();
+    });
+  }
+
+  /** The recording switch of a camera (recordings.enabled). */
+  private onRecording(cam: Camera): void {
+    if (RESERVED_IDS.has(cam.id) || cam.recording === undefined) return;
+    this.publisher.retain(this.topics.recording(cam.id), cam.recording ? 'ON' : 'OFF', 1);
+    this.schedule(cam, { discovery: true });
+  }
+
+  private onRecordingSet(id: string, payload: Buffer): void {
+    const raw = payload.toString('utf8').trim().toUpperCase();
+    const cam = this.ctx.hub.get(id);
+    try {
+      if (!cam) throw new Error(`unknown camera "${id}"`);
+      if (raw !== 'ON' && raw !== 'OFF') throw new Error('expected ON or OFF');
+      this.ctx.hub.setRecording(cam, raw === 'ON');
+    } catch (err) {
+      this.log.warn(
+        `MQTT ${this.topics.set(id, 'recording')} ${JSON.stringify(raw.slice(0, 20))} refused: ${(err as Error).message}`,
+      );
+    }
+    // Say the real state (also after a refusal), so HA's switch does not stay where the user flipped it.
+    if (cam) this.onRecording(cam);
+  }
+
+  /** A motion clip closed: `<id>/last_event` (HA's last event sensor, with the URLs as attributes). */
+  private onClip(clip: ClipEvent): void {
+    const cam = clip.camera;
+    if (RESERVED_IDS.has(cam.id) || clip.kind !== 'motion' || clip.state !== 'closed') return;
+    const url = this.ctx.bridge.publicUrl;
+    this.publisher.retain(
+      this.topics.lastEvent(cam.id),
       JSON.stringify({
-        event_type: ev.state === 'start' ? 'motion_start' : 'motion_end',
-        event_id: ev.eventId,
-        camera: cam.id,
-        state: ev.state,
-        camera_time: ev.cameraTime,
-        camera_time_iso: new Date(ev.cameraTime).toISOString(),
-        snapshot_seq: ev.frameSeq ?? null,
-        region: ev.region ?? null,
+        time: new Date(clip.start).toISOString(),
+        event_id: clip.eventId,
+        id: clip.id,
+        end: clip.end !== undefined ? new Date(clip.end).toISOString() : null,
+        duration_s: clip.durationS,
+        frames: clip.frames,
+        clip_url: `${url}${clip.clipPath}`,
+        thumbnail_url: `${url}${clip.thumbnailPath}`,
+        mjpeg_url: `${url}/api/events/${clip.id}/clip.mjpeg`,
       }),
-      { qos: 1 },
+      1,
     );
   }
 
@@ -330,6 +429,8 @@ export class MqttExtension implements Extension {
     if (RESERVED_IDS.has(cam.id)) return;
     this.camState(cam.id).firstAfter = undefined;
     this.snapshots.offer(cam, frame, reason);
+    // A motion snapshot reaches the image entity at once (the same Buffer), not at the next tick.
+    if (reason === 'motion') this.images?.snapshot(cam, frame);
   }
 
   private publishSnapshot(cam: Camera, frame: Frame, cause: SnapshotCause): void {
@@ -343,6 +444,11 @@ export class MqttExtension implements Extension {
 
   private onStats(): void {
     const now = Date.now();
+    this.images?.stats();
+    this.diagnostics.tick(
+      this.ctx.hub.list().filter((c) => !RESERVED_IDS.has(c.id)),
+      now,
+    );
     for (const cam of this.ctx.hub.list()) {
       if (RESERVED_IDS.has(cam.id)) continue;
       const s = this.camState(cam.id);
