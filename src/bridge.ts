@@ -1,5 +1,5 @@
 import type { Config } from './config/schema.js';
-import type { BridgeView, Extension, ExtensionContext, ExtensionFactory } from './extension.js';
+import type { BridgeView, Extension, ExtensionContext, ExtensionFactory, SinkFigures } from './extension.js';
 import { HttpServer } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { CameraHub } from './hub/hub.js';
@@ -42,7 +42,7 @@ export class Bridge implements BridgeView {
       cameraTimeoutMs: limits.camera_timeout * 1000,
       commandTimeoutMs: limits.command_timeout * 1000,
     });
-    this.http = new HttpServer(logger, config.http.tls);
+    this.http = new HttpServer(logger, config.http.tls, { ingressGateway: config.http.ingress_gateway });
     const ctx: ExtensionContext = {
       bridge: this,
       hub: this.hub,
@@ -62,10 +62,20 @@ export class Bridge implements BridgeView {
     return this.extensions.find((e) => e.name === name) as T | undefined;
   }
 
+  viewers(cameraId?: string): number {
+    let n = 0;
+    for (const e of this.extensions) n += e.viewers?.(cameraId) ?? 0;
+    return n;
+  }
+
+  figures(): SinkFigures {
+    const out: SinkFigures = {};
+    for (const e of this.extensions) if (e.figures) Object.assign(out, e.figures());
+    return out;
+  }
+
   status(): Record<string, unknown> {
-    let viewers = 0;
-    for (const e of this.extensions) viewers += e.viewers?.() ?? 0;
-    const out: Record<string, unknown> = { version: this.version, viewers };
+    const out: Record<string, unknown> = { version: this.version, viewers: this.viewers() };
     for (const e of this.extensions) if (e.status) out[e.name] = e.status();
     return out;
   }
@@ -111,6 +121,10 @@ export class Bridge implements BridgeView {
     this.started = true;
     this.hub.start();
     for (const e of this.extensions) await e.start();
+    if (this.config.http.ingress_gateway)
+      this.log.info(
+        `Home Assistant ingress: requests from ${this.config.http.ingress_gateway} with an X-Ingress-Path header skip http.auth`,
+      );
     if (!this.config.http.auth)
       this.log.warn('http.auth is not set: the page, the API and the streams are open to anyone on the network');
   }

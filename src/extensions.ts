@@ -3,6 +3,7 @@ import { haExtension } from './ha/ha-extension.js';
 import { authExtension } from './http/auth/index.js';
 import { knownCamerasExtension } from './hub/known-cameras.js';
 import { apiExtension } from './sinks/api/api-sink.js';
+import { metricsExtension } from './sinks/metrics/metrics-extension.js';
 import { mjpegExtension } from './sinks/mjpeg/mjpeg-sink.js';
 import { mqttExtension } from './sinks/mqtt/mqtt-extension.js';
 import { pageExtension } from './sinks/page/index.js';
@@ -28,7 +29,7 @@ export const coreExtensions: ExtensionFactory[] = [
  * Every source and sink of the bridge, in start order (stopped in reverse). Each lives in its own
  * folder and talks only to the hub and the HTTP port it gets in its ExtensionContext (src/extension.ts).
  * After the core: the login guard before anything it guards, then the page, pulled cameras (a source),
- * MQTT and Home Assistant.
+ * MQTT, Home Assistant and Prometheus metrics (which read the others' figures when scraped).
  */
 export const defaultExtensions: ExtensionFactory[] = [
   ...coreExtensions,
@@ -39,4 +40,5 @@ export const defaultExtensions: ExtensionFactory[] = [
   httpCamerasExtension,
   mqttExtension,
   haExtension,
+  metricsExtension,
 ];

@@ -70,15 +70,19 @@ describe('Home Assistant discovery payloads', () => {
       'button.garage_snapshot',
       'camera.garage',
       'event.garage_motion_event',
+      'image.garage',
       'number.garage_pan',
       'number.garage_quality',
       'number.garage_tilt',
       'select.garage_framesize',
       'sensor.garage_fps',
+      'sensor.garage_frame_age',
       'sensor.garage_frame_size',
       'sensor.garage_free_heap',
       'sensor.garage_last_seen',
+      'sensor.garage_reconnects',
       'sensor.garage_uptime',
+      'sensor.garage_viewers',
       'sensor.garage_wifi_signal',
       'switch.garage_lamp',
       'text.garage_command',
@@ -98,8 +102,24 @@ describe('Home Assistant discovery payloads', () => {
     assert.equal(byObject.get('restart')!.device_class, 'restart');
     assert.equal(byObject.get('command')!.max, 255);
     assert.deepEqual(byObject.get('motion_event')!.event_types, ['motion_start', 'motion_end']);
-    for (const o of ['wifi_signal', 'uptime', 'free_heap', 'frame_size', 'last_seen'])
+    for (const o of [
+      'wifi_signal',
+      'uptime',
+      'free_heap',
+      'frame_size',
+      'last_seen',
+      'viewers',
+      'reconnects',
+      'frame_age',
+    ])
       assert.equal(byObject.get(o)!.entity_category, 'diagnostic', o);
+    // The image entity: raw JPEG bytes on its own topic (docs/home-assistant.md, camera vs image).
+    assert.equal(byObject.get('image')!.image_topic, 'cam2mqtt/garage/image');
+    assert.equal(byObject.get('image')!.content_type, 'image/jpeg');
+    assert.equal(byObject.get('frame_age')!.state_topic, 'cam2mqtt/garage/diagnostics');
+    assert.equal(byObject.get('frame_age')!.unit_of_measurement, 's');
+    // homeassistant.image_interval: 0 = no image entity.
+    assert.ok(!cameraDiscovery(native, { ...ctx, image: false }).some((c) => c.component === 'image'));
     const device = byObject.get('camera')!.device as Record<string, unknown>;
     assert.deepEqual(device, {
       identifiers: ['cam2mqtt_garage'],
@@ -142,8 +162,12 @@ describe('Home Assistant discovery payloads', () => {
       'button.porch_snapshot',
       'camera.porch',
       'event.porch_motion_event',
+      'image.porch',
       'sensor.porch_fps',
+      'sensor.porch_frame_age',
       'sensor.porch_last_seen',
+      'sensor.porch_reconnects',
+      'sensor.porch_viewers',
     ]);
   });
 
@@ -155,7 +179,9 @@ describe('Home Assistant discovery payloads', () => {
       'binary_sensor.cam2mqtt_bridge_connection_state',
       'sensor.cam2mqtt_bridge_camera_count',
       'sensor.cam2mqtt_bridge_cameras_online',
+      'sensor.cam2mqtt_bridge_mqtt_clients',
       'sensor.cam2mqtt_bridge_version',
+      'sensor.cam2mqtt_bridge_viewers',
     ]);
     const state = configs.find((c) => c.object === 'connection_state')!.payload;
     assert.equal(state.availability, undefined);

@@ -296,6 +296,7 @@ export const PLATFORM_KEYS: Record<string, Set<string>> = {
   button: new Set([...COMMON, 'command_template', 'command_topic', 'device_class', 'payload_press', 'retain']),
   text: new Set([...COMMON, ...RW, 'command_template', 'max', 'min', 'mode', 'pattern', 'value_template']),
   event: new Set([...COMMON, ...RO, 'device_class', 'event_types']),
+  image: new Set([...COMMON, 'content_type', 'image_encoding', 'image_topic', 'url_template', 'url_topic']),
 };
 const REQUIRED: Record<string, string[]> = {
   camera: ['topic'],
@@ -307,6 +308,7 @@ const REQUIRED: Record<string, string[]> = {
   button: ['command_topic'],
   text: ['command_topic'],
   event: ['state_topic', 'event_types'],
+  image: ['image_topic', 'content_type'],
 };
 const ENTITY_ID = /^[a-z0-9_]+$/;
 const NODE = /^[A-Za-z0-9_-]+$/;
@@ -355,7 +357,7 @@ export function checkDiscovery(
   if (opts.cameraId !== undefined) {
     assert.equal(node, `cam2mqtt_${opts.cameraId}`);
     const slug = opts.cameraId.replace(/-/g, '_');
-    assert.equal(objectId, component === 'camera' ? slug : `${slug}_${object}`);
+    assert.equal(objectId, component === 'camera' || component === 'image' ? slug : `${slug}_${object}`);
   }
 
   // Strict nested blocks.

@@ -168,8 +168,9 @@ describe('control page: controls', () => {
     await waitFor(() => legacy.received.includes('pause=0'), 3000, 'resume');
     await page.waitForSelector(`${tileSel('esp-cam-legacy')}:not(.paused)`);
     const href = await page.getAttribute(`${tileSel('pt')} a[title^="Snapshot"]`, 'href');
-    assert.equal(href, '/api/cameras/pt/snapshot.jpg');
-    const snap = await page.request.get(`${t.url}${href}`);
+    // Relative to the page, so it works under a path prefix (Home Assistant ingress: test/ha-ingress.test.ts).
+    assert.equal(href, 'api/cameras/pt/snapshot.jpg');
+    const snap = await page.request.get(`${t.url}/${href}`);
     assert.equal(snap.headers()['content-type'], 'image/jpeg');
     await page.click(`${tileSel('pt')} button[title^="Stream URL"]`);
     assert.equal(await page.inputValue(`${tileSel('pt')} input.url`), `${t.url}/api/cameras/pt/stream.mjpeg`);

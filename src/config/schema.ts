@@ -168,6 +168,12 @@ export const configSchema = z.strictObject({
         )
         .max(64)
         .default([]),
+      // Home Assistant ingress: requests from this address with an X-Ingress-Path header skip http.auth
+      // (HA has authenticated them) and the page works under that prefix. HA's gateway: 172.30.32.2.
+      ingress_gateway: z
+        .string()
+        .refine((s) => isIP(s) !== 0, { error: 'expected an IP address, like 172.30.32.2' })
+        .optional(),
     })
     .prefault({}),
   log: z
@@ -284,6 +290,9 @@ export const configSchema = z.strictObject({
       token: z.string().optional(),
       // Add an entry of HA's mjpeg integration per camera (full-rate live view in HA).
       live: z.boolean().default(true),
+      // Seconds between two pictures of a camera's image entity (image.<id>, redrawn by dashboards when
+      // published); 0 = no image entity. Motion snapshots go there at once too.
+      image_interval: z.number().min(0).max(3600).default(2),
       // Address HA should use to reach the embedded MQTT broker (default: mqtt.host, else http.public_url's host).
       broker_host: z.string().min(1).optional(),
     })
@@ -321,6 +330,14 @@ export const configSchema = z.strictObject({
         .int()
         .min(0)
         .default(512 * 1024 * 1024),
+    })
+    .prefault({}),
+  // Prometheus metrics at GET /metrics (docs/metrics.md), behind http.auth like the API.
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      // A token a scraper may send instead of a login (Authorization: Bearer, or ?token=); only /metrics accepts it.
+      token: z.string().min(8, 'expected a token of at least 8 characters').optional(),
     })
     .prefault({}),
   cameras: z.record(cameraId, cameraSchema).default({}),

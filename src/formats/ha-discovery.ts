@@ -4,7 +4,8 @@
 // - nested device / origin / availability items hold only the keys HA 2024.3 accepts (one more key
 //   and 2024.3 rejects the whole entity);
 // - `unique_id` cam2mqtt_<id>_<object>, `object_id` <slug>_<object> (entity id up to HA 2026.3) and
-//   `default_entity_id` <domain>.<slug>_<object> (HA 2025.10+); the camera itself is camera.<slug>.
+//   `default_entity_id` <domain>.<slug>_<object> (HA 2025.10+); the camera itself is camera.<slug>, its
+//   image entity image.<slug>.
 import { deviceProfile } from '../devices/index.js';
 import { controlEntities } from '../hub/controls.js';
 import { entitySlug, type Topics } from './mqtt-topics.js';
@@ -18,7 +19,8 @@ export type Component =
   | 'select'
   | 'number'
   | 'text'
-  | 'event';
+  | 'event'
+  | 'image';
 
 /** What discovery needs to know about a camera (a plain snapshot of hub state, easy to test). */
 export interface CameraDescriptor {
@@ -37,6 +39,8 @@ export interface DiscoveryContext {
   version: string;
   /** Base URL of the control page (device configuration_url). */
   publicUrl: string;
+  /** Announce the image entity (homeassistant.image_interval > 0); default true. */
+  image?: boolean;
 }
 
 export interface DiscoveryConfig {
@@ -198,11 +202,62 @@ function controlSpecs(cam: CameraDescriptor, t: Topics): EntitySpec[] {
     }));
 }
 
-function entitySpecs(cam: CameraDescriptor, t: Topics): EntitySpec[] {
+/** Figures the bridge keeps of each camera (<id>/diagnostics, rate-limited): every camera has them. */
+const bridgeSideSensors = (diag: string): EntitySpec[] => [
+  {
+    component: 'sensor',
+    object: 'viewers',
+    name: 'Viewers',
+    fields: {
+      state_topic: diag,
+      value_template: '{{ value_json.viewers }}',
+      state_class: 'measurement',
+      entity_category: 'diagnostic',
+      icon: 'mdi:eye',
+    },
+  },
+  {
+    component: 'sensor',
+    object: 'reconnects',
+    name: 'Reconnects',
+    fields: {
+      state_topic: diag,
+      value_template: '{{ value_json.reconnects }}',
+      state_class: 'total_increasing',
+      entity_category: 'diagnostic',
+      icon: 'mdi:connection',
+    },
+  },
+  {
+    component: 'sensor',
+    object: 'frame_age',
+    name: 'Frame age',
+    fields: {
+      state_topic: diag,
+      value_template: '{{ value_json.frame_age }}',
+      unit_of_measurement: 's',
+      device_class: 'duration',
+      state_class: 'measurement',
+      entity_category: 'diagnostic',
+    },
+  },
+];
+
+function entitySpecs(cam: CameraDescriptor, t: Topics, image: boolean): EntitySpec[] {
   const device = deviceProfile(cam.protocol);
   const info = t.info(cam.id);
   const specs: EntitySpec[] = [
     { component: 'camera', object: 'camera', name: null, fields: { topic: t.snapshot(cam.id) } },
+    ...(image
+      ? [
+          {
+            component: 'image' as const,
+            object: 'image',
+            name: null,
+            fields: { image_topic: t.image(cam.id), content_type: 'image/jpeg' },
+          },
+        ]
+      : []),
     {
       component: 'binary_sensor',
       object: 'motion',
@@ -230,6 +285,7 @@ function entitySpecs(cam: CameraDescriptor, t: Topics): EntitySpec[] {
     },
   ];
   if (device.diagnostics) specs.push(...diagnosticSensors(info));
+  specs.push(...bridgeSideSensors(t.diagnostics(cam.id)));
   specs.push({
     component: 'sensor',
     object: 'last_seen',
@@ -304,8 +360,9 @@ export function cameraDiscovery(cam: CameraDescriptor, ctx: DiscoveryContext): D
       payload_not_available: 'offline',
     },
   ];
-  return entitySpecs(cam, t).map((e) => {
-    const objectId = e.component === 'camera' ? slug : `${slug}_${e.object}`;
+  return entitySpecs(cam, t, ctx.image !== false).map((e) => {
+    // The camera and its image entity are the device's main features: camera.<slug>, image.<slug>.
+    const objectId = e.component === 'camera' || e.component === 'image' ? slug : `${slug}_${e.object}`;
     return {
       topic: t.discovery(e.component, node, e.object),
       component: e.component,
@@ -377,6 +434,30 @@ export function bridgeDiscovery(ctx: DiscoveryContext): DiscoveryConfig[] {
         value_template: '{{ value_json.cameras_online }}',
         state_class: 'measurement',
         icon: 'mdi:cctv',
+      },
+    },
+    {
+      component: 'sensor',
+      object: 'viewers',
+      name: 'Viewers',
+      fields: {
+        state_topic: t.bridgeDiagnostics,
+        value_template: '{{ value_json.viewers }}',
+        state_class: 'measurement',
+        entity_category: 'diagnostic',
+        icon: 'mdi:eye',
+      },
+    },
+    {
+      component: 'sensor',
+      object: 'mqtt_clients',
+      name: 'MQTT clients',
+      fields: {
+        state_topic: t.bridgeDiagnostics,
+        value_template: '{{ value_json.mqtt_clients }}',
+        state_class: 'measurement',
+        entity_category: 'diagnostic',
+        icon: 'mdi:lan-connect',
       },
     },
   ];

@@ -74,6 +74,17 @@ export class Topics {
   lastEvent(id: string): string {
     return `${this.base}/${id}/last_event`;
   }
+  /** Home Assistant's image entity: the newest frame every homeassistant.image_interval seconds. */
+  image(id: string): string {
+    return `${this.base}/${id}/image`;
+  }
+  /** Viewers, reconnects and frame age (the diagnostic entities), rate-limited. */
+  diagnostics(id: string): string {
+    return `${this.base}/${id}/diagnostics`;
+  }
+  get bridgeDiagnostics(): string {
+    return `${this.base}/bridge/diagnostics`;
+  }
   set(id: string, control?: string): string {
     return control ? `${this.base}/${id}/set/${control}` : `${this.base}/${id}/set`;
   }
@@ -87,6 +98,8 @@ export class Topics {
       this.info(id),
       this.recording(id),
       this.lastEvent(id),
+      this.image(id),
+      this.diagnostics(id),
     ];
   }
 

@@ -36,6 +36,8 @@ export interface BridgeInfo {
   mqtt: BridgeMqtt;
   http_auth: 'none' | 'password' | 'token' | 'password+token';
   cameras: BridgeCamera[];
+  /** homeassistant.image_interval (0: no image entities); absent from bridges before it existed. */
+  image_interval?: number;
 }
 
 function httpAuthMode(config: Config): BridgeInfo['http_auth'] {
@@ -85,6 +87,7 @@ export function localBridgeInfo(bridge: BridgeView, hub: CameraHub, config: Conf
     mqtt,
     http_auth: httpAuthMode(config),
     cameras: hub.list().map((c) => ({ ...cameraSummary(c), has_frame: c.latest !== undefined })),
+    image_interval: config.homeassistant.image_interval,
   };
 }
 

@@ -55,7 +55,7 @@ export function announcedCameras(info: BridgeInfo): BridgeCamera[] {
 /** Every device and entity cam2mqtt announces for this bridge state: the bridge first, then each camera. */
 export function expectedDevices(info: BridgeInfo): ExpectedDevice[] {
   const topics = topicsOf(info);
-  const ctx = { topics, version: info.version, publicUrl: info.public_url };
+  const ctx = { topics, version: info.version, publicUrl: info.public_url, image: (info.image_interval ?? 2) > 0 };
   const toEntity = (d: { component: string; object: string; payload: Record<string, unknown> }): ExpectedEntity => ({
     unique_id: String(d.payload.unique_id),
     entity_id: String(d.payload.default_entity_id ?? `${d.component}.${String(d.payload.object_id)}`),
@@ -75,6 +75,11 @@ export function expectedDevices(info: BridgeInfo): ExpectedDevice[] {
     });
   }
   return out;
+}
+
+/** image.<slug>: the camera's image entity (homeassistant.image_interval > 0). */
+export function imageEntityId(cameraId: string): string {
+  return `image.${entitySlug(cameraId)}`;
 }
 
 /** camera.<slug>_live: the entity id cam2mqtt gives the mjpeg live view of a camera. */

@@ -5,6 +5,7 @@ import type { Logger } from '../logging.js';
 import { redactTarget } from '../util/redact.js';
 import { ThrottledLog } from '../util/throttle-log.js';
 import { errorHandler, methodNotAllowed, notFound, peerOf, type Refusals, refuseMalformedUrl } from './errors.js';
+import { Ingress } from './ingress.js';
 import { inRequestScope, installLastResortGuard, printable } from './last-resort.js';
 import { sendError } from './respond.js';
 import { createWebServer, type TlsFiles } from './tls.js';
@@ -69,6 +70,8 @@ export class HttpServer {
   private guard: Guard | undefined;
   private authCheck: ((req: IncomingMessage, url: URL) => boolean) | undefined;
   private readonly log: Logger;
+  /** Home Assistant ingress (http.ingress_gateway): src/http/ingress.ts. */
+  readonly ingress: Ingress;
   // One throttled line per kind of bad input, so a flood of it cannot flood the log.
   private readonly refusals = new Map<string, ThrottledLog>();
   private readonly refused: Refusals = (kind) => {
@@ -82,8 +85,9 @@ export class HttpServer {
   };
 
   /** With tls, an HTTPS server: src/http/tls.ts (its certificate is given by loadTls()). */
-  constructor(logger: Logger, tls?: TlsFiles) {
+  constructor(logger: Logger, tls?: TlsFiles, options: { ingressGateway?: string | undefined } = {}) {
     this.log = logger.child({ mod: 'http' });
+    this.ingress = new Ingress(options.ingressGateway);
     installLastResortGuard();
     // Paths as written: /API/cameras and /api/cameras/ are not /api/cameras.
     const opts = { caseSensitive: true, strict: true };
@@ -154,6 +158,19 @@ export class HttpServer {
   setGuard(guard: Guard, check?: (req: IncomingMessage, url: URL) => boolean): void {
     this.guard = guard;
     this.authCheck = check;
+  }
+
+  /** The X-Ingress-Path prefix of a request that came through Home Assistant's ingress gateway, else undefined. */
+  ingressPrefix(req: IncomingMessage): string | undefined {
+    return this.ingress.prefixOf(req);
+  }
+
+  /**
+   * Run the login guard on a public route's request (a route with its own credentials besides the
+   * login, like /metrics' scraper token): true to go on, else it has answered (401, 429, a redirect).
+   */
+  authorize(req: IncomingMessage, res: ServerResponse): boolean {
+    return !this.guard || this.guard(req, res, urlOf(req));
   }
 
   /** Whether a request may see details (on public routes like /healthz): always, when there is no login. */

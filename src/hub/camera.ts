@@ -67,6 +67,8 @@ export class Camera {
   /** Recording switch (the recordings sink sets it; undefined while recordings are off). */
   recording: boolean | undefined;
 
+  /** Connections since start (hub.attach); reconnects = connections - 1. */
+  connections = 0;
   /** Measured over the last stats interval. */
   fps = 0;
   bitrate = 0;

@@ -232,6 +232,7 @@ export class CameraHub extends EventEmitter<HubEvents> {
     cam.link = link;
     cam.remote = link.remote;
     cam.connectedAt = Date.now();
+    cam.connections++;
     cam.lastSeen = cam.connectedAt;
     const wasOnline = cam.online;
     cam.online = true;

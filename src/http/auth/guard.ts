@@ -16,7 +16,8 @@ export class LoginLimiter extends FailureLimiter {}
 
 /**
  * The guard in front of every non-public route and upgrade (HttpServer.setGuard; as route middleware,
- * see server.ts requireAuth): a session cookie, HTTP Basic, a Bearer token or `?token=`.
+ * see server.ts requireAuth): a session cookie, HTTP Basic, a Bearer token or `?token=`, or a request
+ * through Home Assistant's ingress gateway (http.ingress_gateway: HA has logged the user in).
  */
 export class AuthGuard {
   readonly limiter = new LoginLimiter();
@@ -27,6 +28,8 @@ export class AuthGuard {
     readonly sessions: Sessions,
     private readonly proxies: BlockList | undefined,
     private readonly log: Logger,
+    /** Requests Home Assistant's ingress has already authenticated (src/http/ingress.ts): they pass. */
+    private readonly viaIngress: (req: IncomingMessage) => boolean = () => false,
   ) {
     this.refusedLog = new ThrottledLog(log);
   }
@@ -38,7 +41,7 @@ export class AuthGuard {
 
   /** A valid session or valid credentials, checked without answering or counting a failure. */
   isAuthenticated(req: IncomingMessage, url: URL): boolean {
-    if (this.sessions.of(req)) return true;
+    if (this.viaIngress(req) || this.sessions.of(req)) return true;
     const p = this.credentials.presented(req, url);
     if (!p?.ok) return false;
     // A guessable password does not open details while its client is locked; the token does.
@@ -55,7 +58,7 @@ export class AuthGuard {
    * session cannot, in useful time).
    */
   check(req: IncomingMessage, res: ServerResponse | undefined, url: URL): boolean {
-    if (this.sessions.of(req)) return true;
+    if (this.viaIngress(req) || this.sessions.of(req)) return true;
     const addr = this.addressOf(req);
     const presented = this.credentials.presented(req, url);
     if (presented) {

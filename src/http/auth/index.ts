@@ -37,7 +37,13 @@ class AuthExtension implements Extension {
       h.public_url,
     );
     const proxies = h.trusted_proxies.length ? trustedProxies(h.trusted_proxies) : undefined;
-    this.guard = new AuthGuard(credentials, sessions, proxies, this.log);
+    this.guard = new AuthGuard(
+      credentials,
+      sessions,
+      proxies,
+      this.log,
+      (req) => ctx.http.ingressPrefix(req) !== undefined,
+    );
     const login = new LoginRoutes(this.guard, this.log);
     const http = ctx.http;
     // Set before the port listens: no request ever passes unguarded.

@@ -35,7 +35,7 @@ export function loginPage(opts: { tokenOnly: boolean; next: string; error?: stri
 </style>
 </head>
 <body>
-<form method="post" action="/login">
+<form method="post" action="login">
   <h1><b>cam2mqtt</b></h1>
   <p class="sub">Sign in to see your cameras.</p>
   ${opts.error ? `<p class="error" role="alert">${esc(opts.error)}</p>` : ''}

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Extension, ExtensionFactory } from '../../extension.js';
+import type { Extension, ExtensionFactory, SinkFigures } from '../../extension.js';
 import { type HttpServer, sendError, sendJson } from '../../http/server.js';
 import { remoteOf } from '../../http/upgrade.js';
 import type { Camera } from '../../hub/camera.js';
@@ -40,6 +40,8 @@ class CameraStream {
 export class MjpegSink implements Extension {
   readonly name = 'mjpeg';
   private readonly streams = new Map<string, CameraStream>();
+  /** Frames delivered and dropped by viewers that have left, per camera (for /metrics: monotonic). */
+  private readonly gone = new Map<string, { delivered: number; dropped: number }>();
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
@@ -60,6 +62,7 @@ export class MjpegSink implements Extension {
       );
     });
     hub.listen(this, 'removed', (cam) => {
+      this.gone.delete(cam.id);
       const s = this.streams.get(cam.id);
       if (!s) return;
       for (const v of s.viewers) v.res.destroy();
@@ -71,10 +74,30 @@ export class MjpegSink implements Extension {
     this.timer.unref();
   }
 
-  viewers(): number {
+  viewers(cameraId?: string): number {
+    if (cameraId !== undefined) return this.streams.get(cameraId)?.viewers.size ?? 0;
     let n = 0;
     for (const s of this.streams.values()) n += s.viewers.size;
     return n;
+  }
+
+  /** The viewers' own counters, summed when asked (nothing more is counted per frame). */
+  figures(): SinkFigures {
+    const delivered: Record<string, number> = {};
+    const dropped: Record<string, number> = {};
+    const viewers: Record<string, number> = {};
+    for (const [id, g] of this.gone) {
+      delivered[id] = g.delivered;
+      dropped[id] = g.dropped;
+    }
+    for (const [id, s] of this.streams) {
+      viewers[id] = s.viewers.size;
+      for (const v of s.viewers) {
+        delivered[id] = (delivered[id] ?? 0) + v.delivered;
+        dropped[id] = (dropped[id] ?? 0) + v.dropped;
+      }
+    }
+    return { mjpeg_viewers: viewers, mjpeg_frames_delivered: delivered, mjpeg_frames_dropped: dropped };
   }
 
   private serve(req: IncomingMessage, res: ServerResponse, id: string): void {
@@ -111,6 +134,13 @@ export class MjpegSink implements Extension {
     const leave = () => {
       const s = this.streams.get(id);
       if (!s?.viewers.delete(viewer)) return;
+      // Kept for cameras that still exist only, so the map stays as bounded as the hub's cameras.
+      if (this.hub.get(id)) {
+        const g = this.gone.get(id) ?? { delivered: 0, dropped: 0 };
+        g.delivered += viewer.delivered;
+        g.dropped += viewer.dropped;
+        this.gone.set(id, g);
+      }
       this.log.debug(`viewer ${remote} left ${id} after ${viewer.delivered} frames (${viewer.dropped} dropped)`);
       if (s.viewers.size === 0) {
         s.close();

@@ -1,4 +1,4 @@
-import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
+import type { Extension, ExtensionContext, ExtensionFactory, SinkFigures } from '../../extension.js';
 import {
   bridgeDiscovery,
   type CameraDescriptor,
@@ -16,6 +16,8 @@ import type { Logger } from '../../logging.js';
 import { EmbeddedBroker } from './broker.js';
 import { EmbeddedTransport, ExternalTransport, redactUrl, type Transport } from './client.js';
 import { CommandHandler } from './commands.js';
+import { Diagnostics } from './diagnostics.js';
+import { ImagePublisher } from './image.js';
 import { type SnapshotCause, SnapshotIntervals, SnapshotLimiter } from './snapshots.js';
 import { DiscoveryPublisher, infoPayload, Publisher } from './state.js';
 
@@ -56,6 +58,9 @@ export class MqttExtension implements Extension {
   readonly commands: CommandHandler;
   private readonly snapshots: SnapshotLimiter;
   private readonly intervals: SnapshotIntervals;
+  /** image.<id> (homeassistant.image_interval; undefined when 0). */
+  readonly images: ImagePublisher | undefined;
+  private readonly diagnostics: Diagnostics;
   private readonly log: Logger;
   private readonly cams = new Map<string, CamState>();
   private bridgeTimer: NodeJS.Timeout | undefined;
@@ -110,6 +115,21 @@ export class MqttExtension implements Extension {
       logger: this.log,
     });
     this.intervals = new SnapshotIntervals(ctx.hub, this.log);
+    const every = config.homeassistant.image_interval;
+    if (every > 0)
+      this.images = new ImagePublisher(ctx.hub, this.publisher, {
+        intervalMs: every * 1000,
+        topic: (id) => this.topics.image(id),
+        maxBytes: m.snapshot_max_bytes,
+        skip: (id) => RESERVED_IDS.has(id),
+      });
+    this.diagnostics = new Diagnostics(
+      ctx.bridge,
+      this.publisher,
+      (id) => this.topics.diagnostics(id),
+      this.topics.bridgeDiagnostics,
+      () => (this.broker ? this.broker.clientCount : null),
+    );
   }
 
   private get discoveryOn(): boolean {
@@ -140,6 +160,7 @@ export class MqttExtension implements Extension {
     this.intervals.start(
       Object.fromEntries(Object.entries(this.ctx.config.cameras).map(([id, c]) => [id, c.snapshot_interval])),
     );
+    this.images?.start();
     this.started = true;
   }
 
@@ -147,6 +168,7 @@ export class MqttExtension implements Extension {
     if (!this.started) return;
     this.started = false;
     this.ctx.hub.unlisten(this);
+    this.images?.stop();
     this.intervals.stop();
     this.snapshots.stop();
     clearTimeout(this.bridgeTimer);
@@ -164,6 +186,16 @@ export class MqttExtension implements Extension {
       published: this.publisher.published,
       snapshots_dropped: this.snapshots.dropped,
       commands: this.commands.stats,
+      images: this.images ? this.images.published : false,
+    };
+  }
+
+  figures(): SinkFigures {
+    return {
+      ...(this.broker ? { mqtt_clients: this.broker.clientCount } : {}),
+      mqtt_messages_published: this.publisher.published,
+      mqtt_bytes_published: this.publisher.publishedBytes,
+      mqtt_snapshots_dropped: this.snapshots.dropped.too_big + this.snapshots.dropped.superseded,
     };
   }
 
@@ -225,7 +257,12 @@ export class MqttExtension implements Extension {
   // ---- discovery --------------------------------------------------------------------------------
 
   private discoveryContext(): DiscoveryContext {
-    return { topics: this.topics, version: this.ctx.bridge.version, publicUrl: this.ctx.bridge.publicUrl };
+    return {
+      topics: this.topics,
+      version: this.ctx.bridge.version,
+      publicUrl: this.ctx.bridge.publicUrl,
+      image: this.images !== undefined,
+    };
   }
 
   private describe(cam: Camera): CameraDescriptor {
@@ -285,6 +322,7 @@ export class MqttExtension implements Extension {
   private onOnline(cam: Camera): void {
     if (RESERVED_IDS.has(cam.id)) return;
     this.camState(cam.id).firstAfter = Date.now();
+    this.images?.online(cam);
     this.publisher.retain(this.topics.availability(cam.id), ONLINE, 1);
     this.schedule(cam);
     this.scheduleBridge();
@@ -304,6 +342,8 @@ export class MqttExtension implements Extension {
     if (s) clearTimeout(s.flushTimer);
     this.cams.delete(cam.id);
     this.snapshots.forget(cam.id);
+    this.images?.forget(cam.id);
+    this.diagnostics.forget(cam.id);
     for (const topic of this.topics.cameraRetained(cam.id)) this.publisher.clear(topic);
     if (this.discoveryOn) this.discovery.remove(cameraNode(cam.id));
     this.log.info(`camera ${cam.id} removed: its MQTT topics and Home Assistant entities are cleared`);
@@ -391,6 +431,8 @@ export class MqttExtension implements Extension {
     if (RESERVED_IDS.has(cam.id)) return;
     this.camState(cam.id).firstAfter = undefined;
     this.snapshots.offer(cam, frame, reason);
+    // A motion snapshot reaches the image entity at once (the same Buffer), not at the next tick.
+    if (reason === 'motion') this.images?.snapshot(cam, frame);
   }
 
   private publishSnapshot(cam: Camera, frame: Frame, cause: SnapshotCause): void {
@@ -404,6 +446,11 @@ export class MqttExtension implements Extension {
 
   private onStats(): void {
     const now = Date.now();
+    this.images?.stats();
+    this.diagnostics.tick(
+      this.ctx.hub.list().filter((c) => !RESERVED_IDS.has(c.id)),
+      now,
+    );
     for (const cam of this.ctx.hub.list()) {
       if (RESERVED_IDS.has(cam.id)) continue;
       const s = this.camState(cam.id);

@@ -21,6 +21,8 @@ export class Publisher {
   /** Retained messages to remove from the broker once connected again. */
   private readonly toClear = new Set<string>();
   published = 0;
+  /** Payload bytes of `published` (for /metrics). */
+  publishedBytes = 0;
 
   constructor(private readonly transport: Transport) {}
 
@@ -44,6 +46,7 @@ export class Publisher {
   send(topic: string, payload: Buffer | string, opts: PublishOptions = {}): void {
     if (!this.transport.connected) return;
     this.published++;
+    this.publishedBytes += typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     void this.transport.publish(topic, payload, opts);
   }
 

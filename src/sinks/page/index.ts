@@ -1,4 +1,4 @@
-import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
+import type { Extension, ExtensionContext, ExtensionFactory, SinkFigures } from '../../extension.js';
 import { jsonBody } from '../../http/body.js';
 import { gzip } from '../../http/gzip.js';
 import { sendCommandError } from '../../http/respond.js';
@@ -56,7 +56,8 @@ class PageExtension implements Extension {
     http.upgrade('/api/ws', (req, socket, head) => this.socket.handleUpgrade(req, socket, head));
 
     http.get('/', gzip(), (req, res) => {
-      if (!files?.serve(req, res, 'index.html'))
+      // Through Home Assistant's ingress the page is shown in HA's own iframe (same origin).
+      if (!files?.serve(req, res, 'index.html', { sameOrigin: http.ingressPrefix(req) !== undefined }))
         sendError(res, 503, 'the control page is missing from this installation (dist/page): run npm run build');
     });
     http.get('/assets/:file', gzip(), (req, res) => {
@@ -121,6 +122,15 @@ class PageExtension implements Extension {
 
   status(): Record<string, unknown> {
     return { clients: this.socket.clientCount, tiles: this.socket.tileCount };
+  }
+
+  /** Page tabs showing this camera (a tile receiving frames); without an id, none: /healthz counts MJPEG viewers. */
+  viewers(cameraId?: string): number {
+    return cameraId === undefined ? 0 : this.socket.watching(cameraId);
+  }
+
+  figures(): SinkFigures {
+    return { page_clients: this.socket.clientCount };
   }
 }
 

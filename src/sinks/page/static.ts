@@ -54,7 +54,8 @@ export class StaticFiles {
   }
 
   /** Answer with file `name`; false if there is no such file (nothing written). */
-  serve(req: IncomingMessage, res: ServerResponse, name: string): boolean {
+  /** `sameOrigin`: may be framed by its own origin (Home Assistant's ingress shows the page in an iframe). */
+  serve(req: IncomingMessage, res: ServerResponse, name: string, opts: { sameOrigin?: boolean } = {}): boolean {
     if (!this.files.has(name)) return false;
     const type = TYPES[path.extname(name)]!;
     res.setHeader('Content-Type', type);
@@ -64,9 +65,9 @@ export class StaticFiles {
       // The page talks only to its own origin; no framing by other sites (clickjacking of camera controls).
       res.setHeader(
         'Content-Security-Policy',
-        "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+        `default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors ${opts.sameOrigin ? "'self'" : "'none'"}`,
       );
-      res.setHeader('X-Frame-Options', 'DENY');
+      res.setHeader('X-Frame-Options', opts.sameOrigin ? 'SAMEORIGIN' : 'DENY');
       res.setHeader('Referrer-Policy', 'same-origin');
     }
     send(req, name, { root: this.dir, cacheControl: false, lastModified: false, dotfiles: 'deny', index: false })

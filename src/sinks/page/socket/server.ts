@@ -88,6 +88,13 @@ export class PageSocketServer {
     return this.clients.size;
   }
 
+  /** Clients with a tile of this camera receiving frames. */
+  watching(id: string): number {
+    let n = 0;
+    for (const c of this.clients) if (c.flow.tiles.has(id)) n++;
+    return n;
+  }
+
   /** Tiles receiving frames, over all clients. */
   get tileCount(): number {
     let n = 0;

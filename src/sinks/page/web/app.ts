@@ -58,7 +58,10 @@ export class App {
   private readonly observer: IntersectionObserver;
 
   constructor() {
-    this.socket = new PageSocket(`${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/api/ws`);
+    // Relative to the page: under a path prefix (Home Assistant ingress) too.
+    const ws = new URL('api/ws', location.href);
+    ws.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.socket = new PageSocket(ws.href);
     this.socket.on('message', (e) => this.onMessage(e.detail));
     this.socket.on('frame', (e) => this.onFrame(e.detail));
     this.socket.on('state', (e) => this.onSocketState(e.detail));
@@ -284,7 +287,7 @@ export class App {
       if (i < 1) throw new Error(`line ${n + 1}: expected Label|command`);
       list.push({ label: line.slice(0, i).trim(), command: line.slice(i + 1).trim() });
     }
-    const r = await fetch('/api/presets', {
+    const r = await fetch('api/presets', {
       method: 'PUT',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(list),

@@ -108,9 +108,9 @@ export class PageSocket extends EventTarget {
   async checkAuthThenConnect(): Promise<void> {
     if (this.attempt >= 2) {
       try {
-        const r = await fetch('/api/presets', { headers: { Accept: 'application/json' }, cache: 'no-store' });
+        const r = await fetch('api/presets', { headers: { Accept: 'application/json' }, cache: 'no-store' });
         if (r.status === 401) {
-          location.href = `/login?next=${encodeURIComponent(location.pathname + location.hash)}`;
+          location.href = `login?next=${encodeURIComponent(location.pathname + location.hash)}`;
           return;
         }
       } catch {

@@ -205,7 +205,7 @@ export class Tile {
     this.snapLink = h('a.icon.button', {
       title: 'Snapshot (download the current picture)',
       html: ICONS.camera,
-      href: `/api/cameras/${encodeURIComponent(id)}/snapshot.jpg`,
+      href: `api/cameras/${encodeURIComponent(id)}/snapshot.jpg`,
       download: `${id}.jpg`,
       onclick: () => {
         this.snapLink.download = `${id}-${new Date().toISOString().replace(/[:.]/g, '-')}.jpg`;
