@@ -230,4 +230,39 @@ describe('recordings: faults', () => {
     assert.deepEqual(ids(), [clips[2]!.id]);
     assert.ok(rec.index.totals().bytes <= t.bridge.config.recordings.max_bytes);
   });
+
+  it('continuous mode writes back-to-back segments (an hour each; 1.5 s here) with every frame once', async () => {
+    const t = await startBridge(
+      { recordings: { enabled: true, min_free_bytes: 0 }, cameras: { lane: { record: 'continuous' } } },
+      { extensions: [(ctx) => new RecordingsExtension(ctx, { segmentMs: 1500 })] },
+    );
+    cleanups.push(() => t.stop());
+    const rec = t.bridge.extension<RecordingsExtension>('recordings')!;
+    const closed: ClipEvent[] = [];
+    t.bridge.hub.listen(closed, 'clip', (c) => {
+      if (c.state === 'closed' && c.kind === 'continuous') closed.push(c);
+    });
+    const sim = camera(t.url, 'lane');
+    const cam = await waitFor(() => t.bridge.hub.get('lane'), 5000, 'camera');
+    const seen: Buffer[] = [];
+    cam.subscribe((f) => seen.push(f.data));
+    await waitFor(() => closed.length >= 3, 15_000, 'three segments');
+    const segs = closed.slice(0, 3);
+    const got = segs.flatMap((c) => extractCount(path.join(rec.dir, rec.index.get(c.id)!.clip_path)));
+    assert.equal(
+      got.length,
+      segs.reduce((n, c) => n + c.frames, 0),
+    );
+    // Every frame once, in order: the segments join without a gap or an overlap.
+    const first = seen.findIndex((b) => b.equals(got[0]!));
+    assert.ok(first >= 0);
+    got.forEach((b, i) => assert.ok(b.equals(seen[first + i]!), `frame ${i + 1} of the segments`));
+    const list = (await (await fetch(`${t.url}/api/events?camera=lane&kind=continuous`)).json()) as {
+      events: { kind: string }[];
+    };
+    assert.ok(list.events.length >= 3 && list.events.every((e) => e.kind === 'continuous'));
+    const motion = (await (await fetch(`${t.url}/api/events?camera=lane`)).json()) as { events: unknown[] };
+    assert.equal(motion.events.length, 0, 'segments are not motion events');
+    await sim.stop();
+  });
 });

@@ -22,6 +22,8 @@ export interface RecorderSettings {
   postMs: number;
   maxMs: number;
   maxPrerollBytes: number;
+  /** Length of a continuous segment (an hour; segments start on the hour). */
+  segmentMs: number;
 }
 
 /** What a camera's recorder needs from the recordings sink. */
@@ -151,7 +153,9 @@ export class CameraRecorder {
 
   private onSegmentFrame(frame: Frame): void {
     const s = this.segment;
-    if (s && (hourOf(frame.receivedAt) !== hourOf(s.row.start) || s.writer.error)) this.closeSegment();
+    const seg = this.host.settings.segmentMs;
+    if (s && (Math.floor(frame.receivedAt / seg) !== Math.floor(s.row.start / seg) || s.writer.error))
+      this.closeSegment();
     if (!this.segment) {
       if (!this.host.canWrite()) return;
       this.segment = this.openClip({
@@ -392,8 +396,6 @@ export function clipEvent(cam: Camera, row: ClipRow, state: ClipEvent['state']):
     thumbnailPath: p.thumbnail,
   };
 }
-
-const hourOf = (ms: number) => Math.floor(ms / 3_600_000);
 
 /** An event id as a file name: only [A-Za-z0-9_-] (camera ids and Unix ms already are). */
 export function safeId(eventId: string): string {
