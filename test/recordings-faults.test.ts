@@ -265,4 +265,38 @@ describe('recordings: faults', () => {
     assert.equal(motion.events.length, 0, 'segments are not motion events');
     await sim.stop();
   });
+
+  it('an event longer than max_seconds continues in a new clip with the same event id, no frame lost', async () => {
+    const t = await startBridge({
+      recordings: { enabled: true, pre_seconds: 0.5, post_seconds: 0.5, max_seconds: 5, min_free_bytes: 0 },
+    });
+    cleanups.push(() => t.stop());
+    const rec = t.bridge.extension<RecordingsExtension>('recordings')!;
+    const closed: ClipEvent[] = [];
+    t.bridge.hub.listen(closed, 'clip', (c) => {
+      if (c.state === 'closed') closed.push(c);
+    });
+    const sim = camera(t.url, 'long');
+    const cam = await waitFor(() => t.bridge.hub.get('long'), 5000, 'camera');
+    await waitFor(() => cam.frames > 8, 10_000, 'frames');
+    sim.setMotion(true);
+    await sleep(6500);
+    sim.setMotion(false);
+    await waitFor(() => closed.length >= 2, 10_000, 'two clips');
+    const [a, b] = closed;
+    assert.equal(a!.eventId, b!.eventId);
+    const ra = rec.index.get(a!.id)!;
+    const rb = rec.index.get(b!.id)!;
+    assert.deepEqual([ra.part, rb.part], [1, 2]);
+    assert.equal(rb.id, `${ra.id}_p2`);
+    assert.ok(ra.duration >= 4.9 && ra.duration <= 5.3, `part 1 lasts ${ra.duration} s`);
+    const fa = extractCount(path.join(rec.dir, ra.clip_path));
+    const fb = extractCount(path.join(rec.dir, rb.clip_path));
+    assert.equal(fa.length + fb.length, ra.frames + rb.frames);
+    // The parts join: the simulator's frames cycle through 32 pictures in order.
+    const cycle = jpegCycle({ width: 160, height: 120, hue: 120 });
+    const at = (buf: Buffer) => cycle.findIndex((c) => c.equals(buf));
+    assert.equal(at(fb[0]!), (at(fa.at(-1)!) + 1) % cycle.length);
+    await sim.stop();
+  });
 });
