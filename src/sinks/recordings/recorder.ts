@@ -81,6 +81,7 @@ export class CameraRecorder {
   private readonly closing = new Set<Promise<unknown>>();
   corrupt = 0;
   private readonly corruptLog: ThrottledLog;
+  private readonly failLog: ThrottledLog;
 
   constructor(
     private readonly host: RecorderHost,
@@ -88,6 +89,7 @@ export class CameraRecorder {
     private mode: RecordMode,
   ) {
     this.corruptLog = new ThrottledLog(host.log, 60_000);
+    this.failLog = new ThrottledLog(host.log, 60_000);
   }
 
   get on(): boolean {
@@ -105,7 +107,14 @@ export class CameraRecorder {
     if (this.on && !this.unsubscribe) {
       const s = this.host.settings;
       this.ring = new PrerollRing(s.preMs, s.maxPrerollBytes);
-      this.unsubscribe = this.cam.subscribe((f) => this.onFrame(f));
+      // Frame listeners run on the source's hot path without a guard: a bug here must not reach it.
+      this.unsubscribe = this.cam.subscribe((f) => {
+        try {
+          this.onFrame(f);
+        } catch (err) {
+          this.failLog.warn(`camera ${this.cam.id}: recording a frame failed: ${(err as Error).stack ?? err}`);
+        }
+      });
     } else if (!this.on && this.unsubscribe) {
       this.unsubscribe();
       this.unsubscribe = undefined;
