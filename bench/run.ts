@@ -2,14 +2,15 @@
 // npm run bench -- --soak SECONDS: the memory soak instead (bench/soak.ts)
 // Runs cam2mqtt as its own process, the load from other processes, and the raw baseline under the same
 // load, and reports frames, drops, fps, latency, CPU per delivered GB and peak RSS side by side.
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { NODE_FLAGS } from '../src/node-flags.js';
 import { type Child, freePort, spawnChild } from './load/child.js';
-import type { Profile } from './load/jpegs.js';
+import { SCENARIOS, type Scenario, SERIES } from './scenarios.js';
 
 const DIST = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const ROOT = path.resolve(DIST, '..');
@@ -20,147 +21,7 @@ const serverLog = process.env.BENCH_SERVER_LOG;
 // cam2mqtt runs with its own NODE_FLAGS first, as when started any other way (BENCH_NO_NODE_FLAGS=1: without).
 const extraNodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 
-export interface Scenario {
-  id: number;
-  name: string;
-  cameras: number;
-  profile: Profile;
-  fps: number;
-  protocol: 'native' | 'mjpeg2sd';
-  viewersPerCamera: number;
-  slow?: { count: number; bytesPerSec: number };
-  /** Seconds between MQTT snapshots per camera (cam2mqtt only; the baseline has no MQTT). */
-  snapshotInterval?: number;
-  /** Control-page clients on /api/ws watching every camera (cam2mqtt only). */
-  pageClients?: number;
-  /** MQTT subscribers on the snapshot topics (cam2mqtt only). */
-  mqttSubs?: { normal: number; slow?: { bytesPerSec: number } };
-  /** Part of the cost-growth series rather than the six scenarios of the issue. */
-  scaling?: boolean;
-  /** Only run when asked for by id (to split a scenario's cost into its parts). */
-  diagnostic?: boolean;
-}
-
-const home = {
-  cameras: 8,
-  profile: 'SVGA',
-  fps: 10,
-  protocol: 'native',
-  viewersPerCamera: 3,
-  snapshotInterval: 2,
-  pageClients: 1,
-  mqttSubs: { normal: 1 },
-} as const;
-
-export const SCENARIOS: Scenario[] = [
-  { id: 1, name: 'home: 8 cameras SVGA 10 fps, 3 viewers each, 1 page, MQTT snapshots every 2 s', ...home },
-  {
-    id: 2,
-    name: 'fan-out: 1 camera VGA 25 fps, 200 viewers',
-    cameras: 1,
-    profile: 'VGA',
-    fps: 25,
-    protocol: 'native',
-    viewersPerCamera: 200,
-  },
-  {
-    id: 3,
-    name: 'many cameras: 64 VGA 15 fps, 1 viewer each',
-    cameras: 64,
-    profile: 'VGA',
-    fps: 15,
-    protocol: 'native',
-    viewersPerCamera: 1,
-  },
-  {
-    id: 4,
-    name: 'slow viewers: scenario 1 + 20 viewers at 50 KB/s',
-    ...home,
-    slow: { count: 20, bytesPerSec: 50_000 },
-  },
-  {
-    id: 5,
-    name: 'large frames: 4 UXGA 5 fps, snapshots every 1 s to a slow and a normal subscriber',
-    cameras: 4,
-    profile: 'UXGA',
-    fps: 5,
-    protocol: 'native',
-    viewersPerCamera: 1,
-    snapshotInterval: 1,
-    mqttSubs: { normal: 1, slow: { bytesPerSec: 50_000 } },
-  },
-  { id: 6, name: 'mjpeg2sd: scenario 1 with MJPEG2SD cameras', ...home, protocol: 'mjpeg2sd' },
-  // Cost growth: viewers doubled, cameras doubled, and cameras nobody watches.
-  {
-    id: 11,
-    name: 'scaling: 1 camera VGA 25 fps, 50 viewers',
-    cameras: 1,
-    profile: 'VGA',
-    fps: 25,
-    protocol: 'native',
-    viewersPerCamera: 50,
-    scaling: true,
-  },
-  {
-    id: 12,
-    name: 'scaling: 1 camera VGA 25 fps, 100 viewers',
-    cameras: 1,
-    profile: 'VGA',
-    fps: 25,
-    protocol: 'native',
-    viewersPerCamera: 100,
-    scaling: true,
-  },
-  {
-    id: 13,
-    name: 'scaling: 16 cameras VGA 15 fps, 1 viewer each',
-    cameras: 16,
-    profile: 'VGA',
-    fps: 15,
-    protocol: 'native',
-    viewersPerCamera: 1,
-    scaling: true,
-  },
-  {
-    id: 14,
-    name: 'scaling: 32 cameras VGA 15 fps, 1 viewer each',
-    cameras: 32,
-    profile: 'VGA',
-    fps: 15,
-    protocol: 'native',
-    viewersPerCamera: 1,
-    scaling: true,
-  },
-  {
-    id: 15,
-    name: 'scaling: 16 cameras VGA 15 fps, no viewers',
-    cameras: 16,
-    profile: 'VGA',
-    fps: 15,
-    protocol: 'native',
-    viewersPerCamera: 0,
-    scaling: true,
-  },
-  // Scenario 1 taken apart.
-  {
-    id: 21,
-    name: 'diagnostic: scenario 1, MJPEG viewers only',
-    ...home,
-    pageClients: 0,
-    mqttSubs: undefined,
-    snapshotInterval: 0,
-    diagnostic: true,
-  },
-  { id: 22, name: 'diagnostic: scenario 1 without the page client', ...home, pageClients: 0, diagnostic: true },
-  {
-    id: 23,
-    name: 'diagnostic: scenario 1 without MQTT snapshots',
-    ...home,
-    mqttSubs: undefined,
-    snapshotInterval: 0,
-    diagnostic: true,
-  },
-];
+export type { Scenario } from './scenarios.js';
 
 function child(script: string, args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Child {
   return spawnChild(DIST, script, args, {
@@ -168,15 +29,21 @@ function child(script: string, args: string[], env: Record<string, string> = {},
     nodeArgs,
     // cam2mqtt's own log lines (and --trace-gc output): kept in a file when BENCH_SERVER_LOG is set.
     otherLine: (line) => {
-      if (serverLog && (script === 'src/cli.js' || script === 'bench/baseline.js'))
+      if (serverLog && (script === 'src/cli.js' || script.startsWith('bench/baseline')))
         appendFileSync(serverLog, `${script === 'src/cli.js' ? 'cam2mqtt' : 'baseline'} ${line}\n`);
     },
   });
 }
 
 function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
+}
+
+/** User and system (kernel: socket reads and writes) CPU seconds of a process so far. */
+function cpuTimes(pid: number): { user: number; sys: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
+  return { user: Number(f[11]) / TICK, sys: Number(f[12]) / TICK };
 }
 
 function peakRssMb(pid: number): number {
@@ -206,6 +73,10 @@ export interface RunResult {
   cpuSeconds: number;
   deliveredGB: number;
   cpuPerGB: number;
+  /** Of cpuSeconds, the kernel's part (system time). */
+  cpuSys?: number;
+  /** Idle scenarios: CPU seconds per camera per hour of running. */
+  cpuPerCameraHour?: number;
   peakRssMb: number;
   fast: ClassResult;
   slow?: ClassResult;
@@ -219,20 +90,52 @@ export interface RunResult {
   };
 }
 
+/** Wait until a child has printed a line that `pred` accepts. */
+async function lineOf<T>(c: Child, pred: (l: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = (c.lines as T[]).find(pred);
+    if (hit) return hit;
+    if (Date.now() > end) throw new Error('a load process did not report in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs: number): Promise<RunResult> {
   const port = await freePort();
   const mqttPort = await freePort();
+  const pulled = s.protocol === 'pulled';
+  // Pulled cameras: the MJPEG sources (16 per process) listen first; the server then connects to them.
+  const camProcs: Child[] = [];
+  const urls: string[] = [];
+  if (pulled) {
+    for (let first = 0; first < s.cameras; first += 16) {
+      const count = Math.min(16, s.cameras - first);
+      camProcs.push(
+        child('bench/load/mjpeg-sources.js', [JSON.stringify({ count, fps: s.fps, profile: s.profile, durationMs })]),
+      );
+    }
+    await Promise.all(camProcs.map((c) => c.ready));
+    for (const c of camProcs) {
+      const { ports } = await lineOf<{ ports?: number[] }>(c, (l) => Array.isArray(l.ports));
+      urls.push(...ports!.map((p) => `http://127.0.0.1:${p}/stream`));
+    }
+  }
   let server: Child;
   let dataDir = '';
   if (target === 'cam2mqtt') {
     dataDir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-bench-'));
-    const cams = Array.from(
-      { length: s.cameras },
-      (_, i) => `  bench-${i}:\n    snapshot_interval: ${s.snapshotInterval ?? 0}`,
+    const cams = Array.from({ length: s.cameras }, (_, i) =>
+      [
+        `  bench-${i}:`,
+        `    snapshot_interval: ${s.snapshotInterval ?? 0}`,
+        ...(pulled ? [`    mjpeg_url: ${urls[i]}`] : []),
+        ...(s.cameraConfig ?? []).map((l) => `    ${l}`),
+      ].join('\n'),
     ).join('\n');
     writeFileSync(
       path.join(dataDir, 'configuration.yaml'),
-      `http:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: ${mqttPort}\nlimits:\n  max_cameras: 1024\n  max_pending_connections: 1024\ncameras:\n${cams}\n`,
+      `http:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: ${mqttPort}\nlimits:\n  max_cameras: 1024\n  max_pending_connections: 1024\ncameras:\n${cams}\n${s.config ?? ''}`,
     );
     server = child('src/cli.js', ['--data-dir', dataDir], {}, [
       ...(process.env.BENCH_NO_NODE_FLAGS ? [] : NODE_FLAGS),
@@ -241,33 +144,42 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
     ]);
     await waitHttp(port);
   } else {
-    server = child('bench/baseline.js', [String(port)], {}, [
-      ...extraNodeArgs,
-      ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'baseline')] : []),
-    ]);
+    const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'baseline')] : [];
+    server = pulled
+      ? child(
+          'bench/baseline-pulled.js',
+          [String(port), JSON.stringify(Object.fromEntries(urls.map((u, i) => [`bench-${i}`, u])))],
+          {},
+          [...extraNodeArgs, ...prof],
+        )
+      : child('bench/baseline.js', [String(port)], {}, [...extraNodeArgs, ...prof]);
     await server.ready;
   }
-  const camUrl = `ws://127.0.0.1:${port}${s.protocol === 'mjpeg2sd' ? '/ws' : '/api/camera'}`;
-  // Cameras in groups of 16 per process so the load side is not the bottleneck.
-  const camProcs: Child[] = [];
-  for (let first = 0; first < s.cameras; first += 16) {
-    const count = Math.min(16, s.cameras - first);
-    camProcs.push(
-      child('bench/load/cameras.js', [
-        JSON.stringify({
-          url: camUrl,
-          protocol: s.protocol,
-          count,
-          fps: s.fps,
-          profile: s.profile,
-          durationMs,
-          idPrefix: 'bench',
-          offset: first,
-        }),
-      ]),
-    );
+  if (pulled) {
+    // Every source has its puller before anything starts.
+    await Promise.all(camProcs.map((c) => lineOf<{ connected?: boolean }>(c, (l) => l.connected === true)));
+  } else {
+    const camUrl = `ws://127.0.0.1:${port}${s.protocol === 'mjpeg2sd' ? '/ws' : '/api/camera'}`;
+    // Cameras in groups of 16 per process so the load side is not the bottleneck.
+    for (let first = 0; first < s.cameras; first += 16) {
+      const count = Math.min(16, s.cameras - first);
+      camProcs.push(
+        child('bench/load/cameras.js', [
+          JSON.stringify({
+            url: camUrl,
+            protocol: s.protocol,
+            count,
+            fps: s.fps,
+            profile: s.profile,
+            durationMs,
+            idPrefix: 'bench',
+            offset: first,
+          }),
+        ]),
+      );
+    }
+    await Promise.all(camProcs.map((c) => c.ready));
   }
-  await Promise.all(camProcs.map((c) => c.ready));
   const ids = Array.from({ length: s.cameras }, (_, i) => `bench-${i}`);
   const viewerProcs: Child[] = [];
   const perProc =
@@ -302,17 +214,23 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
   await Promise.all([...viewerProcs, ...extra].map((v) => v.ready));
   const pid = server.proc.pid!;
   const cpu0 = cpuSeconds(pid);
+  const times0 = cpuTimes(pid);
   const all = [...camProcs, ...viewerProcs, ...extra];
   for (const c of all) c.proc.stdin!.write('go\n');
   await Promise.all(all.map((c) => c.done));
   const cpu = cpuSeconds(pid) - cpu0;
+  const times1 = cpuTimes(pid);
+  const cpuSys = times1.sys - times0.sys;
   const rss = peakRssMb(pid);
   server.proc.kill('SIGINT');
   await server.done;
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 
   const camOut = camProcs.map(
-    (c) => c.lines[0] as { sent: number; bytes: number; perCamera: number[]; sendTimes?: number[][] },
+    (c) =>
+      (c.lines as { sent?: number; bytes: number; perCamera: number[]; sendTimes?: number[][] }[]).find(
+        (l) => l.sent !== undefined,
+      ) as { sent: number; bytes: number; perCamera: number[]; sendTimes?: number[][] },
   );
   const sent = camOut.reduce((a, c) => a + c.sent, 0);
   const sentGB = camOut.reduce((a, c) => a + c.bytes, 0) / 1e9;
@@ -342,7 +260,7 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
     for (const v of list) {
       const camIdx = Number(v.cam.split('-')[1]);
       for (const [seq, recv, hdr] of v.samples) {
-        const sentAt = s.protocol === 'mjpeg2sd' ? sendTimes[camIdx]?.[seq! - 1] : hdr;
+        const sentAt = s.protocol === 'native' ? hdr : sendTimes[camIdx]?.[seq! - 1];
         if (sentAt !== undefined) lat.push(recv! - sentAt);
       }
     }
@@ -376,7 +294,7 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
         cam: 'page-0',
         frames: c.frames,
         bytes: c.bytes,
-        samples: s.protocol === 'mjpeg2sd' ? [] : c.samples,
+        samples: s.protocol === 'native' ? c.samples : [],
       })),
       sent * clients.length,
     );
@@ -410,6 +328,8 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
     cpuSeconds: cpu,
     deliveredGB,
     cpuPerGB: perGB,
+    cpuSys,
+    ...(s.idle ? { cpuPerCameraHour: cpu / s.cameras / (durationMs / 3_600_000) } : {}),
     peakRssMb: rss,
     fast,
     ...(slow ? { slow } : {}),
@@ -471,7 +391,7 @@ function table(s: Scenario, runs: RunResult[]): string {
         f1(c.p50),
         f1(c.p99),
         f1(c.max),
-        cls === 'fast' ? f2(r.cpuSeconds) : '',
+        cls === 'fast' ? `${f2(r.cpuSeconds)} (${f2(r.cpuSys ?? NaN)} sys)` : '',
         cls === 'fast' ? f2(r.deliveredGB) : '',
         cls === 'fast' ? f2(r.cpuPerGB) : '',
         cls === 'fast' ? f1(r.peakRssMb) : '',
@@ -484,7 +404,7 @@ function table(s: Scenario, runs: RunResult[]): string {
   const b = runs.find((r) => r.target === 'baseline');
   const ratio =
     c && b
-      ? `CPU/GB ratio cam2mqtt/baseline: ${f2(c.cpuPerGB / b.cpuPerGB)}; p99 ratio: ${f2(c.fast.p99 / b.fast.p99)}`
+      ? `CPU/GB ratio cam2mqtt/baseline: ${f2(c.cpuPerGB / b.cpuPerGB)}; p99 ratio: ${f2(c.fast.p99 / b.fast.p99)}${c.cpuPerCameraHour !== undefined ? `; idle CPU s per camera-hour: cam2mqtt ${f1(c.cpuPerCameraHour)}, baseline ${f1(b.cpuPerCameraHour ?? NaN)}` : ''}`
       : '';
   const mq = runs
     .filter((r) => r.mqtt)
@@ -499,7 +419,7 @@ function table(s: Scenario, runs: RunResult[]): string {
 const program = new Command()
   .option(
     '--scenario <list>',
-    'comma-separated scenario ids, "main" (1-6) or "all" (1-6 and the scaling series 11-15)',
+    'comma-separated scenario ids, "main" (1-6), "pulled" (7-10), "scaling" (11-19) or "all" (every one but the diagnostics)',
     'all',
   )
   .option('--duration <s>', 'measured seconds per run', '10')
@@ -551,11 +471,23 @@ let chosen =
   opts.scenario === 'all'
     ? SCENARIOS.filter((s) => !s.diagnostic)
     : opts.scenario === 'main'
-      ? SCENARIOS.filter((s) => !s.scaling && !s.diagnostic)
-      : SCENARIOS.filter((s) => opts.scenario.split(',').map(Number).includes(s.id));
+      ? SCENARIOS.filter((s) => !s.scaling && !s.diagnostic && s.protocol !== 'pulled')
+      : opts.scenario === 'pulled'
+        ? SCENARIOS.filter((s) => s.protocol === 'pulled' && !s.diagnostic)
+        : opts.scenario === 'scaling'
+          ? SCENARIOS.filter((s) => s.scaling)
+          : SCENARIOS.filter((s) => opts.scenario.split(',').map(Number).includes(s.id));
 let durationMs = Number(opts.duration) * 1000;
 if (opts.quick) {
-  chosen = [{ ...SCENARIOS[1]!, name: 'quick: 1 camera VGA 25 fps, 20 viewers', viewersPerCamera: 20 }];
+  // One dial-in and one pulled scenario, short.
+  chosen = [
+    { ...SCENARIOS.find((x) => x.id === 2)!, name: 'quick: 1 camera VGA 25 fps, 20 viewers', viewersPerCamera: 20 },
+    {
+      ...SCENARIOS.find((x) => x.id === 7)!,
+      name: 'quick pulled: 1 camera VGA 25 fps, 20 viewers',
+      viewersPerCamera: 20,
+    },
+  ];
   durationMs = 3000;
   rounds_ = 1;
 }
@@ -597,6 +529,35 @@ function median(rounds: RunResult[]): RunResult {
 }
 
 const results: { scenario: Scenario; runs: RunResult[]; rounds: RunResult[][] }[] = [];
+
+/** Least-squares slope of log(CPU s) against log(x): the exponent of the cost's growth. */
+export function exponent(points: { x: number; y: number }[]): number {
+  const p = points.filter((q) => q.x > 0 && q.y > 0).map((q) => ({ x: Math.log(q.x), y: Math.log(q.y) }));
+  if (p.length < 2) return NaN;
+  const mx = p.reduce((a, q) => a + q.x, 0) / p.length;
+  const my = p.reduce((a, q) => a + q.y, 0) / p.length;
+  const sxy = p.reduce((a, q) => a + (q.x - mx) * (q.y - my), 0);
+  const sxx = p.reduce((a, q) => a + (q.x - mx) ** 2, 0);
+  return sxy / sxx;
+}
+
+function scalingFits(res: typeof results): string {
+  const lines: string[] = [];
+  for (const [name, series] of Object.entries(SERIES)) {
+    const got = series.ids.map((id) => res.find((r) => r.scenario.id === id)).filter((r) => r !== undefined);
+    if (got.length < 2) continue;
+    for (const target of ['cam2mqtt', 'baseline'] as const) {
+      const pts = got.map((r) => ({
+        x: series.x(r.scenario),
+        y: r.runs.find((x) => x.target === target && !x.label)!.cpuSeconds,
+      }));
+      lines.push(
+        `Scaling exponent (log-log fit of CPU s) against ${name}, ${target}: ${exponent(pts).toFixed(2)} over ${pts.map((q) => `${q.x}:${f2(q.y)}`).join(' ')}`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
 for (const s of chosen) {
   const rounds: RunResult[][] = [];
   // Baseline and cam2mqtt alternate, so slow drifts of the machine hit both alike.
@@ -614,9 +575,19 @@ for (const s of chosen) {
   results.push({ scenario: s, runs, rounds });
   process.stdout.write(table(s, runs));
 }
+const fits = scalingFits(results);
+if (fits) process.stdout.write(`\n${fits}\n`);
 mkdirSync(path.dirname(opts.out), { recursive: true });
 writeFileSync(
   opts.out,
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, durationMs, rounds: rounds_, results }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, commit: gitCommit(), load: loadavg(), durationMs, rounds: rounds_, results, scaling: fits }, null, 2)}\n`,
 );
 process.stdout.write(`\nresults written to ${opts.out}\n`);
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -7,6 +7,7 @@ import { metricsExtension } from './sinks/metrics/metrics-extension.js';
 import { mjpegExtension } from './sinks/mjpeg/mjpeg-sink.js';
 import { mqttExtension } from './sinks/mqtt/mqtt-extension.js';
 import { pageExtension } from './sinks/page/index.js';
+import { recordingsExtension } from './sinks/recordings/index.js';
 import { httpCamerasExtension } from './sources/http/pull-extension.js';
 import { mjpeg2sdSourceExtension } from './sources/mjpeg2sd/mjpeg2sd-source.js';
 import { nativeSourceExtension } from './sources/native/native-source.js';
@@ -33,6 +34,8 @@ export const coreExtensions: ExtensionFactory[] = [
 export const defaultExtensions: ExtensionFactory[] = [
   ...coreExtensions,
   authExtension,
+  // Before the page and MQTT: its motion listener adds the clip's URLs to the event they publish.
+  recordingsExtension,
   pageExtension,
   httpCamerasExtension,
   mqttExtension,

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const RUN = fileURLToPath(new URL('../bench/run.js', import.meta.url));
 
 // The harness only: figures are judged by `npm run bench`, never by a test (a shared CI machine is too noisy).
-test('npm run bench -- --quick runs cam2mqtt and the baseline under load and writes its results', () => {
+test('npm run bench -- --quick runs cam2mqtt and the baselines under dial-in and pulled load and writes its results', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-bench-smoke-'));
   try {
     const out = path.join(dir, 'r.json');
@@ -26,16 +26,20 @@ test('npm run bench -- --quick runs cam2mqtt and the baseline under load and wri
         }[];
       }[];
     };
-    const runs = res.results[0]!.runs;
-    assert.deepEqual(
-      runs.map((x) => x.target),
-      ['baseline', 'cam2mqtt'],
-    );
-    for (const run of runs) {
-      assert.ok(run.sent > 0 && run.cpuSeconds > 0, `${run.target}: frames sent and CPU measured`);
-      assert.equal(run.fast.viewers, 20);
-      assert.ok(run.fast.delivered > 0, `${run.target}: viewers received frames`);
-      assert.equal(run.fast.outOfOrder, 0, `${run.target}: frames in order`);
+    // A dial-in scenario, then a pulled one (MJPEG sources, the pulled baseline).
+    assert.equal(res.results.length, 2);
+    for (const [i, { runs }] of res.results.entries()) {
+      assert.deepEqual(
+        runs.map((x) => x.target),
+        ['baseline', 'cam2mqtt'],
+      );
+      for (const run of runs) {
+        const what = `${i === 0 ? 'dial-in' : 'pulled'} ${run.target}`;
+        assert.ok(run.sent > 0 && run.cpuSeconds > 0, `${what}: frames sent and CPU measured`);
+        assert.equal(run.fast.viewers, 20);
+        assert.ok(run.fast.delivered > 0, `${what}: viewers received frames`);
+        assert.equal(run.fast.outOfOrder, 0, `${what}: frames in order`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

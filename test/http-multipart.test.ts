@@ -13,12 +13,32 @@ interface Run {
   parser: MultipartParser;
 }
 
-/** Feed `stream` to a parser in chunks of the given sizes (cycled), as a socket would. */
+/**
+ * Feed `stream` to a parser in chunks of the given sizes (cycled), as a socket would. Parsed twice:
+ * with onPart (bodies copied together) and with onSlices (bodies as views of the chunks); both must
+ * give the same parts, headers and refusals.
+ */
 function parse(
   stream: Buffer,
   boundary: string | undefined,
   chunkSizes: number[] = [65536],
   maxFrameBytes = 1 << 20,
+): Run {
+  const copied = parseIn('part', stream, boundary, chunkSizes, maxFrameBytes);
+  const sliced = parseIn('slices', stream, boundary, chunkSizes, maxFrameBytes);
+  assert.deepEqual(sliced.parts, copied.parts, 'onSlices gives the same bodies as onPart');
+  assert.deepEqual(sliced.headers, copied.headers);
+  assert.deepEqual(sliced.oversize, copied.oversize);
+  assert.equal(sliced.ended, copied.ended);
+  return copied;
+}
+
+function parseIn(
+  mode: 'part' | 'slices',
+  stream: Buffer,
+  boundary: string | undefined,
+  chunkSizes: number[],
+  maxFrameBytes: number,
 ): Run {
   const run: Run = {
     parts: [],
@@ -35,6 +55,19 @@ function parse(
         run.parts.push(Buffer.from(b));
         run.headers.push({ ...h });
       },
+      ...(mode === 'slices'
+        ? {
+            onSlices: (slices: Buffer[], size: number, h: PartHeaders) => {
+              assert.ok(slices.length > 0 && slices.every((x) => x.length > 0), 'no empty slices');
+              assert.equal(
+                slices.reduce((a, x) => a + x.length, 0),
+                size,
+              );
+              run.parts.push(Buffer.concat(slices));
+              run.headers.push({ ...h });
+            },
+          }
+        : {}),
       onOversize: (size) => run.oversize.push(size),
       onEnd: () => {
         run.ended = true;
@@ -219,6 +252,33 @@ test('a body within one chunk is handed out without copying', () => {
   p.push(chunk);
   assert.ok(got);
   assert.equal(got.buffer, chunk.buffer, 'same memory as the socket chunk');
+});
+
+test('a body split over chunks is handed to onSlices as views of those chunks, never joined', () => {
+  const f = frames[0]!;
+  const stream = Buffer.concat([
+    Buffer.from(`--B\r\nContent-Length: ${f.length}\r\n\r\n`),
+    f,
+    Buffer.from('\r\n--B\r\n'),
+  ]);
+  // Separate memory per chunk, as sockets deliver them.
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < stream.length; at += 1460) chunks.push(Buffer.from(stream.subarray(at, at + 1460)));
+  const got: Buffer[][] = [];
+  const p = new MultipartParser(
+    { boundary: 'B', maxFrameBytes: 1 << 20 },
+    { onPart: () => assert.fail('onSlices takes the parts'), onSlices: (sl) => got.push(sl) },
+  );
+  for (const c of chunks) p.push(c);
+  assert.equal(got.length, 1);
+  const slices = got[0]!;
+  assert.ok(slices.length >= Math.floor(f.length / 1460), 'one slice per chunk');
+  for (const sl of slices)
+    assert.ok(
+      chunks.some((c) => c.buffer === sl.buffer),
+      'every slice is a view of a chunk',
+    );
+  assert.ok(Buffer.concat(slices).equals(f));
 });
 
 test('parser throughput (reported, not asserted)', (t) => {

@@ -93,6 +93,9 @@ export const cameraSchema = z.strictObject({
       max_delay: z.number().min(0.05).default(30),
     })
     .prefault({}),
+  // Recording (recordings.enabled): motion = a clip per motion event, continuous = hour-long segments
+  // as well, off = none. Unset: motion. Home Assistant's recording switch turns it on and off.
+  record: z.enum(['motion', 'continuous', 'off']).optional(),
   // Server-side motion detection on this camera's frames (pulled cameras, or dial-in cameras without it).
   motion_detection: z.boolean().default(false),
   motion: z
@@ -292,6 +295,41 @@ export const configSchema = z.strictObject({
       image_interval: z.number().min(0).max(3600).default(2),
       // Address HA should use to reach the embedded MQTT broker (default: mqtt.host, else http.public_url's host).
       broker_host: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  // Motion clips with pre-roll, the event index and retention: docs/recordings.md.
+  recordings: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      // Where clips go (default <data>/recordings); a NAS mount works.
+      dir: z.string().min(1).optional(),
+      // Seconds of frames kept in memory per recording camera, written at the start of each clip.
+      pre_seconds: z.number().min(0).max(60).default(5),
+      // Seconds recorded after motion ends.
+      post_seconds: z.number().min(0).max(300).default(5),
+      // Longest clip (seconds); a longer event continues in a new clip with the same event id.
+      max_seconds: z.number().min(5).max(3600).default(300),
+      // Bytes of pre-roll kept per camera at most (the ring drops its oldest frames beyond it).
+      max_preroll_bytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(1024 * 1024 * 1024)
+        .default(16 * 1024 * 1024),
+      // Clips older than this many days are removed (0 = keep by age forever).
+      retain_days: z.number().min(0).default(7),
+      // All clips together at most (bytes); the oldest are removed first (0 = no limit).
+      max_bytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(10 * 1024 * 1024 * 1024),
+      // With less free space than this on the disk, recording pauses (and resumes by itself).
+      min_free_bytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(512 * 1024 * 1024),
     })
     .prefault({}),
   // Prometheus metrics at GET /metrics (docs/metrics.md), behind http.auth like the API.

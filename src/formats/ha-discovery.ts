@@ -30,6 +30,8 @@ export interface CameraDescriptor {
   model: string | undefined;
   firmware: string | undefined;
   capabilities: readonly string[];
+  /** Recordings are on (recordings.enabled): the last-event sensor and the recording switch. */
+  recording?: boolean;
 }
 
 export interface DiscoveryContext {
@@ -295,6 +297,36 @@ function entitySpecs(cam: CameraDescriptor, t: Topics, image: boolean): EntitySp
       entity_category: 'diagnostic',
     },
   });
+  if (cam.recording) {
+    const last = t.lastEvent(cam.id);
+    specs.push(
+      {
+        component: 'sensor',
+        object: 'last_event',
+        name: 'Last event',
+        fields: {
+          state_topic: last,
+          value_template: '{{ value_json.time }}',
+          device_class: 'timestamp',
+          json_attributes_topic: last,
+          entity_category: 'diagnostic',
+          icon: 'mdi:filmstrip',
+        },
+      },
+      {
+        component: 'switch',
+        object: 'recording',
+        name: 'Recording',
+        fields: {
+          command_topic: t.set(cam.id, 'recording'),
+          state_topic: t.recording(cam.id),
+          payload_on: 'ON',
+          payload_off: 'OFF',
+          icon: 'mdi:record-rec',
+        },
+      },
+    );
+  }
   if (device.commandMaxBytes !== undefined) {
     specs.push({
       component: 'text',

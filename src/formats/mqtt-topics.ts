@@ -66,6 +66,14 @@ export class Topics {
   info(id: string): string {
     return `${this.base}/${id}/info`;
   }
+  /** Recording switch state (ON/OFF), while recordings are on. */
+  recording(id: string): string {
+    return `${this.base}/${id}/recording`;
+  }
+  /** The last recorded motion event (JSON: time, URLs, duration, frames). */
+  lastEvent(id: string): string {
+    return `${this.base}/${id}/last_event`;
+  }
   /** Home Assistant's image entity: the newest frame every homeassistant.image_interval seconds. */
   image(id: string): string {
     return `${this.base}/${id}/image`;
@@ -88,6 +96,8 @@ export class Topics {
       this.motion(id),
       this.snapshot(id),
       this.info(id),
+      this.recording(id),
+      this.lastEvent(id),
       this.image(id),
       this.diagnostics(id),
     ];

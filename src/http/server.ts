@@ -22,6 +22,7 @@ export interface Routes {
   get(path: string, ...handlers: Handlers): void;
   post(path: string, ...handlers: Handlers): void;
   put(path: string, ...handlers: Handlers): void;
+  delete(path: string, ...handlers: Handlers): void;
 }
 
 /** Route parameters (`:id`), percent-decoded by the router. */
@@ -99,6 +100,7 @@ export class HttpServer {
       get: (path, ...h) => this.add('get', path, false, h),
       post: (path, ...h) => this.add('post', path, false, h),
       put: (path, ...h) => this.add('put', path, false, h),
+      delete: (path, ...h) => this.add('delete', path, false, h),
     };
     this.server = createWebServer((req, res) => this.dispatchScoped(req, res), tls);
     this.server.on('upgrade', (req, socket, head) => this.dispatchUpgradeScoped(req, socket, head));
@@ -134,6 +136,10 @@ export class HttpServer {
 
   put(path: string, ...handlers: Handlers): void {
     this.add('put', path, true, handlers);
+  }
+
+  delete(path: string, ...handlers: Handlers): void {
+    this.add('delete', path, true, handlers);
   }
 
   private add(method: Method, path: string, guarded: boolean, handlers: Handlers): void {

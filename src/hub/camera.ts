@@ -64,6 +64,8 @@ export class Camera {
   motion = false;
   motionRegion: MotionRegion | undefined;
   motionEventId: string | undefined;
+  /** Recording switch (the recordings sink sets it; undefined while recordings are off). */
+  recording: boolean | undefined;
 
   /** Connections since start (hub.attach); reconnects = connections - 1. */
   connections = 0;

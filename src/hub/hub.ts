@@ -2,10 +2,10 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../logging.js';
 import { Camera, type CameraLink, type CameraMeta, type LogEntry, type MotionRegion, type Protocol } from './camera.js';
 import { type Command, CommandError, type CommandResult } from './controls.js';
-import type { HubEvent, HubEvents, HubListener, MotionEvent, SnapshotReason } from './events.js';
+import type { ClipEvent, HubEvent, HubEvents, HubListener, MotionEvent, SnapshotReason } from './events.js';
 import { type Frame, jpegSize } from './frame.js';
 
-export type { MotionEvent, SnapshotReason } from './events.js';
+export type { ClipEvent, EventRecording, MotionEvent, SnapshotReason } from './events.js';
 
 export interface HubOptions {
   logger: Logger;
@@ -391,6 +391,24 @@ export class CameraHub extends EventEmitter<HubEvents> {
       this.emit('snapshot', cam, cam.latest, 'motion');
     }
     this.emit('motion', event);
+  }
+
+  /**
+   * Turn a camera's recording on or off (MQTT's switch, the API). Refused while recordings are off
+   * (Camera.recording undefined); the recordings sink acts on the `recording` event.
+   */
+  setRecording(cam: Camera, on: boolean): void {
+    if (cam.recording === undefined)
+      throw new CommandError('unsupported', 'recordings are off (set recordings.enabled: true)');
+    if (cam.recording === on) return;
+    cam.recording = on;
+    this.log.info(`camera ${cam.id}: recording switched ${on ? 'on' : 'off'}`);
+    this.emit('recording', cam);
+  }
+
+  /** The recordings sink tells about a clip (the page and MQTT show it). */
+  clipEvent(clip: ClipEvent): void {
+    this.emit('clip', clip);
   }
 
   addLog(cam: Camera, dir: LogEntry['dir'], text: string): void {

@@ -11,7 +11,7 @@ import { RESERVED_IDS, Topics } from '../../formats/mqtt-topics.js';
 import type { Camera } from '../../hub/camera.js';
 import { cameraSummary } from '../../hub/camera.js';
 import type { Frame } from '../../hub/frame.js';
-import type { MotionEvent, SnapshotReason } from '../../hub/hub.js';
+import type { ClipEvent, MotionEvent, SnapshotReason } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import { EmbeddedBroker } from './broker.js';
 import { EmbeddedTransport, ExternalTransport, redactUrl, type Transport } from './client.js';
@@ -147,6 +147,8 @@ export class MqttExtension implements Extension {
     hub.listen(this, 'motion', (ev) => this.onMotion(ev));
     hub.listen(this, 'snapshot', (cam, frame, reason) => this.onSnapshot(cam, frame, reason));
     hub.listen(this, 'stats', () => this.onStats());
+    hub.listen(this, 'recording', (cam) => this.onRecording(cam));
+    hub.listen(this, 'clip', (clip) => this.onClip(clip));
     for (const cam of hub.list()) this.onCamera(cam);
 
     this.transport.on('connect', () => this.onConnect());
@@ -228,6 +230,7 @@ export class MqttExtension implements Extension {
     const what = this.topics.classify(topic);
     switch (what.kind) {
       case 'set':
+        if (what.control === 'recording') return this.onRecordingSet(what.id, payload);
         void this.commands.handleSet(what.id, what.control, payload);
         return;
       case 'request':
@@ -270,6 +273,7 @@ export class MqttExtension implements Extension {
       model: cam.model,
       firmware: cam.firmware,
       capabilities: [...cam.capabilities].sort(),
+      ...(cam.recording !== undefined ? { recording: true } : {}),
     };
   }
 
@@ -306,6 +310,7 @@ export class MqttExtension implements Extension {
     }
     this.schedule(cam, { discovery: true, state: true });
     this.scheduleBridge();
+    if (cam.recording !== undefined) this.onRecording(cam);
   }
 
   private onUpdated(cam: Camera): void {
@@ -350,19 +355,73 @@ export class MqttExtension implements Extension {
     if (RESERVED_IDS.has(cam.id)) return;
     const t = this.topics;
     this.publisher.retain(t.motion(cam.id), ev.state === 'start' ? 'ON' : 'OFF', 1);
-    this.publisher.send(
-      t.event(cam.id),
+    const payload: Record<string, unknown> = {
+      event_type: ev.state === 'start' ? 'motion_start' : 'motion_end',
+      event_id: ev.eventId,
+      camera: cam.id,
+      state: ev.state,
+      camera_time: ev.cameraTime,
+      camera_time_iso: new Date(ev.cameraTime).toISOString(),
+      snapshot_seq: ev.frameSeq ?? null,
+      region: ev.region ?? null,
+    };
+    const rec = ev.recording;
+    const send = () => this.publisher.send(t.event(cam.id), JSON.stringify(payload), { qos: 1 });
+    if (!rec) return send();
+    // Recorded (the recordings sink): the thumbnail at once; motion_end once the clip is closed
+    // (post_seconds later), with the clip's link and figures.
+    payload.thumbnail_url = rec.thumbnailUrl;
+    if (ev.state === 'start' || !rec.closed) return send();
+    payload.clip_url = rec.clipUrl;
+    void rec.closed.then((c) => {
+      payload.duration_s = c.durationS;
+      payload.frames = c.frames;
+      send();
+    });
+  }
+
+  /** The recording switch of a camera (recordings.enabled). */
+  private onRecording(cam: Camera): void {
+    if (RESERVED_IDS.has(cam.id) || cam.recording === undefined) return;
+    this.publisher.retain(this.topics.recording(cam.id), cam.recording ? 'ON' : 'OFF', 1);
+    this.schedule(cam, { discovery: true });
+  }
+
+  private onRecordingSet(id: string, payload: Buffer): void {
+    const raw = payload.toString('utf8').trim().toUpperCase();
+    const cam = this.ctx.hub.get(id);
+    try {
+      if (!cam) throw new Error(`unknown camera "${id}"`);
+      if (raw !== 'ON' && raw !== 'OFF') throw new Error('expected ON or OFF');
+      this.ctx.hub.setRecording(cam, raw === 'ON');
+    } catch (err) {
+      this.log.warn(
+        `MQTT ${this.topics.set(id, 'recording')} ${JSON.stringify(raw.slice(0, 20))} refused: ${(err as Error).message}`,
+      );
+    }
+    // Say the real state (also after a refusal), so HA's switch does not stay where the user flipped it.
+    if (cam) this.onRecording(cam);
+  }
+
+  /** A motion clip closed: `<id>/last_event` (HA's last event sensor, with the URLs as attributes). */
+  private onClip(clip: ClipEvent): void {
+    const cam = clip.camera;
+    if (RESERVED_IDS.has(cam.id) || clip.kind !== 'motion' || clip.state !== 'closed') return;
+    const url = this.ctx.bridge.publicUrl;
+    this.publisher.retain(
+      this.topics.lastEvent(cam.id),
       JSON.stringify({
-        event_type: ev.state === 'start' ? 'motion_start' : 'motion_end',
-        event_id: ev.eventId,
-        camera: cam.id,
-        state: ev.state,
-        camera_time: ev.cameraTime,
-        camera_time_iso: new Date(ev.cameraTime).toISOString(),
-        snapshot_seq: ev.frameSeq ?? null,
-        region: ev.region ?? null,
+        time: new Date(clip.start).toISOString(),
+        event_id: clip.eventId,
+        id: clip.id,
+        end: clip.end !== undefined ? new Date(clip.end).toISOString() : null,
+        duration_s: clip.durationS,
+        frames: clip.frames,
+        clip_url: `${url}${clip.clipPath}`,
+        thumbnail_url: `${url}${clip.thumbnailPath}`,
+        mjpeg_url: `${url}/api/events/${clip.id}/clip.mjpeg`,
       }),
-      { qos: 1 },
+      1,
     );
   }
 

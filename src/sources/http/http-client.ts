@@ -1,5 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { connect } from 'node:net';
 import { VERSION } from '../../util/version.js';
 import type { HttpAuth } from './http-auth.js';
 
@@ -201,4 +202,189 @@ export async function getText(
     );
   }
   return { status, body };
+}
+
+/** The head of a response read by openRawStream. */
+export interface RawHead {
+  status: number;
+  statusMessage: string;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+}
+
+export interface RawStreamHandlers {
+  /**
+   * The response head. Return false to close the connection at once (the caller does something
+   * else, e.g. the full HTTP client for a 401 or a single picture).
+   */
+  onHead(head: RawHead): boolean;
+  /**
+   * A piece of the body, de-chunked. TRANSIENT: a view of a read buffer that the next read reuses;
+   * copy what is kept beyond the call.
+   */
+  onBody(piece: Buffer): void;
+  /** The connection is over: `err` when it failed, none when the camera closed it. Called once. */
+  onClose(err?: Error): void;
+}
+
+/**
+ * One shared read buffer for every raw stream: reads land here, are parsed in the callback and copied
+ * out only as whole frames. A 64 KiB read per socket and a right-sized copy of it, per read, is what
+ * Node's sockets and HTTP client otherwise cost (and a Buffer per body piece on top): for ESP32s that
+ * send in 1460-byte segments, that is dozens of allocations per frame (docs/performance.md).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * GET a long-running body over plain HTTP/1.1 on a raw socket: the response head is parsed here,
+ * chunked transfer coding undone here, and the body handed out as transient views of the shared
+ * read buffer. For MJPEG streams (the hot path of pulled cameras); everything else, and https, goes
+ * through httpGet. Returns a function that closes the connection.
+ */
+export function openRawStream(url: URL, opts: GetOptions, on: RawStreamHandlers): () => void {
+  const path = `${url.pathname}${url.search}`;
+  const headers: Record<string, string> = {
+    Host: url.host,
+    'User-Agent': `cam2mqtt/${VERSION}`,
+    Accept: '*/*',
+    ...opts.headers,
+    Connection: 'close',
+  };
+  const authz = opts.auth?.header('GET', path);
+  if (authz) headers.Authorization = authz;
+  let closed = false;
+  let head: Buffer | undefined; // bytes of the response head so far (copied: reads are transient)
+  let inBody = false;
+  let chunked = false;
+  // Chunked decoding: bytes left in the current chunk, and the size line being read (split over reads).
+  let chunkLeft = 0;
+  let sizeLine = '';
+  let afterData = false; // the CRLF that ends a chunk's data comes next
+  let lastChunk = false;
+  const close = (err?: Error) => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', abort);
+    socket.destroy();
+    on.onClose(err);
+  };
+  const abort = () => close(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }));
+  const fail = (msg: string) => close(new Error(msg));
+
+  const body = (buf: Buffer, from: number, to: number) => {
+    if (!chunked) {
+      if (to > from) on.onBody(buf.subarray(from, to));
+      return;
+    }
+    let pos = from;
+    while (pos < to && !closed) {
+      if (chunkLeft > 0) {
+        const n = Math.min(chunkLeft, to - pos);
+        on.onBody(buf.subarray(pos, pos + n));
+        chunkLeft -= n;
+        pos += n;
+        if (chunkLeft === 0) afterData = true;
+        continue;
+      }
+      // A size line "1a2b[;ext]\r\n" (after the CRLF that ends the previous chunk's data).
+      const lf = buf.indexOf(0x0a, pos);
+      const end = lf < 0 || lf >= to ? to : lf;
+      sizeLine += buf.toString('latin1', pos, end);
+      if (sizeLine.length > 1024) return fail('bad chunked encoding from the camera');
+      if (end === to) return;
+      pos = end + 1;
+      const line = sizeLine.trim();
+      sizeLine = '';
+      if (afterData) {
+        afterData = false;
+        if (line === '') continue;
+        return fail('bad chunked encoding from the camera');
+      }
+      if (lastChunk) {
+        // Trailers, then the empty line: the body is over.
+        if (line === '') return close();
+        continue;
+      }
+      const size = Number.parseInt(line.split(';')[0]!, 16);
+      if (!Number.isFinite(size) || size < 0 || !/^[0-9a-f]/i.test(line))
+        return fail('bad chunked encoding from the camera');
+      if (size === 0) lastChunk = true;
+      else chunkLeft = size;
+    }
+  };
+
+  const onRead = (n: number, buf: Buffer): boolean => {
+    if (closed) return false;
+    if (inBody) {
+      body(buf, 0, n);
+      return true;
+    }
+    const piece = Buffer.from(buf.subarray(0, n));
+    head = head ? Buffer.concat([head, piece]) : piece;
+    const end = head.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (head.length > 16 * 1024) fail('response headers larger than 16 KiB');
+      return true;
+    }
+    clearTimeout(timer);
+    const lines = head.toString('latin1', 0, end).split('\r\n');
+    const m = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(lines[0] ?? '');
+    if (!m) {
+      fail('not an HTTP response');
+      return false;
+    }
+    const hdrs: Record<string, string> = {};
+    for (const l of lines.slice(1)) {
+      const c = l.indexOf(':');
+      if (c <= 0) continue;
+      const k = l.slice(0, c).trim().toLowerCase();
+      const v = l.slice(c + 1).trim();
+      hdrs[k] = hdrs[k] === undefined ? v : `${hdrs[k]}, ${v}`;
+    }
+    const rest = head.subarray(end + 4);
+    head = undefined;
+    if (!on.onHead({ status: Number(m[1]), statusMessage: m[2] ?? '', headers: hdrs })) {
+      closed = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', abort);
+      socket.destroy();
+      return false;
+    }
+    inBody = true;
+    chunked = /\bchunked\b/i.test(hdrs['transfer-encoding'] ?? '');
+    body(rest, 0, rest.length);
+    return true;
+  };
+
+  const socket = connect({
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(url.port || 80),
+    onread: { buffer: READ_BUFFER, callback: onRead },
+  });
+  socket.setNoDelay(true);
+  socket.on('connect', () =>
+    socket.write(
+      `GET ${path} HTTP/1.1\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')}\r\n`,
+      'latin1',
+    ),
+  );
+  socket.on('error', (err) => close(err));
+  socket.on('end', () => close());
+  socket.on('close', () => close());
+  const timer = setTimeout(
+    () => close(Object.assign(new Error(`no answer within ${opts.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })),
+    opts.timeoutMs,
+  );
+  if (opts.signal?.aborted) abort();
+  else opts.signal?.addEventListener('abort', abort, { once: true });
+  return () => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', abort);
+    socket.destroy();
+  };
 }

@@ -115,7 +115,7 @@ export class MjpegFeed implements FrameFeed {
     };
   }
 
-  private onFrame(jpeg: Buffer): void {
+  private onFrame(jpeg: Buffer | Buffer[]): void {
     this.owner.frame(jpeg);
     if (this.grabbing && !this.wanted && this.opts.onDemand && !this.stopped) {
       this.grabbing = false;

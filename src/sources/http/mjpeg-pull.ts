@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { isJpeg } from '../../hub/frame.js';
+import { isJpeg, slicesAreJpeg } from '../../hub/frame.js';
 import type { Logger } from '../../logging.js';
 import { redactUrl } from '../../util/redact.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import type { HttpAuth } from './http-auth.js';
-import { describeError, httpGet, readBody } from './http-client.js';
+import { describeError, httpGet, openRawStream, readBody } from './http-client.js';
 import { boundaryFromContentType, MultipartParser, type PartHeaders } from './multipart-parser.js';
 
 export interface Backoff {
@@ -33,8 +33,11 @@ export interface PullOptions {
 
 export interface MjpegStreamOptions extends PullOptions {
   readTimeoutMs: number;
-  /** A complete JPEG. Runs on the socket's data event: keep it cheap. */
-  onFrame(jpeg: Buffer, headers: PartHeaders): void;
+  /**
+   * A complete JPEG: one Buffer, or the views of the socket chunks it arrived in (never copied; see
+   * Frame). Runs on the socket's data event: keep it cheap.
+   */
+  onFrame(jpeg: Buffer | Buffer[], headers: PartHeaders): void;
 }
 
 /**
@@ -52,6 +55,8 @@ export class MjpegStream {
 
   private ac: AbortController | undefined;
   private res: IncomingMessage | undefined;
+  /** Closes the raw-socket connection (openRawStream), when that is what runs. */
+  private closeRaw: (() => void) | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -105,6 +110,8 @@ export class MjpegStream {
       this.res.destroy();
       this.res = undefined;
     }
+    this.closeRaw?.();
+    this.closeRaw = undefined;
     ac?.abort();
     this.connected = false;
   }
@@ -134,6 +141,10 @@ export class MjpegStream {
     const ac = new AbortController();
     this.ac = ac;
     this.connects++;
+    // Plain HTTP: the raw-socket reader (the hot path). It hands back to the full client below for
+    // anything but a 200 stream (a 401 to answer, a single picture, an error page).
+    if (this.opts.url.protocol === 'http:' && (await this.connectRaw(ac))) return;
+    if (this.ac !== ac) return;
     let res: IncomingMessage;
     try {
       res = await httpGet(this.opts.url, {
@@ -188,13 +199,73 @@ export class MjpegStream {
       }
       return;
     }
+    const parser = this.startStream(ac, ct, false, () => res.destroy());
+    res.on('data', (chunk: Buffer) => this.feed(ac, parser, chunk));
+    res.on('end', () => {
+      parser.finish();
+      this.fail(ac, 'the camera ended the stream');
+    });
+    res.on('close', () => this.fail(ac, 'connection closed by the camera'));
+  }
+
+  /**
+   * The stream over a raw socket (openRawStream): resolves true once the stream runs or the
+   * connection failed (handled), false when the full HTTP client should make this request.
+   */
+  private connectRaw(ac: AbortController): Promise<boolean> {
+    return new Promise((resolve) => {
+      let parser: MultipartParser | undefined;
+      let settled = false;
+      const settle = (v: boolean) => {
+        settled = true;
+        resolve(v);
+      };
+      this.closeRaw = openRawStream(
+        this.opts.url,
+        {
+          auth: this.opts.auth,
+          timeoutMs: this.opts.readTimeoutMs,
+          signal: ac.signal,
+          headers: { Accept: 'multipart/x-mixed-replace, image/jpeg' },
+        },
+        {
+          onHead: (head) => {
+            const ct = head.headers['content-type'] ?? '';
+            if (this.ac !== ac || head.status !== 200 || /^image\/jpe?g/i.test(ct)) {
+              this.closeRaw = undefined;
+              settle(this.ac !== ac);
+              return false;
+            }
+            this.opts.auth?.ok();
+            // The raw reader's pieces are views of a shared read buffer: the parser copies each frame out once.
+            parser = this.startStream(ac, ct, true, () => this.closeRaw?.());
+            settle(true);
+            return true;
+          },
+          onBody: (piece) => this.feed(ac, parser!, piece),
+          onClose: (err) => {
+            if (!settled) {
+              settle(true);
+              if (this.ac === ac) this.fail(ac, describeError(err ?? new Error('connection closed by the camera')));
+              return;
+            }
+            if (!err) parser?.finish();
+            this.fail(ac, err ? describeError(err) : 'the camera ended the stream');
+          },
+        },
+      );
+    });
+  }
+
+  /** A 200 stream is open: the parser, the stall watch. `end` closes the connection (closing delimiter). */
+  private startStream(ac: AbortController, ct: string, transient: boolean, end: () => void): MultipartParser {
     const boundary = boundaryFromContentType(ct);
     if (!/multipart/i.test(ct))
       this.opts.log.debug(
         `${this.displayUrl}: Content-Type ${JSON.stringify(ct)} is not multipart; looking for a boundary in the body`,
       );
     const parser = new MultipartParser(
-      { boundary, maxFrameBytes: this.opts.maxFrameBytes },
+      { boundary, maxFrameBytes: this.opts.maxFrameBytes, transient },
       {
         onPart: (body, headers) => this.deliver(body, headers),
         onOversize: (size, limit) => {
@@ -205,7 +276,7 @@ export class MjpegStream {
           );
         },
         onGarbage: (n) => this.opts.log.trace(`${this.displayUrl}: skipped ${n} bytes between parts`),
-        onEnd: () => res.destroy(),
+        onEnd: end,
       },
     );
     this.connected = true;
@@ -218,27 +289,25 @@ export class MjpegStream {
       Math.min(1000, this.opts.readTimeoutMs / 2),
     );
     this.stallTimer.unref();
-    res.on('data', (chunk: Buffer) => {
-      this.lastData = Date.now();
-      try {
-        parser.push(chunk);
-      } catch (err) {
-        this.opts.log.error(`${this.displayUrl}: frame handling failed: ${(err as Error).stack ?? String(err)}`);
-        this.fail(ac, 'internal error while parsing the stream');
-      }
-    });
-    res.on('end', () => {
-      parser.finish();
-      this.fail(ac, 'the camera ended the stream');
-    });
-    res.on('close', () => this.fail(ac, 'connection closed by the camera'));
+    return parser;
   }
 
-  private deliver(jpeg: Buffer, headers: PartHeaders): void {
-    if (!isJpeg(jpeg)) {
+  private feed(ac: AbortController, parser: MultipartParser, chunk: Buffer): void {
+    this.lastData = Date.now();
+    try {
+      parser.push(chunk);
+    } catch (err) {
+      this.opts.log.error(`${this.displayUrl}: frame handling failed: ${(err as Error).stack ?? String(err)}`);
+      this.fail(ac, 'internal error while parsing the stream');
+    }
+  }
+
+  private deliver(jpeg: Buffer | Buffer[], headers: PartHeaders): void {
+    if (Buffer.isBuffer(jpeg) ? !isJpeg(jpeg) : !slicesAreJpeg(jpeg)) {
       this.opts.onBad?.();
+      const size = Buffer.isBuffer(jpeg) ? jpeg.length : jpeg.reduce((a, b) => a + b.length, 0);
       this.warn.warn(
-        `${this.displayUrl}: refused a part of ${jpeg.length} bytes that is not a JPEG (Content-Type ${headers['content-type'] ?? 'none'})`,
+        `${this.displayUrl}: refused a part of ${size} bytes that is not a JPEG (Content-Type ${headers['content-type'] ?? 'none'})`,
       );
       return;
     }

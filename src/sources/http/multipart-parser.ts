@@ -10,9 +10,11 @@
  * - LF-only line ends;
  * - frames bigger than `maxFrameBytes` are refused and reported through `onOversize`, never buffered.
  *
- * Hot path: Buffer.indexOf does the scanning; a body that arrives in one chunk is handed out as a
- * zero-copy view of that chunk; a body split over chunks with a Content-Length is copied once into a
- * buffer allocated at its final size; without a Content-Length the chunks are joined once at the end.
+ * Hot path: Buffer.indexOf does the scanning, and bodies are never copied when the owner takes slices
+ * (`onSlices`): a body is handed out as the list of views of the chunks it arrived in (a body within
+ * one chunk is one view), boundaries and Content-Length found across chunks without joining them. The
+ * owner joins them only where a consumer needs contiguous bytes (Frame.data). With `onPart` alone,
+ * a body split over chunks is copied once into a Buffer of its final size.
  */
 import { isJpeg } from '../../hub/frame.js';
 
@@ -21,8 +23,13 @@ export interface PartHeaders {
 }
 
 export interface MultipartHandlers {
-  /** A complete part body (normally a JPEG) with its headers (lower-case names). */
+  /** A complete part body (normally a JPEG) with its headers (lower-case names); unused with onSlices. */
   onPart(body: Buffer, headers: PartHeaders): void;
+  /**
+   * Instead of onPart, when given: the body as views of the chunks it arrived in (in order, none
+   * empty, never copied), with its total length. The views keep the pushed chunks alive.
+   */
+  onSlices?(slices: Buffer[], size: number, headers: PartHeaders): void;
   /** A part larger than maxFrameBytes was refused; `size` is its length when known (Content-Length or measured). */
   onOversize?(size: number | undefined, limit: number): void;
   /** Bytes skipped outside any part (garbage between parts); reported once per run of garbage. */
@@ -37,6 +44,11 @@ export interface MultipartOptions {
   maxFrameBytes: number;
   /** Part headers above this size mean we are not looking at headers: resynchronise. */
   maxHeaderBytes?: number;
+  /**
+   * Pushed chunks are reused by the caller after push() returns (a shared read buffer): every body
+   * is then copied, once, into a Buffer of its own (bodies in one chunk too), never sliced.
+   */
+  transient?: boolean;
 }
 
 /** `multipart/x-mixed-replace; boundary="--abc"` -> `abc` (quotes and leading dashes removed). */
@@ -87,8 +99,9 @@ export class MultipartParser {
   /** Unparsed bytes carried over between chunks in Seek/Headers state (small: a partial line or header block). */
   private carry: Buffer | undefined;
   private headers: PartHeaders = {};
-  /** Body being filled (Content-Length known, split over chunks). */
+  /** Body being filled (Content-Length known, split over chunks): a Buffer to copy into, or slices. */
   private body: Buffer | undefined;
+  private bodySlices: Buffer[] | undefined;
   private filled = 0;
   private remaining = 0;
   /** Scan state: chunks of the current body, their total, and whether it is being discarded (too big). */
@@ -168,6 +181,7 @@ export class MultipartParser {
     this.scanBytes = 0;
     this.state = State.Seek;
     this.body = undefined;
+    this.bodySlices = undefined;
     this.carry = undefined;
   }
 
@@ -311,12 +325,14 @@ export class MultipartParser {
       }
       const avail = buf.length - pos;
       if (avail >= len) {
-        // Zero copy: the body lies within this chunk.
-        this.deliver(buf.subarray(pos, pos + len));
+        // Zero copy: the body lies within this chunk (one copy if the chunk is transient).
         this.state = State.Seek;
+        const b = buf.subarray(pos, pos + len);
+        this.deliver(this.opts.transient ? Buffer.from(b) : b);
         return pos + len;
       }
-      this.body = Buffer.allocUnsafe(len);
+      if (this.on.onSlices && !this.opts.transient) this.bodySlices = [];
+      else this.body = Buffer.allocUnsafe(len);
       this.filled = 0;
       this.remaining = len;
       this.state = State.Body;
@@ -332,14 +348,22 @@ export class MultipartParser {
 
   private readBody(buf: Buffer, pos: number): number {
     const n = Math.min(this.remaining, buf.length - pos);
-    buf.copy(this.body!, this.filled, pos, pos + n);
+    if (this.bodySlices) this.bodySlices.push(pos === 0 && n === buf.length ? buf : buf.subarray(pos, pos + n));
+    else buf.copy(this.body!, this.filled, pos, pos + n);
     this.filled += n;
     this.remaining -= n;
     if (this.remaining === 0) {
-      const body = this.body!;
-      this.body = undefined;
       this.state = State.Seek;
-      this.deliver(body);
+      if (this.bodySlices) {
+        const slices = this.bodySlices;
+        this.bodySlices = undefined;
+        this.parts++;
+        this.on.onSlices!(slices, this.filled, this.headers);
+      } else {
+        const body = this.body!;
+        this.body = undefined;
+        this.deliver(body);
+      }
     }
     return pos + n;
   }
@@ -412,7 +436,7 @@ export class MultipartParser {
       this.scanChunks = [];
       return;
     }
-    this.scanChunks.push(piece);
+    this.scanChunks.push(this.opts.transient ? Buffer.from(piece) : piece);
   }
 
   /** Remove the last n scanned bytes (a boundary start that straddled two chunks). */
@@ -438,6 +462,16 @@ export class MultipartParser {
       this.oversize++;
       // Report the picture's size, without the line end and dashes in front of the boundary.
       this.on.onOversize?.(size - (this.scanTail.length - trimTail(this.scanTail).length), this.opts.maxFrameBytes);
+    } else if (size > 0 && this.on.onSlices && this.scanChunks.length > 1) {
+      // Drop the line end and dashes before the boundary, as trimTail does, across the slices.
+      this.dropScanned(tailTrimLength(this.scanChunks));
+      if (this.scanBytes > this.opts.maxFrameBytes) {
+        this.oversize++;
+        this.on.onOversize?.(this.scanBytes, this.opts.maxFrameBytes);
+      } else if (this.scanBytes > 0) {
+        this.parts++;
+        this.on.onSlices(this.scanChunks, this.scanBytes, this.headers);
+      }
     } else if (size > 0) {
       const body = this.scanChunks.length === 1 ? this.scanChunks[0]! : Buffer.concat(this.scanChunks, size);
       const trimmed = trimTail(body);
@@ -452,9 +486,11 @@ export class MultipartParser {
     this.scanTail = Buffer.alloc(0);
   }
 
+  /** A contiguous body: one slice for an owner that takes slices. */
   private deliver(body: Buffer): void {
     this.parts++;
-    this.on.onPart(body, this.headers);
+    if (this.on.onSlices) this.on.onSlices([body], body.length, this.headers);
+    else this.on.onPart(body, this.headers);
   }
 }
 
@@ -467,6 +503,30 @@ function lineStartAt(buf: Buffer, i: number, floor: number): boolean | undefined
   while (s > floor && buf[s - 1] === DASH) s--;
   if (s === floor) return undefined;
   return buf[s - 1] === LF;
+}
+
+/** How many bytes trimTail would drop from the join of `chunks` (without joining them). */
+function tailTrimLength(chunks: Buffer[]): number {
+  let ci = chunks.length - 1;
+  let bi = ci >= 0 ? chunks[ci]!.length : 0;
+  const at = (): number | undefined => {
+    while (ci >= 0 && bi === 0) {
+      ci--;
+      bi = ci >= 0 ? chunks[ci]!.length : 0;
+    }
+    return ci >= 0 ? chunks[ci]![bi - 1] : undefined;
+  };
+  let n = 0;
+  while (at() === DASH) {
+    bi--;
+    n++;
+  }
+  if (at() === LF) {
+    bi--;
+    n++;
+  }
+  if (at() === CR) n++;
+  return n;
 }
 
 /** Drop the line end (and dashes) that precede a boundary. */

@@ -1,0 +1,231 @@
+import { type FileHandle, open } from 'node:fs/promises';
+import {
+  type AviStreamInfo,
+  aviHeader,
+  chunkHeader,
+  emptyChunks,
+  finishFields,
+  HEADER,
+  type IndexEntry,
+  idx1,
+  padding,
+  summarise,
+  TICKS_PER_SECOND,
+  TickClock,
+} from '../../formats/avi.js';
+import type { Frame } from '../../hub/frame.js';
+import { buffersOf, sizeOf } from './frame-bytes.js';
+
+/** What a closed clip holds. */
+export interface ClipFigures {
+  frames: number;
+  /** Bytes of the file. */
+  bytes: number;
+  durationS: number;
+  /** Frames left out because the disk could not keep up (the queue bound). */
+  dropped: number;
+  /** Unix ms of the first and last frame. */
+  start: number;
+  end: number;
+  /** The write error that ended the clip early, if any (ENOSPC, EACCES...). */
+  error: NodeJS.ErrnoException | undefined;
+}
+
+/** Writes beyond this many queued bytes drop frames (a stalled NAS never grows memory). */
+const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+
+/**
+ * One AVI clip written as a stream: the header at once, each frame as it comes (one positional writev
+ * per batch of frames: the chunk header, the frame's own Buffers and the pad byte), the index and the
+ * header's counts at close. Frames queue while a write is under way; nothing is copied.
+ */
+export class ClipWriter {
+  private fh: FileHandle | undefined;
+  private readonly opening: Promise<void>;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private writing: Promise<void> | undefined;
+  private pos = HEADER.bytes;
+  private readonly index: IndexEntry[] = [];
+  private readonly clock = new TickClock();
+  private prevCamera: number | undefined;
+  private prevReceived = 0;
+  private time = 0;
+  private firstAt = 0;
+  private lastAt = 0;
+  private closed: Promise<ClipFigures> | undefined;
+  frames = 0;
+  bytes = 0;
+  dropped = 0;
+  error: NodeJS.ErrnoException | undefined;
+
+  constructor(
+    readonly path: string,
+    info: AviStreamInfo,
+    private readonly onError: (err: NodeJS.ErrnoException) => void,
+    ready: Promise<unknown> = Promise.resolve(),
+  ) {
+    this.opening = ready
+      .then(() => open(path, 'w'))
+      .then(
+        async (fh) => {
+          this.fh = fh;
+          await fh.write(aviHeader(info), 0, HEADER.bytes, 0);
+        },
+        (err: NodeJS.ErrnoException) => this.fail(err),
+      );
+  }
+
+  /** Seconds from the first frame to the last one placed. */
+  get seconds(): number {
+    return this.clock.seconds;
+  }
+
+  get firstFrameAt(): number {
+    return this.firstAt;
+  }
+
+  /**
+   * The frame's time on the clip's clock: the camera's clock while it moves forward sanely (up to 10 s
+   * between frames), else the bridge's receive time (a camera whose clock jumps).
+   */
+  private timeOf(frame: Frame): number {
+    if (this.prevCamera === undefined) {
+      this.time = frame.cameraTime;
+    } else {
+      let d = frame.cameraTime - this.prevCamera;
+      if (!(d >= 0 && d < 10_000)) d = Math.max(0, frame.receivedAt - this.prevReceived);
+      this.time += d;
+    }
+    this.prevCamera = frame.cameraTime;
+    this.prevReceived = frame.receivedAt;
+    return this.time;
+  }
+
+  /** Queue a frame (false if it was dropped: the clip failed, is closing, or the disk lags too far). */
+  add(frame: Frame): boolean {
+    if (this.error || this.closed) return false;
+    const size = sizeOf(frame);
+    if (this.queuedBytes + size > MAX_QUEUED_BYTES) {
+      this.dropped++;
+      return false;
+    }
+    const gap = this.clock.place(this.timeOf(frame));
+    if (this.frames === 0) this.firstAt = frame.cameraTime;
+    this.lastAt = frame.cameraTime;
+    if (gap > 0) this.empties(gap);
+    this.index.push({ offset: this.pos - HEADER.movi, size });
+    this.queue.push(chunkHeader(size), ...buffersOf(frame));
+    const pad = padding(size);
+    if (pad) this.queue.push(pad);
+    const n = 8 + size + (size & 1);
+    this.pos += n;
+    this.queuedBytes += n;
+    this.frames++;
+    this.bytes += size;
+    this.kick();
+    return true;
+  }
+
+  private empties(n: number): void {
+    for (let i = 0; i < n; i++) this.index.push({ offset: this.pos - HEADER.movi + i * 8, size: 0 });
+    this.queue.push(emptyChunks(n));
+    this.pos += 8 * n;
+    this.queuedBytes += 8 * n;
+  }
+
+  private kick(): void {
+    if (this.writing || this.error) return;
+    this.writing = this.drain().finally(() => {
+      this.writing = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    await this.opening;
+    let at = HEADER.bytes + this.written;
+    while (this.queue.length > 0 && !this.error) {
+      const batch = this.queue;
+      const n = this.queuedBytes;
+      this.queue = [];
+      this.queuedBytes = 0;
+      try {
+        await this.fh!.writev(batch, at);
+      } catch (err) {
+        this.fail(err as NodeJS.ErrnoException);
+        return;
+      }
+      at += n;
+      this.written += n;
+    }
+  }
+
+  private written = 0;
+
+  private fail(err: NodeJS.ErrnoException): void {
+    if (this.error) return;
+    this.error = err;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.onError(err);
+  }
+
+  /**
+   * Finish the file: the last frame's display time, idx1, and the header's sizes and counts. After a
+   * write error the file keeps what reached the disk (a later startup indexes it).
+   */
+  close(): Promise<ClipFigures> {
+    this.closed ??= this.finish();
+    return this.closed;
+  }
+
+  private async finish(): Promise<ClipFigures> {
+    if (!this.error && this.frames > 0) {
+      const tail = this.clock.tail();
+      if (tail > 0) {
+        this.empties(tail);
+        this.clock.ticks += tail;
+      }
+    }
+    while (this.writing) await this.writing;
+    if (this.queue.length > 0 && !this.error) {
+      this.kick();
+      while (this.writing) await this.writing;
+    }
+    await this.opening;
+    const fh = this.fh;
+    const figures = (): ClipFigures => ({
+      frames: this.frames,
+      bytes: HEADER.bytes + this.written,
+      durationS: this.clock.ticks / TICKS_PER_SECOND,
+      dropped: this.dropped,
+      start: this.firstAt,
+      end: this.lastAt,
+      error: this.error,
+    });
+    if (!fh) return figures();
+    try {
+      if (!this.error) {
+        const index = idx1(this.index);
+        await fh.write(index, 0, index.length, HEADER.bytes + this.written);
+        this.written += index.length;
+        const f = summarise(this.index.map((e) => ({ offset: e.offset, size: e.size })));
+        await writeFields(fh, finishFields({ ...f, indexBytes: index.length }));
+      }
+    } catch (err) {
+      this.fail(err as NodeJS.ErrnoException);
+    } finally {
+      await fh.close().catch(() => {});
+    }
+    return figures();
+  }
+}
+
+/** Write u32 LE values at their offsets (the header's placeholders). */
+export async function writeFields(fh: FileHandle, fields: [number, number][]): Promise<void> {
+  const b = Buffer.allocUnsafe(4);
+  for (const [at, v] of fields) {
+    b.writeUInt32LE(v >>> 0, 0);
+    await fh.write(b, 0, 4, at);
+  }
+}
