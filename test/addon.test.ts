@@ -297,6 +297,8 @@ describe('cam2mqtt addon-config', () => {
       metrics_token: 'scrape-token-1234',
       ingress_gateway: '172.30.32.9',
       allow_unknown_cameras: false,
+      recordings: true,
+      recordings_retain_days: 14,
       cameras: [
         {
           id: 'porch',
@@ -306,6 +308,7 @@ describe('cam2mqtt addon-config', () => {
           control_url: 'http://192.168.1.20/control?var={key}&val={value}',
           snapshot_interval: 60,
           motion_detection: true,
+          record: 'continuous',
         },
         { id: 'garage', name: 'Garage', token: 'cam-secret' },
       ],
@@ -357,9 +360,11 @@ describe('cam2mqtt addon-config', () => {
         control_url: 'http://192.168.1.20/control?var={key}&val={value}',
         snapshot_interval: 60,
         motion_detection: true,
+        record: 'continuous',
       },
       garage: { name: 'Garage', token: 'cam-secret' },
     });
+    assert.deepEqual(c.recordings, { enabled: true, dir: '/media/cam2mqtt', retain_days: 14 });
     assert.equal(seenAuth.length, 0, 'mqtt: external does not ask the Supervisor');
   });
 

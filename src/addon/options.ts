@@ -9,6 +9,8 @@ import type { MqttLookup } from './supervisor.js';
 
 /** HA's ingress gateway on HA OS and supervised installs (the Supervisor's address on the hassio network). */
 export const HA_INGRESS_GATEWAY = '172.30.32.2';
+/** Where clips go: the add-on's `media` map, so HA's media browser and backups see them. */
+export const ADDON_RECORDINGS_DIR = '/media/cam2mqtt';
 /** The HTTP port inside the container: config.yaml's ingress_port and its "9090/tcp" port. */
 export const ADDON_HTTP_PORT = 9090;
 export const ADDON_MQTT_PORT = 1883;
@@ -27,6 +29,7 @@ export const cameraOptionSchema = z.strictObject({
     .optional(),
   snapshot_interval: z.number().int().min(0).optional(),
   motion_detection: z.boolean().optional(),
+  record: z.enum(['motion', 'continuous', 'off']).optional(),
 });
 
 /** Every option of config.yaml's schema (test/addon.test.ts checks the two agree). */
@@ -53,6 +56,8 @@ export const addonOptionsSchema = z
     metrics_token: z.string().min(8, 'expected a token of at least 8 characters').optional(),
     ingress_gateway: z.string().min(1).optional(),
     allow_unknown_cameras: z.boolean().default(true),
+    recordings: z.boolean().default(false),
+    recordings_retain_days: z.number().min(0).optional(),
     cameras: z.array(cameraOptionSchema).max(256).default([]),
   })
   .superRefine((o, ctx) => {
@@ -95,6 +100,8 @@ export const OPTION_TARGETS: Record<keyof AddonOptions, string> = {
   metrics_token: 'metrics.token',
   ingress_gateway: 'http.ingress_gateway',
   allow_unknown_cameras: 'allow_unknown_cameras',
+  recordings: 'recordings.enabled (clips in /media/cam2mqtt)',
+  recordings_retain_days: 'recordings.retain_days',
   cameras: 'cameras.<id>',
 };
 
@@ -184,6 +191,11 @@ export function addonConfig(opts: AddonOptions, mqtt: MqttLookup): AddonConfigRe
     mqtt: m,
     homeassistant: { discovery: opts.discovery, image_interval: opts.image_interval },
     metrics: { enabled: true, ...(opts.metrics_token !== undefined ? { token: opts.metrics_token } : {}) },
+    recordings: {
+      enabled: opts.recordings,
+      dir: ADDON_RECORDINGS_DIR,
+      ...(opts.recordings_retain_days !== undefined ? { retain_days: opts.recordings_retain_days } : {}),
+    },
     cameras,
   };
   // cam2mqtt's own schema has the last word (a camera with both URLs forbidden, ...): same one-line errors.
