@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerAddonCommand } from './addon/cli-command.js';
 import { Bridge } from './bridge.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { defaultExtensions } from './extensions.js';
@@ -217,5 +218,6 @@ program
   );
 
 registerHaCommand(program);
+registerAddonCommand(program);
 
 await program.parseAsync(process.argv);
