@@ -1,3 +1,4 @@
+import { clusterExtension } from './cluster/index.js';
 import type { ExtensionFactory } from './extension.js';
 import { haExtension } from './ha/ha-extension.js';
 import { authExtension } from './http/auth/index.js';
@@ -19,6 +20,8 @@ import { nativeSourceExtension } from './sources/native/native-source.js';
  */
 export const coreExtensions: ExtensionFactory[] = [
   knownCamerasExtension,
+  // cluster.* only: the registry and relays (before the API: its snapshot route answers for relayed cameras).
+  clusterExtension,
   nativeSourceExtension,
   mjpeg2sdSourceExtension,
   mjpegExtension,

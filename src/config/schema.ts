@@ -340,6 +340,30 @@ export const configSchema = z.strictObject({
       token: z.string().min(8, 'expected a token of at least 8 characters').optional(),
     })
     .prefault({}),
+  // Several instances as one system on Redis (docs/scale-out.md). Unset: one instance, Redis never loaded.
+  cluster: z
+    .strictObject({
+      // Redis URL (redis://[user:pass@]host:port[/db], rediss:// for TLS): the shared broker state and the camera registry.
+      redis: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }),
+      // This instance's name, unique in the cluster (default: the host name).
+      instance_id: z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9_-]{0,47}$/,
+          'expected 1-48 chars of a-z, 0-9, _ or - (starting with a letter or digit)',
+        )
+        .optional(),
+      // The URL the other instances reach this one at (its HTTP port, not through the load balancer).
+      internal_url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+      // Seconds a registry entry or a pull lease lives without renewal (renewed every third of it).
+      ttl: z.number().min(1).max(300).default(10),
+      // Prefix of every Redis key and channel (two clusters on one Redis).
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'expected 1-64 chars of A-Z, a-z, 0-9, :, _ or -')
+        .default('cam2mqtt'),
+    })
+    .optional(),
   cameras: z.record(cameraId, cameraSchema).default({}),
 });
 

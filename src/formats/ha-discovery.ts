@@ -80,7 +80,9 @@ export function cameraNode(id: string): string {
  * instances with different base topics on one broker keep separate bridge devices.
  */
 export function bridgeNode(topics: Topics): string {
-  return topics.base === 'cam2mqtt' ? 'cam2mqtt_bridge' : `cam2mqtt_bridge_${entitySlug(topics.base)}`;
+  const node = topics.base === 'cam2mqtt' ? 'cam2mqtt_bridge' : `cam2mqtt_bridge_${entitySlug(topics.base)}`;
+  // A cluster: one bridge device per instance (docs/scale-out.md).
+  return topics.instance ? `${node}_${entitySlug(topics.instance)}` : node;
 }
 
 function origin(ctx: DiscoveryContext): Record<string, unknown> {
@@ -99,7 +101,9 @@ function bridgeAvailability(ctx: DiscoveryContext): Record<string, unknown> {
 export function bridgeDevice(ctx: DiscoveryContext): Record<string, unknown> {
   return {
     identifiers: [bridgeNode(ctx.topics)],
-    name: ctx.topics.base === 'cam2mqtt' ? 'cam2mqtt bridge' : `cam2mqtt bridge (${ctx.topics.base})`,
+    name:
+      (ctx.topics.base === 'cam2mqtt' ? 'cam2mqtt bridge' : `cam2mqtt bridge (${ctx.topics.base})`) +
+      (ctx.topics.instance ? ` ${ctx.topics.instance}` : ''),
     manufacturer: 'cam2mqtt',
     model: 'cam2mqtt bridge',
     sw_version: ctx.version,
@@ -119,7 +123,8 @@ function cameraDevice(cam: CameraDescriptor, ctx: DiscoveryContext): Record<stri
     manufacturer: 'cam2mqtt',
     model: cam.model ?? deviceProfile(cam.protocol).model,
     ...(cam.firmware ? { sw_version: cam.firmware } : {}),
-    via_device: bridgeNode(ctx.topics),
+    // In a cluster a camera's device is the same whichever instance owns it: no via_device.
+    ...(ctx.topics.instance ? {} : { via_device: bridgeNode(ctx.topics) }),
     configuration_url: cameraPageUrl(ctx.publicUrl, cam.id),
   };
 }
@@ -352,7 +357,8 @@ export function cameraDiscovery(cam: CameraDescriptor, ctx: DiscoveryContext): D
   const slug = entitySlug(cam.id);
   const device = cameraDevice(cam, ctx);
   const availability = [
-    bridgeAvailability(ctx),
+    // In a cluster availability follows the camera, not the instance that happens to own it.
+    ...(t.instance ? [] : [bridgeAvailability(ctx)]),
     {
       topic: t.availability(cam.id),
       value_template: STATE_TEMPLATE,

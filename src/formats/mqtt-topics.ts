@@ -7,6 +7,11 @@ export interface TopicOptions {
   discoveryPrefix: string;
   /** Home Assistant's birth/will topic, default "homeassistant/status". */
   haStatus: string;
+  /**
+   * cluster.instance_id (several instances on one shared broker): the bridge topics become
+   * <base>/bridge/<instance>/..., one bridge device per instance (docs/scale-out.md).
+   */
+  instance?: string;
 }
 
 /** What an incoming message is about. */
@@ -24,25 +29,31 @@ export class Topics {
   readonly base: string;
   readonly prefix: string;
   readonly haStatus: string;
+  /** The instance in a cluster (undefined: a single instance). */
+  readonly instance: string | undefined;
+  /** <base>/bridge, or <base>/bridge/<instance> in a cluster. */
+  private readonly bridgeBase: string;
 
   constructor(opts: TopicOptions) {
     this.base = opts.base.replace(/\/+$/, '');
     this.prefix = opts.discoveryPrefix.replace(/\/+$/, '');
     this.haStatus = opts.haStatus;
+    this.instance = opts.instance;
+    this.bridgeBase = opts.instance ? `${this.base}/bridge/${opts.instance}` : `${this.base}/bridge`;
   }
 
   get bridgeState(): string {
-    return `${this.base}/bridge/state`;
+    return `${this.bridgeBase}/state`;
   }
   get bridgeInfo(): string {
-    return `${this.base}/bridge/info`;
+    return `${this.bridgeBase}/info`;
   }
   get bridgeCameras(): string {
-    return `${this.base}/bridge/cameras`;
+    return `${this.bridgeBase}/cameras`;
   }
   /** Used once per (re)connect to know when the broker has sent every retained discovery config. */
   get bridgeSync(): string {
-    return `${this.base}/bridge/sync`;
+    return `${this.bridgeBase}/sync`;
   }
   request(path: string): string {
     return `${this.base}/bridge/request/${path}`;
@@ -83,7 +94,7 @@ export class Topics {
     return `${this.base}/${id}/diagnostics`;
   }
   get bridgeDiagnostics(): string {
-    return `${this.base}/bridge/diagnostics`;
+    return `${this.bridgeBase}/diagnostics`;
   }
   set(id: string, control?: string): string {
     return control ? `${this.base}/${id}/set/${control}` : `${this.base}/${id}/set`;
@@ -136,7 +147,7 @@ export class Topics {
     if (topic === this.haStatus) return { kind: 'ha_status' };
     if (!topic.startsWith(`${this.base}/`)) return { kind: 'other' };
     const rest = topic.slice(this.base.length + 1);
-    if (rest === 'bridge/sync') return { kind: 'sync', nonce: '' };
+    if (topic === this.bridgeSync) return { kind: 'sync', nonce: '' };
     if (rest.startsWith('bridge/request/')) {
       const path = rest.slice('bridge/request/'.length);
       return path ? { kind: 'request', path } : { kind: 'other' };

@@ -31,6 +31,8 @@ export interface BrokerOptions {
   wsPath?: string;
   /** First delay of a held login refusal (tests shorten it). */
   loginDelayMs?: number;
+  /** cluster.*: share pub/sub and persistence with the other instances over Redis (src/cluster/broker-backend.ts). */
+  cluster?: { redis: string; prefix: string; instanceId: string };
 }
 
 // A subscriber that stops reading must not hold up the others. Aedes hands each message to all
@@ -100,6 +102,7 @@ export class EmbeddedBroker {
   private readonly limiter: MqttLoginLimiter;
   private readonly saturationLogged = new Map<string, number>();
   readonly retained: RetainedQuota;
+  private backend: { shared: object; close(): void } | undefined;
 
   constructor(private readonly opts: BrokerOptions) {
     this.log = opts.logger.child({ mod: 'broker' });
@@ -122,7 +125,10 @@ export class EmbeddedBroker {
   }
 
   async start(): Promise<void> {
+    if (this.opts.cluster)
+      this.backend = (await import('../../cluster/broker-backend.js')).brokerBackend(this.opts.cluster, this.log);
     this.aedes = new Aedes({
+      ...(this.backend?.shared as object | undefined),
       concurrency: CONCURRENCY,
       drainTimeout: DRAIN_TIMEOUT_MS,
       // MQTT 3.1.1 servers must accept 23 characters and may accept more; some clients use longer ids.
@@ -442,6 +448,7 @@ export class EmbeddedBroker {
       if (!this.aedes) return resolve();
       this.aedes.close(() => resolve());
     });
+    this.backend?.close();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     this.wss?.close();

@@ -1,3 +1,4 @@
+import { clusterInstanceId, isRelayed } from '../../cluster/gate.js';
 import type { Extension, ExtensionContext, ExtensionFactory, SinkFigures } from '../../extension.js';
 import {
   bridgeDiscovery,
@@ -42,6 +43,8 @@ interface CamState {
   fps: number;
   /** Waiting for the first frame since the camera came online (published as the first snapshot). */
   firstAfter: number | undefined;
+  /** cluster: this instance published the camera offline (its owner was gone); it says online again when it is back. */
+  saidOffline?: boolean;
 }
 
 /**
@@ -77,6 +80,8 @@ export class MqttExtension implements Extension {
       base: m.base_topic,
       discoveryPrefix: config.homeassistant.discovery_prefix,
       haStatus: config.homeassistant.status_topic,
+      // cluster: each instance its own bridge topics and device (docs/scale-out.md).
+      ...(config.cluster ? { instance: clusterInstanceId(config.cluster) } : {}),
     });
     if (m.server) {
       this.transport = new ExternalTransport({
@@ -102,6 +107,15 @@ export class MqttExtension implements Extension {
         topics: this.topics,
         http: ctx.http,
         logger: ctx.logger,
+        ...(config.cluster
+          ? {
+              cluster: {
+                redis: config.cluster.redis,
+                prefix: config.cluster.prefix,
+                instanceId: clusterInstanceId(config.cluster),
+              },
+            }
+          : {}),
       });
       this.transport = new EmbeddedTransport(this.broker);
     }
@@ -121,7 +135,7 @@ export class MqttExtension implements Extension {
         intervalMs: every * 1000,
         topic: (id) => this.topics.image(id),
         maxBytes: m.snapshot_max_bytes,
-        skip: (id) => RESERVED_IDS.has(id),
+        skip: (id) => RESERVED_IDS.has(id) || isRelayed(ctx.hub.get(id)),
       });
     this.diagnostics = new Diagnostics(
       ctx.bridge,
@@ -230,6 +244,8 @@ export class MqttExtension implements Extension {
     const what = this.topics.classify(topic);
     switch (what.kind) {
       case 'set':
+        // A camera another instance owns: that instance (on the same shared broker) answers.
+        if (isRelayed(this.ctx.hub.get(what.id))) return;
         if (what.control === 'recording') return this.onRecordingSet(what.id, payload);
         void this.commands.handleSet(what.id, what.control, payload);
         return;
@@ -321,6 +337,14 @@ export class MqttExtension implements Extension {
 
   private onOnline(cam: Camera): void {
     if (RESERVED_IDS.has(cam.id)) return;
+    if (isRelayed(cam)) {
+      // Owned elsewhere: its owner publishes; only an offline this instance published is taken back.
+      const s = this.camState(cam.id);
+      if (s.saidOffline) this.publisher.retain(this.topics.availability(cam.id), ONLINE, 1);
+      s.saidOffline = false;
+      return;
+    }
+    this.camState(cam.id).saidOffline = false;
     this.camState(cam.id).firstAfter = Date.now();
     this.images?.online(cam);
     this.publisher.retain(this.topics.availability(cam.id), ONLINE, 1);
@@ -331,6 +355,7 @@ export class MqttExtension implements Extension {
   private onOffline(cam: Camera): void {
     if (RESERVED_IDS.has(cam.id)) return;
     this.camState(cam.id).firstAfter = undefined;
+    this.camState(cam.id).saidOffline = true;
     this.publisher.retain(this.topics.availability(cam.id), OFFLINE, 1);
     this.schedule(cam);
     this.scheduleBridge();
@@ -428,7 +453,7 @@ export class MqttExtension implements Extension {
   }
 
   private onSnapshot(cam: Camera, frame: Frame, reason: SnapshotReason): void {
-    if (RESERVED_IDS.has(cam.id)) return;
+    if (RESERVED_IDS.has(cam.id) || isRelayed(cam)) return;
     this.camState(cam.id).firstAfter = undefined;
     this.snapshots.offer(cam, frame, reason);
     // A motion snapshot reaches the image entity at once (the same Buffer), not at the next tick.
@@ -448,7 +473,7 @@ export class MqttExtension implements Extension {
     const now = Date.now();
     this.images?.stats();
     this.diagnostics.tick(
-      this.ctx.hub.list().filter((c) => !RESERVED_IDS.has(c.id)),
+      this.ctx.hub.list().filter((c) => !RESERVED_IDS.has(c.id) && !isRelayed(c)),
       now,
     );
     for (const cam of this.ctx.hub.list()) {
@@ -467,7 +492,8 @@ export class MqttExtension implements Extension {
 
   /** Publish <id>/info (plus discovery / availability and motion if asked) shortly, once. */
   private schedule(cam: Camera, what: { discovery?: boolean; state?: boolean } = {}): void {
-    if (RESERVED_IDS.has(cam.id)) return;
+    // The owner of a relayed camera publishes its state and discovery (the same payloads from any instance).
+    if (RESERVED_IDS.has(cam.id) || isRelayed(cam)) return;
     const s = this.camState(cam.id);
     s.flushDiscovery ||= what.discovery === true;
     s.flushState ||= what.state === true;

@@ -1,4 +1,6 @@
+import { pullGate } from '../../cluster/gate.js';
 import type { Extension, ExtensionContext, ExtensionFactory } from '../../extension.js';
+import type { CameraHub } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import { MotionService } from '../../motion/service.js';
 import { PulledCamera } from './pulled-camera.js';
@@ -12,9 +14,11 @@ class HttpCamerasExtension implements Extension {
   readonly cameras = new Map<string, PulledCamera>();
   readonly motion: MotionService;
   private readonly log: Logger;
+  private readonly hub: CameraHub;
 
   constructor(ctx: ExtensionContext) {
     const { hub, config, logger } = ctx;
+    this.hub = hub;
     this.log = logger.child({ mod: 'http-cameras' });
     for (const [id, c] of Object.entries(config.cameras)) {
       if (!c.mjpeg_url && !c.snapshot_url) {
@@ -49,12 +53,21 @@ class HttpCamerasExtension implements Extension {
   async start(): Promise<void> {
     // Motion first: its subscription is demand, so on-demand cameras it watches connect straight away.
     await this.motion.start();
-    for (const c of this.cameras.values()) c.start();
+    // In a cluster exactly one instance pulls each camera: the one holding its lease (docs/scale-out.md).
+    const gate = pullGate(this.hub);
+    for (const [id, c] of this.cameras) {
+      if (gate) gate.lease(id, { acquired: () => c.start(), lost: () => c.stop() });
+      else c.start();
+    }
   }
 
   stop(): void {
     this.motion.stop();
-    for (const c of this.cameras.values()) c.stop();
+    const gate = pullGate(this.hub);
+    for (const [id, c] of this.cameras) {
+      gate?.release(id);
+      c.stop();
+    }
   }
 
   status(): Record<string, unknown> {
