@@ -6,9 +6,12 @@ import type { RunResult, Scenario } from './run.js';
 interface Results {
   date: string;
   node: string;
+  commit?: string;
+  load?: number[];
   durationMs: number;
   rounds: number;
-  results: { scenario: Scenario; runs: RunResult[] }[];
+  results: { scenario: Scenario; runs: RunResult[]; rounds?: RunResult[][] }[];
+  scaling?: string;
 }
 const file = process.argv[2] ?? 'bench/results/latest.json';
 const r = JSON.parse(readFileSync(file, 'utf8')) as Results;
@@ -19,7 +22,7 @@ const by = (id: number) => r.results.find((x) => x.scenario.id === id);
 const get = (id: number, label: string) => by(id)?.runs.find((x) => (x.label ?? x.target) === label);
 
 out.push(
-  `Measured ${r.date.slice(0, 10)} on this project's CI machine kind (2 cores, 24 GiB), Node ${r.node}, ${r.durationMs / 1000} s per run, median of ${r.rounds} alternating rounds.`,
+  `Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC on this project's CI machine kind (2 cores, 24 GiB), Node ${r.node}${r.commit ? `, commit ${r.commit}` : ''}${r.load ? `, load average at the end ${r.load.map((x) => x.toFixed(1)).join(' / ')}` : ''}, ${r.durationMs / 1000} s per run, median of ${r.rounds} alternating rounds.`,
   '',
 );
 out.push(
@@ -56,6 +59,42 @@ for (const id of [1, 2, 3, 6]) {
     `| ${id} | ${f2(c.cpuPerGB / b.cpuPerGB)} | ${f2(c.fast.p99 / b.fast.p99)} (${f1(c.fast.p99)} vs ${f1(b.fast.p99)} ms) | ${c.fast.dropped + (c.page?.dropped ?? 0)} |`,
   );
 }
+// Issue 15's targets: CPU per GB against the raw baseline (dial-in <= 1.0, pulled 16 cameras <= 0.75,
+// pulled UXGA <= 0.6), p99 <= 1.5x, peak RSS <= 64 MB (scenarios 1 and 8), scenario 3 <= 1.1 in every round.
+const limit: Record<number, number> = { 1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1, 8: 0.75, 9: 0.6 };
+out.push(
+  '',
+  '**Against the targets of issue 15**',
+  '',
+  '| scenario | CPU per GB vs baseline (target) | every round | p99 vs baseline (target <= 1.5) | fast dropped | peak RSS MB cam2mqtt / baseline |',
+  '|---|---|---|---|---|---|',
+);
+for (const { scenario: sc, rounds } of r.results.filter((x) => !x.scenario.scaling)) {
+  const c = get(sc.id, 'cam2mqtt');
+  const b = get(sc.id, 'baseline');
+  if (!c || !b) continue;
+  const each = (rounds ?? [])
+    .map((rd) => {
+      const rc = rd.find((x) => x.target === 'cam2mqtt' && !x.label);
+      const rb = rd.find((x) => x.target === 'baseline');
+      return rc && rb ? f2(rc.cpuPerGB / rb.cpuPerGB) : '-';
+    })
+    .join(' ');
+  const t = limit[sc.id];
+  out.push(
+    `| ${sc.id} | ${f2(c.cpuPerGB / b.cpuPerGB)}${t !== undefined ? ` (<= ${t})` : ''} | ${each} | ${f2(c.fast.p99 / b.fast.p99)} (${f1(c.fast.p99)} vs ${f1(b.fast.p99)} ms) | ${c.fast.dropped + (c.page?.dropped ?? 0)} | ${f1(c.peakRssMb)} / ${f1(b.peakRssMb)}${sc.id === 1 || sc.id === 8 ? ' (<= 64)' : ''} |`,
+  );
+}
+for (const { scenario: sc } of r.results.filter((x) => x.scenario.idle)) {
+  const c = get(sc.id, 'cam2mqtt');
+  const b = get(sc.id, 'baseline');
+  if (c?.cpuPerCameraHour !== undefined)
+    out.push(
+      '',
+      `Idle cost (scenario ${sc.id}, ${sc.name.replace(/^[^:]*: /, '')}): cam2mqtt ${f1(c.cpuPerCameraHour)} CPU s per camera-hour, baseline ${f1(b?.cpuPerCameraHour ?? NaN)}.`,
+    );
+}
+if (r.scaling) out.push('', '```', r.scaling, '```');
 const s1 = get(1, 'cam2mqtt');
 const s4 = get(4, 'cam2mqtt');
 if (s1 && s4) {

@@ -2,6 +2,7 @@
 // and add it there): the runner needs nothing else. `cameraConfig`/`config` carry what a scenario
 // needs of cam2mqtt's configuration beyond the cameras themselves.
 import type { Profile } from './load/jpegs.js';
+import { RECORDING_SCENARIOS } from './recording.js';
 
 export interface Scenario {
   id: number;
@@ -192,4 +193,5 @@ export const SCENARIOS: Scenario[] = [
     snapshotInterval: 0,
     diagnostic: true,
   },
+  ...RECORDING_SCENARIOS,
 ];

@@ -1,11 +1,13 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerAddonCommand } from './addon/cli-command.js';
 import { Bridge } from './bridge.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { defaultExtensions } from './extensions.js';
 import { registerHaCommand } from './ha/cli-command.js';
 import { createLogger, type Logger } from './logging.js';
-import { cameraUrl, startSimulatedCameras } from './simulator/simulate.js';
+import type { SimulatedCamera } from './simulator/camera.js';
+import { cameraUrl } from './simulator/urls.js';
 import { VERSION } from './util/version.js';
 
 const int = (name: string) => (v: string) => {
@@ -128,7 +130,9 @@ addRunOptions(program).action(async (flags: RunFlags) => {
 addRunOptions(
   program.command('demo').description('run the bridge with three simulated cameras (two native, one MJPEG2SD)'),
 ).action(async (flags: RunFlags) => {
-  let cams: ReturnType<typeof startSimulatedCameras> = [];
+  let cams: SimulatedCamera[] = [];
+  // Loaded only here and in `simulate`: a bridge that serves real cameras never needs it.
+  const { startSimulatedCameras } = await import('./simulator/simulate.js');
   const { bridge, log } = await runBridge(flags, async () => {
     await Promise.all(cams.map((c) => c.stop()));
   });
@@ -188,6 +192,7 @@ program
       token?: string;
     }) => {
       let cams;
+      const { startSimulatedCameras } = await import('./simulator/simulate.js');
       try {
         cams = startSimulatedCameras({ ...o, protocol: o.protocol === 'legacy' ? 'mjpeg2sd' : o.protocol });
       } catch (err) {
@@ -213,5 +218,6 @@ program
   );
 
 registerHaCommand(program);
+registerAddonCommand(program);
 
 await program.parseAsync(process.argv);

@@ -117,6 +117,7 @@ describe('Home Assistant ingress through nginx (prefix, X-Ingress-Path, the gate
     dir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-ingress-'));
     const port = await freePort();
     t = await startBridge({
+      recordings: { enabled: true, pre_seconds: 1, post_seconds: 1, min_free_bytes: 0 },
       http: {
         port,
         ingress_gateway: GATEWAY,
@@ -227,6 +228,48 @@ describe('Home Assistant ingress through nginx (prefix, X-Ingress-Path, the gate
     } finally {
       mj.close();
     }
+  });
+
+  it('a recorded clip plays in the page under the prefix (MJPEG at its pace in an <img>, the AVI file)', async () => {
+    // (The page's own events strip and player are the recordings feature's: this plays the clip URLs
+    // the events API gives, relative to the page, as a browser does.)
+    cam.setMotion(true);
+    await new Promise((r) => setTimeout(r, 1500));
+    cam.setMotion(false);
+    const auth = { authorization: 'Bearer api-token-123456' };
+    const ev = await waitFor(
+      async () => {
+        const r = (await (await fetch(`${t.url}/api/events?camera=ingcam`, { headers: auth })).json()) as {
+          events: { id: string; recording: boolean; frames: number }[];
+        };
+        return r.events.find((e) => !e.recording && e.frames > 5);
+      },
+      20_000,
+      'a finished clip',
+    );
+    const played = await frame.evaluate(async (id: string) => {
+      const doc = (globalThis as any).document;
+      const img = doc.createElement('img');
+      img.src = `api/events/${encodeURIComponent(id)}/clip.mjpeg`;
+      doc.body.appendChild(img);
+      const t0 = Date.now();
+      while (!(img.naturalWidth > 0) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+      const avi = await fetch(`api/events/${encodeURIComponent(id)}/clip.avi`);
+      const head = new Uint8Array(await avi.arrayBuffer()).slice(0, 4);
+      const out = {
+        src: img.src,
+        width: img.naturalWidth,
+        height: img.naturalHeight,
+        avi: avi.status,
+        riff: String.fromCharCode(...head),
+      };
+      img.remove();
+      return out;
+    }, ev.id);
+    assert.equal(new URL(played.src).pathname, `${PREFIX}/api/events/${ev.id}/clip.mjpeg`);
+    assert.deepEqual([played.width, played.height], [320, 240], 'the clip plays: its frames are drawn');
+    assert.equal(played.avi, 200);
+    assert.equal(played.riff, 'RIFF');
   });
 
   it('the page may be framed by its own origin through ingress, by nobody otherwise', async () => {

@@ -130,6 +130,74 @@ export function idx1(entries: readonly IndexEntry[]): Buffer {
   return b;
 }
 
+/**
+ * A clip's index kept compactly while it is written (an hour-long segment has 360 000 chunks, most of
+ * them empty): per frame, the offset of its first chunk (the empty ones before it come first), the
+ * number of empty chunks before it and its size: 12 bytes a frame instead of an object per chunk.
+ */
+export class CompactIndex {
+  private data = new Uint32Array(3 * 1024);
+  frames = 0;
+  /** Empty chunks after the last frame (the last frame's display time). */
+  tailEmpties = 0;
+  private tailOffset = 0;
+  ticks = 0;
+  maxChunk = 0;
+  bytes = 0;
+
+  /** A frame of `size` bytes whose first chunk (of `gap` empty ones, then the frame) is at `offset`. */
+  add(offset: number, gap: number, size: number): void {
+    if ((this.frames + 1) * 3 > this.data.length) {
+      const d = new Uint32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    const o = this.frames * 3;
+    this.data[o] = offset;
+    this.data[o + 1] = gap;
+    this.data[o + 2] = size;
+    this.frames++;
+    this.ticks += gap + 1;
+    this.bytes += size;
+    if (size > this.maxChunk) this.maxChunk = size;
+  }
+
+  /** Empty chunks at `offset` after the last frame. */
+  tail(offset: number, n: number): void {
+    this.tailOffset = offset;
+    this.tailEmpties = n;
+    this.ticks += n;
+  }
+
+  /** The idx1 chunk. */
+  idx1(): Buffer {
+    const b = Buffer.allocUnsafe(8 + this.ticks * 16);
+    fourcc(b, 0, 'idx1');
+    b.writeUInt32LE(this.ticks * 16, 4);
+    let at = 8;
+    const empty = (offset: number) => {
+      fourcc(b, at, '00dc');
+      b.writeUInt32LE(0, at + 4);
+      b.writeUInt32LE(offset, at + 8);
+      b.writeUInt32LE(0, at + 12);
+      at += 16;
+    };
+    for (let i = 0; i < this.frames; i++) {
+      const off = this.data[i * 3]!;
+      const gap = this.data[i * 3 + 1]!;
+      const size = this.data[i * 3 + 2]!;
+      for (let j = 0; j < gap; j++) empty(off + j * 8);
+      fourcc(b, at, '00dc');
+      b.writeUInt32LE(AVIIF_KEYFRAME, at + 4);
+      b.writeUInt32LE(off + gap * 8, at + 8);
+      b.writeUInt32LE(size, at + 12);
+      at += 16;
+    }
+    for (let j = 0; j < this.tailEmpties; j++) empty(this.tailOffset + j * 8);
+    return b;
+  }
+}
+
 export interface Finish {
   /** Ticks (chunks, empty ones included) in movi. */
   ticks: number;

@@ -11,11 +11,10 @@ import { sendJson } from '../http/server.js';
 import type { Camera } from '../hub/camera.js';
 import type { Logger } from '../logging.js';
 import { localBridgeInfo } from './bridge-info.js';
-import { HaClient } from './client.js';
+import type { HaClient } from './client.js';
 import { httpCredentialsFor, mqttCredentialsFor } from './credentials.js';
 import { HaError, type HaErrorCode, messageOf } from './errors.js';
-import { type LinkReport, linkHomeAssistant } from './link.js';
-import { formatLinkReport } from './report.js';
+import type { LinkReport } from './link.js';
 
 /** Problems that retrying will not fix: reported once, no retry until the settings change (restart). */
 const PERMANENT: ReadonlySet<HaErrorCode> = new Set([
@@ -173,6 +172,12 @@ export class HaExtension implements Extension {
     this.state = 'linking';
     let report: LinkReport | undefined;
     let client: HaClient | undefined;
+    // The HA client and the linker load only when Home Assistant is configured (most runs never link).
+    const [{ HaClient }, { linkHomeAssistant }, { formatLinkReport }] = await Promise.all([
+      import('./client.js'),
+      import('./link.js'),
+      import('./report.js'),
+    ]);
     try {
       client = await HaClient.connect(h.url, h.token, { setupRetry: 0 });
       const mqtt = mqttCredentialsFor(config);

@@ -3,6 +3,8 @@ import { parseSize } from './frames.js';
 import { SimulatedMjpeg2sdCamera } from './mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from './native-camera.js';
 
+export { cameraUrl } from './urls.js';
+
 export interface SimulateOptions {
   url: string;
   cameras: number;
@@ -40,12 +42,4 @@ export function startSimulatedCameras(o: SimulateOptions): SimulatedCamera[] {
   }
   for (const c of cams) c.start();
   return cams;
-}
-
-/** Turn an http(s) base URL into the camera endpoint for a protocol. */
-export function cameraUrl(base: string, protocol: 'native' | 'mjpeg2sd'): string {
-  const u = new URL(base);
-  u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
-  u.pathname = protocol === 'mjpeg2sd' ? '/ws' : '/api/camera';
-  return u.toString();
 }

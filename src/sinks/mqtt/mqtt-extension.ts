@@ -419,13 +419,15 @@ export class MqttExtension implements Extension {
       if (!cam) throw new Error(`unknown camera "${id}"`);
       if (raw !== 'ON' && raw !== 'OFF') throw new Error('expected ON or OFF');
       this.ctx.hub.setRecording(cam, raw === 'ON');
+      this.onRecording(cam);
     } catch (err) {
       this.log.warn(
         `MQTT ${this.topics.set(id, 'recording')} ${JSON.stringify(raw.slice(0, 20))} refused: ${(err as Error).message}`,
       );
+      // Say the real state again, so HA's switch does not stay where the user flipped it.
+      if (cam?.recording !== undefined)
+        this.publisher.send(this.topics.recording(id), cam.recording ? 'ON' : 'OFF', { retain: true, qos: 1 });
     }
-    // Say the real state (also after a refusal), so HA's switch does not stay where the user flipped it.
-    if (cam) this.onRecording(cam);
   }
 
   /** A motion clip closed: `<id>/last_event` (HA's last event sensor, with the URLs as attributes). */

@@ -154,6 +154,25 @@ export interface MotionMessage {
   camera_time: number;
   event_id: string;
 }
+/** A recorded clip as the page lists it (the events strip, the wall's recent events). */
+export interface PageClip {
+  /** The clip's id: `api/events/<id>/...` serves it. */
+  id: string;
+  event_id: string;
+  camera: string;
+  kind: 'motion' | 'continuous';
+  /** Unix ms of its first frame, and of its last once closed. */
+  start: number;
+  end: number | null;
+  duration_s: number;
+  frames: number;
+}
+/** A clip opened, closed or was removed (the recordings sink). */
+export interface ClipMessage {
+  t: 'clip';
+  state: 'open' | 'closed' | 'removed';
+  clip: PageClip;
+}
 export interface StatsMessage {
   t: 'stats';
   server_time: number;
@@ -200,6 +219,7 @@ export type ServerMessage =
   | InfoMessage
   | LogMessage
   | MotionMessage
+  | ClipMessage
   | StatsMessage
   | PresetsMessage
   | ReplyMessage

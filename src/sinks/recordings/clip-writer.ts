@@ -2,14 +2,12 @@ import { type FileHandle, open } from 'node:fs/promises';
 import {
   type AviStreamInfo,
   aviHeader,
+  CompactIndex,
   chunkHeader,
   emptyChunks,
   finishFields,
   HEADER,
-  type IndexEntry,
-  idx1,
   padding,
-  summarise,
   TICKS_PER_SECOND,
   TickClock,
 } from '../../formats/avi.js';
@@ -46,7 +44,7 @@ export class ClipWriter {
   private queuedBytes = 0;
   private writing: Promise<void> | undefined;
   private pos = HEADER.bytes;
-  private readonly index: IndexEntry[] = [];
+  private readonly index = new CompactIndex();
   private readonly clock = new TickClock();
   private prevCamera: number | undefined;
   private prevReceived = 0;
@@ -113,8 +111,8 @@ export class ClipWriter {
     const gap = this.clock.place(this.timeOf(frame));
     if (this.frames === 0) this.firstAt = frame.cameraTime;
     this.lastAt = frame.cameraTime;
+    this.index.add(this.pos - HEADER.movi, gap, size);
     if (gap > 0) this.empties(gap);
-    this.index.push({ offset: this.pos - HEADER.movi, size });
     this.queue.push(chunkHeader(size), ...buffersOf(frame));
     const pad = padding(size);
     if (pad) this.queue.push(pad);
@@ -128,7 +126,6 @@ export class ClipWriter {
   }
 
   private empties(n: number): void {
-    for (let i = 0; i < n; i++) this.index.push({ offset: this.pos - HEADER.movi + i * 8, size: 0 });
     this.queue.push(emptyChunks(n));
     this.pos += 8 * n;
     this.queuedBytes += 8 * n;
@@ -183,6 +180,7 @@ export class ClipWriter {
     if (!this.error && this.frames > 0) {
       const tail = this.clock.tail();
       if (tail > 0) {
+        this.index.tail(this.pos - HEADER.movi, tail);
         this.empties(tail);
         this.clock.ticks += tail;
       }
@@ -206,11 +204,22 @@ export class ClipWriter {
     if (!fh) return figures();
     try {
       if (!this.error) {
-        const index = idx1(this.index);
+        const index = this.index.idx1();
+        const moviBytes = this.written;
         await fh.write(index, 0, index.length, HEADER.bytes + this.written);
         this.written += index.length;
-        const f = summarise(this.index.map((e) => ({ offset: e.offset, size: e.size })));
-        await writeFields(fh, finishFields({ ...f, indexBytes: index.length }));
+        const x = this.index;
+        await writeFields(
+          fh,
+          finishFields({
+            ticks: x.ticks,
+            moviBytes,
+            indexBytes: index.length,
+            maxChunk: x.maxChunk,
+            frames: x.frames,
+            bytes: x.bytes,
+          }),
+        );
       }
     } catch (err) {
       this.fail(err as NodeJS.ErrnoException);

@@ -19,6 +19,8 @@ const RETENTION_MS = 60_000;
 export interface RecordingsOptions {
   /** The clock retention ages clips by (tests). */
   now?: () => number;
+  /** Continuous segment length (tests; default an hour). */
+  segmentMs?: number;
 }
 
 /**
@@ -60,6 +62,7 @@ export class RecordingsExtension implements Extension, RecorderHost {
       postMs: r.post_seconds * 1000,
       maxMs: r.max_seconds * 1000,
       maxPrerollBytes: r.max_preroll_bytes,
+      segmentMs: opts.segmentMs ?? 3_600_000,
     };
     this.index = new ClipIndex(path.join(ctx.dataDir, 'recordings.sqlite'));
     registerEventRoutes(this, ctx.http);

@@ -22,6 +22,8 @@ export interface RecorderSettings {
   postMs: number;
   maxMs: number;
   maxPrerollBytes: number;
+  /** Length of a continuous segment (an hour; segments start on the hour). */
+  segmentMs: number;
 }
 
 /** What a camera's recorder needs from the recordings sink. */
@@ -79,6 +81,7 @@ export class CameraRecorder {
   private readonly closing = new Set<Promise<unknown>>();
   corrupt = 0;
   private readonly corruptLog: ThrottledLog;
+  private readonly failLog: ThrottledLog;
 
   constructor(
     private readonly host: RecorderHost,
@@ -86,6 +89,7 @@ export class CameraRecorder {
     private mode: RecordMode,
   ) {
     this.corruptLog = new ThrottledLog(host.log, 60_000);
+    this.failLog = new ThrottledLog(host.log, 60_000);
   }
 
   get on(): boolean {
@@ -103,7 +107,14 @@ export class CameraRecorder {
     if (this.on && !this.unsubscribe) {
       const s = this.host.settings;
       this.ring = new PrerollRing(s.preMs, s.maxPrerollBytes);
-      this.unsubscribe = this.cam.subscribe((f) => this.onFrame(f));
+      // Frame listeners run on the source's hot path without a guard: a bug here must not reach it.
+      this.unsubscribe = this.cam.subscribe((f) => {
+        try {
+          this.onFrame(f);
+        } catch (err) {
+          this.failLog.warn(`camera ${this.cam.id}: recording a frame failed: ${(err as Error).stack ?? err}`);
+        }
+      });
     } else if (!this.on && this.unsubscribe) {
       this.unsubscribe();
       this.unsubscribe = undefined;
@@ -151,7 +162,9 @@ export class CameraRecorder {
 
   private onSegmentFrame(frame: Frame): void {
     const s = this.segment;
-    if (s && (hourOf(frame.receivedAt) !== hourOf(s.row.start) || s.writer.error)) this.closeSegment();
+    const seg = this.host.settings.segmentMs;
+    if (s && (Math.floor(frame.receivedAt / seg) !== Math.floor(s.row.start / seg) || s.writer.error))
+      this.closeSegment();
     if (!this.segment) {
       if (!this.host.canWrite()) return;
       this.segment = this.openClip({
@@ -392,8 +405,6 @@ export function clipEvent(cam: Camera, row: ClipRow, state: ClipEvent['state']):
     thumbnailPath: p.thumbnail,
   };
 }
-
-const hourOf = (ms: number) => Math.floor(ms / 3_600_000);
 
 /** An event id as a file name: only [A-Za-z0-9_-] (camera ids and Unix ms already are). */
 export function safeId(eventId: string): string {

@@ -44,6 +44,22 @@ export class PageProjection {
         event_id: e.eventId,
       }),
     );
+    hub.listen(this, 'clip', (c) =>
+      broadcast({
+        t: 'clip',
+        state: c.state,
+        clip: {
+          id: c.id,
+          event_id: c.eventId,
+          camera: c.camera.id,
+          kind: c.kind,
+          start: c.start,
+          end: c.end ?? null,
+          duration_s: c.durationS,
+          frames: c.frames,
+        },
+      }),
+    );
   }
 
   stop(): void {

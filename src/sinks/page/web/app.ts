@@ -14,6 +14,7 @@ import {
   type ServerMessage,
   type StatsMessage,
 } from '../protocol.js';
+import { Events } from './events.js';
 import { decodeFrame, PageSocket, type SocketState } from './socket.js';
 import { Tile } from './tile.js';
 import { copyText, h, ICONS, prefs, session } from './ui.js';
@@ -56,6 +57,8 @@ export class App {
   private density = 'm';
   readonly socket: PageSocket;
   private readonly observer: IntersectionObserver;
+  /** Recorded events (strips, recent events, the player): once the bridge says it records. */
+  private events: Events | undefined;
 
   constructor() {
     // Relative to the page: under a path prefix (Home Assistant ingress) too.
@@ -105,6 +108,8 @@ export class App {
         return this.tiles.get(m.id)?.addLog(m.entry);
       case 'motion':
         return this.onMotion(m);
+      case 'clip':
+        return this.events?.onClip(m);
       case 'stats':
         return this.onStats(m);
       case 'presets':
@@ -140,6 +145,10 @@ export class App {
     }
     this.setPresets(m.presets ?? []);
     this.status = m.status ?? {};
+    if (this.status.recordings && !this.events) {
+      this.events = new Events(this);
+      for (const t of this.tiles.values()) this.events.attach(t);
+    }
     this.renderStatus();
     this.watchSent = null;
     this.scheduleWatch();
@@ -154,6 +163,7 @@ export class App {
     } else {
       t = new Tile(this, cam);
       this.tiles.set(cam.id, t);
+      this.events?.attach(t);
       this.observer.observe(t.view);
       this.layout();
     }

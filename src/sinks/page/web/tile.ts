@@ -81,6 +81,8 @@ export class Tile {
   private repeat: ReturnType<typeof setInterval> | 0 = 0;
   private sizeKey: string | undefined;
   private presetKey: string | undefined;
+  /** A clip playing in this tile (web/events.ts): live frames are acknowledged but not drawn. */
+  playback: { stop(): void } | undefined;
 
   // The DOM, built once in build().
   el!: HTMLElement;
@@ -435,6 +437,7 @@ export class Tile {
 
   /** A frame from the socket. Latest frame wins: while one decodes, only the newest waits. */
   receive(f: Frame): void {
+    if (this.playback) return this.app.socket.ack(f.idx);
     if (this.decoding) {
       if (this.next) this.app.socket.ack(this.next.idx);
       this.next = f;
@@ -447,7 +450,7 @@ export class Tile {
     this.decoding = true;
     try {
       const bmp = await createImageBitmap(new Blob([f.jpeg as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
-      this.draw(bmp, f);
+      if (!this.playback) this.draw(bmp, f);
       bmp.close();
     } catch {
       // A broken JPEG: keep the previous picture.
@@ -461,13 +464,18 @@ export class Tile {
     }
   }
 
-  private draw(bmp: ImageBitmap, f: Frame): void {
+  /** Draw a picture into the tile (a live frame, or a clip's frame while one plays). */
+  drawPicture(bmp: ImageBitmap): void {
     if (bmp.width !== this.width || bmp.height !== this.height) {
       this.width = this.canvas.width = bmp.width;
       this.height = this.canvas.height = bmp.height;
       this.el.style.setProperty('--ar', String(bmp.width / bmp.height));
     }
     this.ctx.drawImage(bmp, 0, 0);
+  }
+
+  private draw(bmp: ImageBitmap, f: Frame): void {
+    this.drawPicture(bmp);
     const now = performance.now();
     if (!this.drawn.length) this.firstDrawnAt = now;
     this.drawn.push(now);
