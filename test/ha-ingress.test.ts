@@ -19,7 +19,7 @@ import WebSocket from 'ws';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
 import { freePort, startBridge, type TestBridge, waitFor } from './helpers/bridge.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
-import { launchBrowser, nextFrames, tileSel } from './page-helpers.js';
+import { launchBrowser, nextFrames, tileSel, tileState } from './page-helpers.js';
 
 const TOKEN = 'Xq3_ingress-token_9f';
 const PREFIX = `/api/hassio_ingress/${TOKEN}`;
@@ -270,6 +270,28 @@ describe('Home Assistant ingress through nginx (prefix, X-Ingress-Path, the gate
     assert.deepEqual([played.width, played.height], [320, 240], 'the clip plays: its frames are drawn');
     assert.equal(played.avi, 200);
     assert.equal(played.riff, 'RIFF');
+    // The page's own player (the events strip under the tile) plays it in the tile, through ingress.
+    const btn = `${tileSel('ingcam')} .events-strip button.event[data-clip="${ev.id}"]`;
+    await frame.waitForSelector(btn, { timeout: 15_000 });
+    // A DOM click: in the iframe's smaller viewport the tile's hover controls lie over the strip.
+    await frame.$eval(btn, (b: { click(): void }) => b.click());
+    await waitFor(
+      () =>
+        frame.evaluate(
+          (s: string) => (globalThis as any).document.querySelector(s)?.dataset.playing,
+          tileSel('ingcam'),
+        ),
+      5000,
+      'the player',
+    );
+    const seen = new Set<number>();
+    const end = Date.now() + 1500;
+    while (Date.now() < end) {
+      seen.add((await tileState(frame as unknown as Page, 'ingcam'))!.index);
+      await new Promise((r) => setTimeout(r, 80));
+    }
+    assert.ok(seen.size >= 3, `the picture changes while the clip plays (${seen.size} different frames)`);
+    assert.deepEqual(errors, [], 'no failed request while playing (frames and clip under the prefix)');
   });
 
   it('the page may be framed by its own origin through ingress, by nobody otherwise', async () => {

@@ -99,36 +99,23 @@ export function chunkHeader(size: number): Buffer {
 
 /** `n` empty `00dc` chunks (drop frames: the clock moves on, the picture stays). */
 export function emptyChunks(n: number): Buffer {
+  // Shared and never written to: a frame's gap is a view of it, not a new Buffer per frame.
+  if (n <= EMPTY_SHARED) return EMPTY.subarray(0, 8 * n);
+  return makeEmpty(n);
+}
+
+function makeEmpty(n: number): Buffer {
   const b = Buffer.alloc(8 * n);
   for (let i = 0; i < n; i++) fourcc(b, i * 8, '00dc');
   return b;
 }
 
+const EMPTY_SHARED = 1024;
+const EMPTY = makeEmpty(EMPTY_SHARED);
+
 const PAD = Buffer.alloc(1);
 /** The pad byte after an odd-sized chunk (RIFF chunks start on even offsets). */
 export const padding = (size: number): Buffer | undefined => (size & 1 ? PAD : undefined);
-
-/** One index entry: where a chunk starts (its fourcc, from `movi`'s fourcc) and its payload size. */
-export interface IndexEntry {
-  offset: number;
-  size: number;
-}
-
-/** The `idx1` chunk for `entries` (non-empty chunks are key frames: every JPEG is one). */
-export function idx1(entries: readonly IndexEntry[]): Buffer {
-  const b = Buffer.allocUnsafe(8 + entries.length * 16);
-  fourcc(b, 0, 'idx1');
-  b.writeUInt32LE(entries.length * 16, 4);
-  let o = 8;
-  for (const e of entries) {
-    fourcc(b, o, '00dc');
-    b.writeUInt32LE(e.size > 0 ? AVIIF_KEYFRAME : 0, o + 4);
-    b.writeUInt32LE(e.offset, o + 8);
-    b.writeUInt32LE(e.size, o + 12);
-    o += 16;
-  }
-  return b;
-}
 
 /**
  * A clip's index kept compactly while it is written (an hour-long segment has 360 000 chunks, most of
@@ -167,6 +154,19 @@ export class CompactIndex {
     this.tailOffset = offset;
     this.tailEmpties = n;
     this.ticks += n;
+  }
+
+  /** Every frame with its tick, in order. */
+  list(): { tick: number; pos: number; size: number }[] {
+    const out: { tick: number; pos: number; size: number }[] = [];
+    let tick = 0;
+    for (let i = 0; i < this.frames; i++) {
+      const gap = this.data[i * 3 + 1]!;
+      tick += gap;
+      out.push({ tick, pos: HEADER.movi + this.data[i * 3]! + gap * 8 + 8, size: this.data[i * 3 + 2]! });
+      tick++;
+    }
+    return out;
   }
 
   /** The idx1 chunk. */
@@ -270,16 +270,11 @@ export class TickClock {
   }
 }
 
-export interface ScannedChunk {
-  /** Offset of the chunk's fourcc from movi's fourcc. */
-  offset: number;
-  size: number;
-}
-
 export interface Scan {
-  info: AviStreamInfo;
-  /** Every whole `00dc` chunk in movi, in order (empty ones too). */
-  chunks: ScannedChunk[];
+  /** Every whole `00dc` chunk of movi, in order (the empty ones counted, not listed). */
+  index: CompactIndex;
+  /** Bytes of movi's whole chunks. */
+  moviBytes: number;
   /** File offset just past the last whole chunk (where idx1 goes). */
   end: number;
   /** The file already had an idx1 after movi. */
@@ -305,12 +300,14 @@ const SCAN_BLOCK = 1 << 20;
  * first incomplete or foreign one (what a crash leaves). A closed file stops at its idx1. Reads the
  * chunk headers through a 1 MiB window, never a whole JPEG it does not need.
  */
-export async function scanChunks(read: ReadAt, fileSize: number): Promise<Omit<Scan, 'info'>> {
-  const chunks: ScannedChunk[] = [];
+export async function scanChunks(read: ReadAt, fileSize: number): Promise<Scan> {
+  const index = new CompactIndex();
   let at = HEADER.bytes;
   let indexed = false;
   let win: Buffer = Buffer.alloc(0);
   let winAt = 0;
+  let gap = 0;
+  let gapAt = 0;
   while (at + 8 <= fileSize) {
     if (at < winAt || at + 8 > winAt + win.length) {
       winAt = at;
@@ -325,27 +322,18 @@ export async function scanChunks(read: ReadAt, fileSize: number): Promise<Omit<S
       break;
     }
     if (tag !== '00dc' || at + 8 + size > fileSize) break;
-    chunks.push({ offset: at - HEADER.movi, size });
+    if (size === 0) {
+      if (gap === 0) gapAt = at - HEADER.movi;
+      gap++;
+    } else {
+      index.add(gap > 0 ? gapAt : at - HEADER.movi, gap, size);
+      gap = 0;
+    }
     at += 8 + size + (size & 1);
   }
-  return { chunks, end: Math.min(at, fileSize), indexed };
-}
-
-/** What a repair and a clip's close learn about the clip from its chunks. */
-export function summarise(chunks: readonly ScannedChunk[]): Finish {
-  let frames = 0;
-  let bytes = 0;
-  let maxChunk = 0;
-  let moviBytes = 0;
-  for (const c of chunks) {
-    moviBytes += 8 + c.size + (c.size & 1);
-    if (c.size > 0) {
-      frames++;
-      bytes += c.size;
-      if (c.size > maxChunk) maxChunk = c.size;
-    }
-  }
-  return { ticks: chunks.length, moviBytes, indexBytes: 8 + chunks.length * 16, maxChunk, frames, bytes };
+  if (gap > 0) index.tail(gapAt, gap);
+  const end = Math.min(at, fileSize);
+  return { index, moviBytes: end - HEADER.bytes, end, indexed };
 }
 
 /** Width and height from a JPEG's SOF marker, or undefined if none is found in the first 64 KiB. */

@@ -78,15 +78,20 @@ describe('the image entity in a real Home Assistant', { skip }, () => {
     assert.equal(entity.unique_id, 'cam2mqtt_porch_image');
     const camera = (await listEntities(conn!)).find((e) => e.entity_id === 'camera.porch');
     assert.equal(entity.device_id, camera?.device_id, 'the image entity is on the camera device');
+    // HA creates the discovered entities one after the other: wait for each.
     for (const s of ['sensor.porch_viewers', 'sensor.porch_reconnects', 'sensor.porch_frame_age']) {
-      const e = (await listEntities(conn!)).find((x) => x.entity_id === s);
-      assert.ok(e, `${s} exists`);
+      const e = await waitFor(
+        async () => (await listEntities(conn!)).find((x) => x.entity_id === s),
+        60_000,
+        `${s} in the entity registry`,
+      );
       assert.equal((e as { entity_category?: string | null }).entity_category, 'diagnostic', `${s} is diagnostic`);
     }
     for (const s of ['sensor.cam2mqtt_bridge_viewers', 'sensor.cam2mqtt_bridge_mqtt_clients'])
-      assert.ok(
-        (await listEntities(conn!)).some((x) => x.entity_id === s),
-        `${s} exists`,
+      await waitFor(
+        async () => (await listEntities(conn!)).some((x) => x.entity_id === s),
+        60_000,
+        `${s} in the entity registry`,
       );
     // The state of an image entity is when its picture last changed.
     const st = await waitFor(
@@ -106,6 +111,16 @@ describe('the image entity in a real Home Assistant', { skip }, () => {
   });
 
   it(`/api/image_proxy/image.<id> follows the camera within the interval (${INTERVAL_S} s)`, async () => {
+    // The first picture has reached HA (the test above waits for it too, unless it failed early).
+    await waitFor(
+      async () => {
+        const r = await haFetch(ha!.url, ha!.token, `/api/image_proxy/${imageEntityId(ID)}`);
+        await r.arrayBuffer();
+        return r.status === 200;
+      },
+      30_000,
+      'image_proxy answers',
+    );
     const seen = new Set<string>();
     const ages: number[] = [];
     for (let i = 0; i < 6; i++) {

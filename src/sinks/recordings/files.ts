@@ -1,15 +1,6 @@
 import { open, readdir, rmdir, stat, statfs, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  finishFields,
-  HEADER,
-  idx1,
-  readHeader,
-  type ScannedChunk,
-  scanChunks,
-  summarise,
-  TICKS_PER_SECOND,
-} from '../../formats/avi.js';
+import { finishFields, HEADER, readHeader, scanChunks, TICKS_PER_SECOND } from '../../formats/avi.js';
 import { writeFields } from './clip-writer.js';
 
 /** A clip's file name without extension: its id (event ids are `<camera>-<unix ms>`). */
@@ -43,18 +34,10 @@ export async function readFrames(file: string): Promise<{ frames: FrameRef[]; ti
       const { bytesRead } = await fh.read(b, 0, b.length, p);
       return b.subarray(0, bytesRead);
     }, size);
-    return { frames: toFrames(scan.chunks), ticks: scan.chunks.length };
+    return { frames: scan.index.list(), ticks: scan.index.ticks };
   } finally {
     await fh.close();
   }
-}
-
-function toFrames(chunks: readonly ScannedChunk[]): FrameRef[] {
-  const out: FrameRef[] = [];
-  chunks.forEach((c, tick) => {
-    if (c.size > 0) out.push({ tick, pos: HEADER.movi + c.offset + 8, size: c.size });
-  });
-  return out;
 }
 
 export interface Repaired {
@@ -82,18 +65,28 @@ export async function repairClip(file: string): Promise<Repaired | undefined> {
       const r = await fh.read(b, 0, b.length, p);
       return b.subarray(0, r.bytesRead);
     }, size);
-    const f = summarise(scan.chunks);
+    const x = scan.index;
     if (!scan.indexed) {
-      const index = idx1(scan.chunks);
+      const index = x.idx1();
       await fh.truncate(scan.end);
       await fh.write(index, 0, index.length, scan.end);
-      await writeFields(fh, finishFields({ ...f, indexBytes: index.length }));
+      await writeFields(
+        fh,
+        finishFields({
+          ticks: x.ticks,
+          moviBytes: scan.moviBytes,
+          indexBytes: index.length,
+          maxChunk: x.maxChunk,
+          frames: x.frames,
+          bytes: x.bytes,
+        }),
+      );
       await fh.sync();
     }
     return {
-      frames: f.frames,
+      frames: x.frames,
       bytes: (await fh.stat()).size,
-      durationS: f.ticks / TICKS_PER_SECOND,
+      durationS: x.ticks / TICKS_PER_SECOND,
       wasIndexed: scan.indexed,
     };
   } finally {
