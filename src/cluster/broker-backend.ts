@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 import type { Logger } from '../logging.js';
 
 // The embedded brokers of all instances as one broker (Aedes' own clustering packages):
@@ -46,7 +47,26 @@ export function brokerBackend(opts: BrokerBackendOptions, log: Logger): BrokerBa
   const { Redis } = require('ioredis') as typeof import('ioredis');
   const conn = new Redis(opts.redis, { keyPrefix: `${opts.prefix}:mqtt:` });
   conn.on('error', () => {}); // reported once above, through the emitter's connections
-  const persistence = new AsyncRedisPersistence({ conn });
+  const persistence = new AsyncRedisPersistence({ conn }) as Record<string, unknown>;
+  // aedes-persistence-redis 11 hands out async iterables (its callback wrapper makes them streams);
+  // Aedes 2.0.0-beta.1 pipes what an async persistence returns, as aedes-persistence 10's own class
+  // does: make them Readable streams.
+  for (const m of [
+    'createRetainedStreamCombi',
+    'createRetainedStream',
+    'outgoingStream',
+    'streamWill',
+    'getClientList',
+  ]) {
+    const fn = persistence[m] as ((...a: unknown[]) => unknown) | undefined;
+    if (typeof fn !== 'function') continue;
+    persistence[m] = (...a: unknown[]) => {
+      const out = fn.apply(persistence, a);
+      return typeof (out as { pipe?: unknown })?.pipe === 'function'
+        ? out
+        : Readable.from(out as AsyncIterable<unknown>);
+    };
+  }
   // Aedes closes the emitter on close(), not the persistence's connection.
   return { shared: { id: opts.instanceId, mq, persistence }, close: () => conn.disconnect() };
 }

@@ -38,6 +38,8 @@ class ClusterExtension implements Extension, PullGate {
   private readonly claimed = new Map<string, { link: object; since: number }>();
   private readonly leases = new Map<string, Lease>();
   private redisUp = false;
+  private ticking = false;
+  private tickAgain = false;
   private downLogged = false;
   private stopped = false;
   private readonly startedAt = Date.now();
@@ -258,7 +260,24 @@ class ClusterExtension implements Extension, PullGate {
     if (this.redisUp) void this.registry?.release(cam.id).catch((err) => this.down(err as Error));
   }
 
+  /** One tick at a time (the interval, a new lease): concurrent ones would race over the leases. */
   private async tick(): Promise<void> {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.tickAgain = false;
+        await this.tickOnce();
+      } while (this.tickAgain && !this.stopped);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async tickOnce(): Promise<void> {
     const { hub } = this.ctx;
     if (!this.redisUp || !this.registry) {
       // Views of other instances' cameras pause as they are: not timed out while Redis is away.

@@ -1,3 +1,4 @@
+import { isRelayed } from '../cluster/gate.js';
 import type { CameraConfig } from '../config/schema.js';
 import type { Camera } from '../hub/camera.js';
 import type { Frame } from '../hub/frame.js';
@@ -150,6 +151,8 @@ export class MotionService {
 
   /** Hot path: keep the newest frame, start an analysis if one is due and none is running. */
   private onFrame(m: CameraMotion, frame: Frame): void {
+    // cluster: a camera owned by another instance is analysed there (its owner sets its motion).
+    if (isRelayed(m.cam)) return;
     if (m.latest) m.skipped++;
     m.latest = frame;
     if (!m.busy && frame.receivedAt - m.lastRunAt >= 1000 / m.settings.max_fps) void this.run(m);

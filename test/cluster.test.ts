@@ -1,0 +1,419 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import WebSocket from 'ws';
+import type { SimulatedCamera } from '../src/simulator/camera.js';
+import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
+import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
+import { exitOf, MjpegCamera, Netns, requireBinary, spawnLogged } from './cluster-helpers.js';
+import { freePort, sleep, waitFor } from './helpers/bridge.js';
+import { MjpegClient } from './helpers/mjpeg-client.js';
+
+// Three cam2mqtt instances as one system (issue 18, docs/scale-out.md), for real: a real redis-server
+// started here, each instance a separate process in its own network namespace with its own address
+// (loopback and distinct ports where namespaces cannot be made), a real nginx stream (TCP) load
+// balancer in front of the camera endpoints, 12 simulated dial-in cameras (6 native, 6 MJPEG2SD)
+// and 4 pulled MJPEG cameras. Nothing is faked.
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = path.join(ROOT, 'dist/src/cli.js');
+const TOKEN = 'cluster-test-token-0123';
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
+const CAMERA_TIMEOUT = 6;
+const TTL = 3;
+const RECONNECT_MS = 500;
+const N = 3;
+
+interface Instance {
+  i: number;
+  id: string;
+  addr: string;
+  http: number;
+  mqtt: number;
+  url: string;
+  proc?: ReturnType<typeof spawnLogged>;
+}
+
+async function json<T = unknown>(url: string): Promise<T> {
+  const r = await fetch(url, { headers: AUTH, signal: AbortSignal.timeout(3000) });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return (await r.json()) as T;
+}
+
+type ApiCamera = { id: string; online: boolean };
+type ClusterStatus = { owned: string[]; relayed: string[]; redis: string };
+
+test('3 instances on Redis behind nginx: every camera on one instance, shown by all, relayed byte-identical, one HA device each, failover, Redis outage', {
+  timeout: 300_000,
+}, async () => {
+  const redisBin = requireBinary('redis-server', 'apt-get install -y redis-server');
+  const nginxBin = requireBinary('nginx', 'apt-get install -y nginx-light libnginx-mod-stream');
+  const dir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-cluster-'));
+  const netns = Netns.create(N);
+  const hostAddr = netns?.hostAddr ?? '127.0.0.1';
+  const sims: SimulatedCamera[] = [];
+  const pulled: MjpegCamera[] = [];
+  const viewers: MjpegClient[] = [];
+  const clients: mqtt.MqttClient[] = [];
+  let redis: ReturnType<typeof spawnLogged> | undefined;
+  let nginx: ReturnType<typeof spawnLogged> | undefined;
+  const instances: Instance[] = [];
+  const redisPort = await freePort();
+  const startRedis = async () => {
+    redis = spawnLogged([
+      redisBin,
+      '--port',
+      String(redisPort),
+      '--bind',
+      hostAddr,
+      '--protected-mode',
+      'no',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+    ]);
+    await waitFor(() => /Ready to accept connections/.test(redis!.out.text()), 10_000, 'redis-server ready');
+  };
+  try {
+    await startRedis();
+
+    // ---- 4 pulled cameras, reachable from every instance ----
+    for (let k = 0; k < 4; k++) pulled.push(await new MjpegCamera(5, 40 + k * 80).listen(hostAddr));
+
+    // ---- 3 instances ----
+    for (let i = 1; i <= N; i++) {
+      const addr = netns ? netns.addr(i) : '127.0.0.1';
+      const http = netns ? 9090 : await freePort();
+      const mq = netns ? 1883 : await freePort();
+      instances.push({ i, id: `node-${i}`, addr, http, mqtt: mq, url: `http://${addr}:${http}` });
+    }
+    const lbPort = await freePort();
+    for (const inst of instances) {
+      const data = path.join(dir, inst.id);
+      mkdirSync(data, { recursive: true });
+      const cameras: Record<string, unknown> = {};
+      pulled.forEach((p, k) => {
+        cameras[`pulled-${k + 1}`] = {
+          name: `Pulled ${k + 1}`,
+          mjpeg_url: `http://${hostAddr}:${p.port}/stream`,
+          reconnect: { min_delay: 0.2, max_delay: 1 },
+        };
+      });
+      const config = {
+        http: { host: inst.addr, port: inst.http, auth: { token: TOKEN }, public_url: `http://127.0.0.1:${lbPort}` },
+        log: { level: 'info', format: 'json' },
+        limits: { camera_timeout: CAMERA_TIMEOUT },
+        mqtt: { host: inst.addr, port: inst.mqtt },
+        homeassistant: { image_interval: 0 },
+        cluster: {
+          redis: `redis://${hostAddr}:${redisPort}`,
+          instance_id: inst.id,
+          internal_url: inst.url,
+          ttl: TTL,
+        },
+        cameras,
+      };
+      writeFileSync(path.join(data, 'configuration.yaml'), JSON.stringify(config));
+      const argv = [process.execPath, CLI, '--data-dir', data];
+      inst.proc = spawnLogged(netns ? netns.wrap(inst.i, argv) : argv, { cwd: data });
+    }
+    // Generous: three Node processes starting at once on a loaded 2-core machine (the suite runs in parallel).
+    await Promise.all(
+      instances.map((inst) =>
+        waitFor(() => json(`${inst.url}/api/cluster`), 90_000, `${inst.id} up`).catch((err: Error) => {
+          const p = inst.proc?.child;
+          throw new Error(
+            `${err.message} (exit ${p?.exitCode ?? p?.signalCode ?? 'none'}): ${inst.proc?.out.text().slice(-2000)}`,
+          );
+        }),
+      ),
+    );
+
+    // ---- nginx: a TCP (stream) load balancer in front of the camera endpoints ----
+    const prefix = path.join(dir, 'nginx');
+    mkdirSync(prefix, { recursive: true });
+    const module = '/usr/lib/nginx/modules/ngx_stream_module.so';
+    writeFileSync(
+      path.join(prefix, 'nginx.conf'),
+      [
+        `load_module ${module};`,
+        'daemon off;',
+        'worker_processes 1;',
+        `pid ${path.join(prefix, 'nginx.pid')};`,
+        `error_log ${path.join(prefix, 'error.log')} info;`,
+        'events { worker_connections 512; }',
+        'stream {',
+        '  upstream cam2mqtt {',
+        ...instances.map((x) => `    server ${x.addr}:${x.http} max_fails=1 fail_timeout=3s;`),
+        '  }',
+        `  server { listen 127.0.0.1:${lbPort}; proxy_pass cam2mqtt; proxy_connect_timeout 1s; }`,
+        '}',
+      ].join('\n'),
+    );
+    nginx = spawnLogged([
+      nginxBin,
+      '-p',
+      prefix,
+      '-c',
+      path.join(prefix, 'nginx.conf'),
+      '-e',
+      path.join(prefix, 'error.log'),
+    ]);
+    await waitFor(() => json(`http://127.0.0.1:${lbPort}/api/cluster`), 10_000, `nginx up (${nginx.out.text()})`);
+
+    // ---- 12 dial-in cameras through the load balancer ----
+    for (let k = 1; k <= 6; k++) {
+      const base = { fps: 5, width: 160, height: 120, hue: (k * 53) % 360, reconnectDelayMs: RECONNECT_MS };
+      sims.push(
+        new SimulatedNativeCamera({
+          ...base,
+          url: `ws://127.0.0.1:${lbPort}/api/camera`,
+          id: `native-${k}`,
+          name: `Native ${k}`,
+        }),
+      );
+      sims.push(new SimulatedMjpeg2sdCamera({ ...base, url: `ws://127.0.0.1:${lbPort}/ws`, id: `MJPEG-${k}` }));
+    }
+    for (const s of sims) s.start();
+    const ids = [
+      ...Array.from({ length: 6 }, (_, k) => `native-${k + 1}`),
+      ...Array.from({ length: 6 }, (_, k) => `mjpeg-${k + 1}`),
+      ...Array.from({ length: 4 }, (_, k) => `pulled-${k + 1}`),
+    ].sort();
+
+    const live = () =>
+      instances.filter((x) => x.proc && x.proc.child.exitCode === null && x.proc.child.signalCode === null);
+    /** Owner of each camera (from every live instance's /api/cluster); throws on a camera owned twice. */
+    const owners = async (): Promise<Map<string, string>> => {
+      const out = new Map<string, string>();
+      for (const inst of live()) {
+        const s = await json<ClusterStatus>(`${inst.url}/api/cluster`);
+        for (const id of s.owned) {
+          if (out.has(id)) throw new Error(`camera ${id} owned by both ${out.get(id)} and ${inst.id}`);
+          out.set(id, inst.id);
+        }
+      }
+      return out;
+    };
+    const allOnlineEverywhere = async () => {
+      for (const inst of live()) {
+        const cams = await json<ApiCamera[]>(`${inst.url}/api/cameras`);
+        const on = cams
+          .filter((c) => c.online)
+          .map((c) => c.id)
+          .sort();
+        if (JSON.stringify(on) !== JSON.stringify(ids)) return false;
+      }
+      const o = await owners();
+      return o.size === ids.length;
+    };
+    await waitFor(allOnlineEverywhere, 60_000, 'all 16 cameras online on every instance, each owned once');
+
+    // ---- every camera on exactly one instance; the dial-ins spread by the balancer ----
+    const own = await owners();
+    assert.deepEqual([...own.keys()].sort(), ids);
+    const perInstance = instances.map((x) => [...own.values()].filter((v) => v === x.id).length);
+    console.log(`# cameras per instance: ${perInstance.join(', ')}`);
+    for (const n of perInstance) assert.ok(n > 0, 'the balancer spreads cameras over every instance');
+    // Exactly one instance pulls each pulled camera.
+    for (const p of pulled) assert.equal(p.open, 1, 'one stream per pulled camera, whatever the instance count');
+
+    // ---- the page of every instance shows all 16 ----
+    for (const inst of instances) {
+      const ws = new WebSocket(`ws://${inst.addr}:${inst.http}/api/ws`, { headers: AUTH, perMessageDeflate: false });
+      const hello = await new Promise<{ cameras: { id: string; online: boolean }[] }>((resolve, reject) => {
+        ws.on('message', (d, binary) => {
+          if (binary) return;
+          const m = JSON.parse(d.toString()) as { t: string };
+          if (m.t === 'hello') resolve(m as never);
+        });
+        ws.on('error', reject);
+      });
+      ws.close();
+      assert.deepEqual(
+        hello.cameras
+          .filter((c) => c.online)
+          .map((c) => c.id)
+          .sort(),
+        ids,
+        `${inst.id}'s page lists every camera online`,
+      );
+    }
+
+    // ---- MJPEG on instance A of a camera on instance B: every frame, byte-identical ----
+    const camId =
+      [...own.entries()].find(([id, o]) => o === 'node-2' && id.startsWith('native'))?.[0] ??
+      [...own.entries()].find(([, o]) => o === 'node-2')![0];
+    const viewerOn = instances.find((x) => x.id !== 'node-2')!;
+    const ownerInst = instances.find((x) => x.id === 'node-2')!;
+    const direct = new MjpegClient(`${ownerInst.url}/api/cameras/${camId}/stream.mjpeg`, { headers: AUTH });
+    const relayed = new MjpegClient(`${viewerOn.url}/api/cameras/${camId}/stream.mjpeg`, { headers: AUTH });
+    viewers.push(direct, relayed);
+    await waitFor(() => relayed.parts.length >= 15, 20_000, `15 relayed frames of ${camId} on ${viewerOn.id}`);
+    const bySeq = new Map(direct.parts.map((p) => [p.headers['x-frame-seq'], p.body]));
+    const rel = relayed.parts.slice(2); // the first parts may be the last frame repeated (idle repeat)
+    let compared = 0;
+    for (let k = 1; k < rel.length; k++) {
+      const a = Number(rel[k - 1]!.headers['x-frame-seq']);
+      const b = Number(rel[k]!.headers['x-frame-seq']);
+      assert.ok(b === a + 1 || b === a, `relayed frames in order without a gap (${a} -> ${b})`);
+      const d = bySeq.get(rel[k]!.headers['x-frame-seq']);
+      if (d) {
+        assert.ok(d.equals(rel[k]!.body), `frame ${b} byte-identical through the relay`);
+        compared++;
+      }
+    }
+    assert.ok(compared >= 8, `compared ${compared} frames byte for byte`);
+    // One upstream per remote camera, whatever the number of local viewers.
+    const second = new MjpegClient(`${viewerOn.url}/api/cameras/${camId}/stream.mjpeg`, { headers: AUTH });
+    viewers.push(second);
+    await waitFor(() => second.parts.length >= 3, 10_000, 'a second relayed viewer');
+    const upstreams = await json<unknown[]>(`${ownerInst.url}/api/cameras/${camId}/viewers`);
+    assert.equal(upstreams.length, 2, 'the owner serves two streams: the direct viewer and ONE relay upstream');
+    for (const v of viewers.splice(0)) v.close();
+
+    // ---- snapshots and commands of a remote camera, answered as if local ----
+    const snap = await fetch(`${viewerOn.url}/api/cameras/${camId}/snapshot.jpg`, { headers: AUTH });
+    assert.equal(snap.status, 200);
+    assert.equal(snap.headers.get('content-type'), 'image/jpeg');
+    const cmd = await fetch(`${viewerOn.url}/api/cameras/${camId}/command`, {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ command: 'status?q' }),
+    });
+    const cmdBody = (await cmd.json()) as { ok: boolean };
+    assert.equal(cmd.status, 200, JSON.stringify(cmdBody));
+    assert.equal(cmdBody.ok, true);
+    const sim = sims.find((s) => (s as unknown as { opts: { id: string } }).opts.id.toLowerCase() === camId);
+    if (sim)
+      assert.ok(
+        sim.received.some((t) => t.includes('status?q')),
+        'the command reached the camera on its owner',
+      );
+
+    // ---- Home Assistant: exactly 16 camera devices and 3 bridge devices on the shared broker ----
+    const countDevices = async (inst: Instance) => {
+      const c = await mqtt.connectAsync(`mqtt://${inst.addr}:${inst.mqtt}`, { reconnectPeriod: 0 });
+      clients.push(c);
+      const devices = new Map<string, Set<string>>();
+      c.on('message', (topic, payload) => {
+        if (!payload.length) return;
+        const dev = (JSON.parse(payload.toString()) as { device?: { identifiers?: string[] } }).device;
+        const idf = dev?.identifiers?.[0];
+        if (idf) (devices.get(idf) ?? devices.set(idf, new Set()).get(idf)!).add(topic);
+      });
+      await c.subscribeAsync('homeassistant/+/+/+/config');
+      await sleep(1500);
+      await c.endAsync();
+      const cams = [...devices.keys()].filter((d) => !d.startsWith('cam2mqtt_bridge')).sort();
+      const bridges = [...devices.keys()].filter((d) => d.startsWith('cam2mqtt_bridge')).sort();
+      return { cams, bridges };
+    };
+    for (const inst of instances) {
+      const d = await countDevices(inst);
+      assert.deepEqual(
+        d.cams,
+        ids.map((id) => `cam2mqtt_${id}`),
+        `16 camera devices seen from ${inst.id}`,
+      );
+      assert.deepEqual(
+        d.bridges,
+        instances.map((x) => `cam2mqtt_bridge_node_${x.i}`),
+        'one bridge device per instance',
+      );
+    }
+
+    // ---- kill an instance: its cameras come back elsewhere ----
+    // The instance that pulls pulled-1: its dial-in cameras reconnect elsewhere, its leases are taken over.
+    const victim = instances.find((x) => x.id === own.get('pulled-1'))!;
+    const moved = [...own.entries()].filter(([, o]) => o === victim.id).map(([id]) => id);
+    const killedAt = Date.now();
+    victim.proc!.child.kill('SIGKILL');
+    await exitOf(victim.proc!.child);
+    await waitFor(
+      async () => {
+        const o = await owners();
+        return moved.every((id) => o.has(id) && o.get(id) !== victim.id) && (await allOnlineEverywhere());
+      },
+      (CAMERA_TIMEOUT + TTL) * 1000 + 15_000,
+      `the cameras of ${victim.id} back on the others`,
+    );
+    const backMs = Date.now() - killedAt;
+    console.log(
+      `# ${moved.length} cameras of the killed instance back online elsewhere after ${backMs} ms (camera_timeout ${CAMERA_TIMEOUT} s, ttl ${TTL} s, reconnect ${RECONNECT_MS} ms)`,
+    );
+    assert.ok(
+      backMs < (CAMERA_TIMEOUT + TTL) * 1000 + RECONNECT_MS + 5000,
+      `back within camera_timeout + ttl + reconnect (${backMs} ms)`,
+    );
+    for (const p of pulled)
+      await waitFor(() => p.open === 1, 10_000, 'each pulled camera pulled once after the takeover');
+    for (const inst of live()) {
+      const d = await countDevices(inst);
+      assert.deepEqual(
+        d.cams,
+        ids.map((id) => `cam2mqtt_${id}`),
+        'still 16 camera devices, no duplicates',
+      );
+    }
+
+    // ---- Redis goes away: each instance keeps its own cameras; back: they converge ----
+    const before = await owners();
+    redis!.child.kill('SIGKILL');
+    await exitOf(redis!.child);
+    await sleep((CAMERA_TIMEOUT + 1) * 1000);
+    for (const inst of live()) {
+      const s = await json<ClusterStatus>(`${inst.url}/api/cluster`);
+      assert.equal(s.redis, 'unreachable');
+      const cams = await json<ApiCamera[]>(`${inst.url}/api/cameras`);
+      const mine = [...before.entries()].filter(([, o]) => o === inst.id).map(([id]) => id);
+      for (const id of mine)
+        assert.ok(cams.find((c) => c.id === id)?.online, `${inst.id} keeps its camera ${id} while Redis is away`);
+      const own1 = new MjpegClient(`${inst.url}/api/cameras/${mine[0]}/stream.mjpeg`, { headers: AUTH });
+      viewers.push(own1);
+      await waitFor(() => own1.parts.length >= 3, 10_000, `${inst.id} streams its own camera without Redis`);
+      own1.close();
+      assert.match(inst.proc!.out.text(), /Redis unreachable/);
+    }
+    await startRedis();
+    await waitFor(allOnlineEverywhere, 60_000, 'converged again after Redis came back');
+    const after = await owners();
+    assert.deepEqual([...after.keys()].sort(), ids, 'every camera owned exactly once after Redis came back');
+  } catch (err) {
+    // What the instances said: warnings and errors only.
+    for (const inst of instances)
+      console.log(
+        `--- ${inst.id}:\n${(inst.proc?.out.text() ?? '')
+          .split('\n')
+          .filter((l) => /"level":(40|50|60)/.test(l))
+          .slice(-30)
+          .join('\n')}`,
+      );
+    throw err;
+  } finally {
+    for (const v of viewers) v.close();
+    for (const c of clients) c.end(true);
+    await Promise.all(sims.map((s) => s.stop().catch(() => {})));
+    for (const inst of instances) {
+      if (inst.proc && inst.proc.child.exitCode === null && inst.proc.child.signalCode === null) {
+        inst.proc.child.kill('SIGTERM');
+        await Promise.race([exitOf(inst.proc.child), sleep(5000)]);
+        inst.proc.child.kill('SIGKILL');
+      }
+    }
+    nginx?.child.kill('SIGTERM');
+    if (nginx) await Promise.race([exitOf(nginx.child), sleep(3000)]);
+    redis?.child.kill('SIGKILL');
+    if (redis) await exitOf(redis.child);
+    await Promise.all(pulled.map((p) => p.close()));
+    netns?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
