@@ -31,7 +31,8 @@ export const coreExtensions: ExtensionFactory[] = [
 /**
  * Every source and sink of the bridge, in start order (stopped in reverse). Each lives in its own
  * folder and talks only to the hub and the HTTP port it gets in its ExtensionContext (src/extension.ts).
- * After the core: the login guard before anything it guards, then the page, pulled cameras (a source),
+ * After the core: the login guard before anything it guards, then recordings (their motion listener
+ * puts the clip URLs on the event before MQTT publishes it), the page, pulled cameras (a source),
  * MQTT, Home Assistant and Prometheus metrics (which read the others' figures when scraped).
  */
 export const defaultExtensions: ExtensionFactory[] = [

@@ -1,7 +1,7 @@
 // Pure parts of the MQTT extension: discovery payloads against the Home Assistant rules, topics,
 // the snapshot limiter, the packet-size guard and the known-camera store.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -19,7 +19,7 @@ import { CameraStore } from '../src/hub/store.js';
 import { createLogger } from '../src/logging.js';
 import { type SnapshotCause, SnapshotLimiter } from '../src/sinks/mqtt/snapshots.js';
 import { infoPayload } from '../src/sinks/mqtt/state.js';
-import { sleep } from './helpers/bridge.js';
+import { sleep, waitFor } from './helpers/bridge.js';
 import { checkDiscovery } from './mqtt-helpers.js';
 
 const topics = new Topics({ base: 'cam2mqtt', discoveryPrefix: 'homeassistant', haStatus: 'homeassistant/status' });
@@ -325,7 +325,8 @@ describe('known-camera store', () => {
       cam.capabilities = new Set(['lamp', 'servo']);
       cam.lastSeen = Date.now();
       store.upsert(cam);
-      await sleep(80);
+      // The 20 ms debounce fires on its own; a loaded machine may take far longer than 80 ms to run it.
+      await waitFor(() => existsSync(file), 10_000, 'the debounced save');
       const saved = JSON.parse(readFileSync(file, 'utf8')) as {
         cameras: Record<string, { capabilities: string[]; protocol: string }>;
       };
