@@ -4,13 +4,12 @@
 // copied once, straight into the part sent to viewers (headers, JPEG, next boundary), and that one
 // Buffer is written to every viewer's socket, as the dial-in baseline does.
 // node dist/bench/baseline-pulled.js <port> '<JSON {id: url}>'
-import { createServer, get } from 'node:http';
-import type { Socket } from 'node:net';
+import { get } from 'node:http';
+import { BOUNDARY as B, rawViewerServer } from './raw-viewers.js';
 
 const port = Number(process.argv[2]);
 const sources = JSON.parse(process.argv[3]!) as Record<string, string>;
-const viewers = new Map<string, Set<Socket>>();
-const B = 'cam2mqtt-frame';
+const { server, viewers } = rawViewerServer();
 const TAIL = Buffer.from(`\r\n--${B}\r\n`);
 const HEADER_END = Buffer.from('\r\n\r\n');
 
@@ -54,22 +53,6 @@ function pull(id: string, url: string): void {
   });
 }
 
-const server = createServer((req, res) => {
-  const id = /^\/api\/cameras\/([^/]+)\/stream\.mjpeg$/.exec(req.url ?? '')?.[1];
-  if (!id) {
-    res.writeHead(404).end();
-    return;
-  }
-  const socket = res.socket!;
-  socket.write(
-    `HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=${B}\r\nConnection: close\r\n\r\n--${B}\r\n`,
-  );
-  let set = viewers.get(id);
-  if (!set) viewers.set(id, (set = new Set()));
-  set.add(socket);
-  socket.on('close', () => set!.delete(socket));
-  socket.on('error', () => {});
-});
 server.listen(port, '127.0.0.1', () => {
   for (const [id, url] of Object.entries(sources)) pull(id, url);
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

@@ -1,31 +1,12 @@
 // The physical limit: receive the same WebSocket frames and write the same bytes to the same number of
 // sockets, with no logic at all (no hub, no backpressure policy, no counters, no validation).
 // node dist/bench/baseline.js <port>
-import { createServer } from 'node:http';
-import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { BOUNDARY as B, rawViewerServer } from './raw-viewers.js';
 
 const port = Number(process.argv[2]);
-const viewers = new Map<string, Set<Socket>>();
-const B = 'cam2mqtt-frame';
 
-const server = createServer((req, res) => {
-  const id = /^\/api\/cameras\/([^/]+)\/stream\.mjpeg$/.exec(req.url ?? '')?.[1];
-  if (!id) {
-    res.writeHead(404).end();
-    return;
-  }
-  // Straight to the socket: no HTTP layer, no chunking, no bookkeeping.
-  const socket = res.socket!;
-  socket.write(
-    `HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=${B}\r\nConnection: close\r\n\r\n--${B}\r\n`,
-  );
-  let set = viewers.get(id);
-  if (!set) viewers.set(id, (set = new Set()));
-  set.add(socket);
-  socket.on('close', () => set!.delete(socket));
-  socket.on('error', () => {});
-});
+const { server, viewers } = rawViewerServer();
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 8 * 1024 * 1024 });
 server.on('upgrade', (req, socket, head) => {
   const legacy = req.url === '/ws';
