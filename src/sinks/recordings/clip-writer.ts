@@ -11,8 +11,7 @@ import {
   TICKS_PER_SECOND,
   TickClock,
 } from '../../formats/avi.js';
-import type { Frame } from '../../hub/frame.js';
-import { buffersOf, sizeOf } from './frame-bytes.js';
+import { type Frame, jpegSize, jpegSlices } from '../../hub/frame.js';
 
 /** What a closed clip holds. */
 export interface ClipFigures {
@@ -110,7 +109,7 @@ export class ClipWriter {
   /** Queue a frame (false if it was dropped: the clip failed, is closing, or the disk lags too far). */
   add(frame: Frame): boolean {
     if (this.error || this.closed) return false;
-    const size = sizeOf(frame);
+    const size = jpegSize(frame);
     if (this.queuedBytes + size > MAX_QUEUED_BYTES) {
       this.dropped++;
       return false;
@@ -120,7 +119,7 @@ export class ClipWriter {
     this.lastAt = frame.cameraTime;
     this.index.add(this.pos - HEADER.movi, gap, size);
     if (gap > 0) this.empties(gap);
-    this.queue.push(chunkHeader(size), ...buffersOf(frame));
+    this.queue.push(chunkHeader(size), ...jpegSlices(frame));
     const pad = padding(size);
     if (pad) this.queue.push(pad);
     const n = 8 + size + (size & 1);

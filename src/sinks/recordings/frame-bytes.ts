@@ -1,17 +1,7 @@
-import { type Frame, jpegSize, jpegSlices } from '../../hub/frame.js';
+import { type Frame, jpegSlices } from '../../hub/frame.js';
 
-// How the recordings sink reads a frame's bytes without copying them: a pulled frame is a list of
-// socket slices (src/hub/frame.ts), written as they are and never joined.
-
-/** The frame's JPEG as the Buffers to write (one writev: never joined into a new Buffer). */
-export function buffersOf(frame: Frame): readonly Buffer[] {
-  return jpegSlices(frame);
-}
-
-/** The JPEG's length in bytes. */
-export function sizeOf(frame: Frame): number {
-  return jpegSize(frame);
-}
+// The JPEG's edges the recorder checks (SOI, SOF size, EOI) without joining a sliced frame
+// (src/hub/frame.ts: writers use jpegSlices()/jpegSize() directly).
 
 /**
  * Up to 64 KiB from the start (for SOI and the SOF's size) and the last 32 bytes (EOI) of the JPEG,

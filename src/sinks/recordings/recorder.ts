@@ -3,15 +3,14 @@ import path from 'node:path';
 import { jpegComplete, jpegDimensions } from '../../formats/avi.js';
 import type { Camera } from '../../hub/camera.js';
 import type { ClipEvent, MotionEvent } from '../../hub/events.js';
-import type { Frame } from '../../hub/frame.js';
-import { isJpeg } from '../../hub/frame.js';
+import { type Frame, isJpeg, jpegSize, jpegSlices } from '../../hub/frame.js';
 import type { CameraHub } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import { ClipWriter } from './clip-writer.js';
 import type { ClipIndex, ClipRow } from './db.js';
 import { dayOf } from './files.js';
-import { buffersOf, edgesOf, sizeOf } from './frame-bytes.js';
+import { edgesOf } from './frame-bytes.js';
 import { PrerollRing } from './ring.js';
 
 export type RecordMode = 'motion' | 'continuous' | 'off';
@@ -310,7 +309,7 @@ export class CameraRecorder {
       duration: 0,
       frames: 0,
       bytes: 0,
-      thumb_bytes: sizeOf(o.thumb),
+      thumb_bytes: jpegSize(o.thumb),
       clip_path: clipPath,
       thumb_path: thumbPath,
       region: o.region,
@@ -415,7 +414,7 @@ export function safeId(eventId: string): string {
 async function writeThumb(file: string, frame: Frame): Promise<void> {
   const fh = await open(file, 'w');
   try {
-    await fh.writev(buffersOf(frame) as Buffer[], 0);
+    await fh.writev(jpegSlices(frame) as Buffer[], 0);
   } finally {
     await fh.close();
   }
