@@ -112,6 +112,7 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
         limits: { camera_timeout: CAMERA_TIMEOUT },
         mqtt: { host: inst.addr, port: inst.mqtt },
         homeassistant: { image_interval: 0 },
+        recordings: { enabled: true, pre_seconds: 0.5, post_seconds: 0.5, min_free_bytes: 0 },
         cluster: {
           redis: `redis://${hostAddr}:${redisPort}`,
           instance_id: inst.id,
@@ -298,6 +299,90 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
         'the command reached the camera on its owner',
       );
 
+    // ---- clips and events of any instance, from any instance ----
+    // A motion clip recorded on node-2 (its owner's disk), fetched through the others, byte for byte.
+    const evSub = await mqtt.connectAsync(`mqtt://${viewerOn.addr}:${viewerOn.mqtt}`, { reconnectPeriod: 0 });
+    clients.push(evSub);
+    const motionEnd = new Promise<Record<string, unknown>>((resolve) => {
+      evSub.on('message', (topic, payload) => {
+        const m = JSON.parse(payload.toString()) as Record<string, unknown>;
+        if (topic === `cam2mqtt/${camId}/event` && m.event_type === 'motion_end' && m.clip_url) resolve(m);
+      });
+    });
+    await evSub.subscribeAsync(`cam2mqtt/${camId}/event`);
+    assert.ok(sim, `a simulator for ${camId}`);
+    sim!.setMotion(true);
+    await sleep(1500);
+    sim!.setMotion(false);
+    const ended = await Promise.race([
+      motionEnd,
+      sleep(20_000).then(() => {
+        throw new Error('no motion_end with a clip_url');
+      }),
+    ]);
+    const clipUrl = String(ended.clip_url);
+    const eventId = clipUrl.split('/').at(-2)!;
+    type EventList = {
+      events: { id: string; instance?: string; start_ms: number }[];
+      next: string | null;
+      unreachable?: string[];
+    };
+    for (const inst of instances) {
+      const list = await json<EventList>(`${inst.url}/api/events?camera=${camId}`);
+      const ev = list.events.find((e) => e.id === eventId);
+      assert.equal(ev?.instance, 'node-2', `${inst.id}'s merged list shows the event held by node-2`);
+      assert.deepEqual(list.unreachable, [], 'every instance answered');
+    }
+    const one = await json<{ id: string; instance: string; bytes: number }>(`${viewerOn.url}/api/events/${eventId}`);
+    assert.equal(one.instance, 'node-2');
+    const clipOf = async (base: string, headers: Record<string, string> = {}) => {
+      const r = await fetch(`${base}/api/events/${eventId}/clip.avi`, { headers: { ...AUTH, ...headers } });
+      return { r, body: Buffer.from(await r.arrayBuffer()) };
+    };
+    const original = await clipOf(ownerInst.url);
+    assert.equal(original.r.status, 200);
+    assert.equal(original.body.length, one.bytes);
+    for (const inst of instances.filter((x) => x !== ownerInst)) {
+      const got = await clipOf(inst.url);
+      assert.equal(got.r.status, 200, `${inst.id} serves node-2's clip`);
+      assert.equal(got.r.headers.get('content-type'), 'video/x-msvideo');
+      assert.ok(got.body.equals(original.body), `the clip through ${inst.id} is byte-identical`);
+      const part = await clipOf(inst.url, { Range: 'bytes=100-1123' });
+      assert.equal(part.r.status, 206, 'a Range request passes through');
+      assert.equal(part.r.headers.get('content-range'), `bytes 100-1123/${original.body.length}`);
+      assert.ok(part.body.equals(original.body.subarray(100, 1124)), 'the range is the same bytes');
+    }
+    const thumbs = await Promise.all(
+      instances.map(async (x) => {
+        const r = await fetch(`${x.url}/api/events/${eventId}/thumbnail.jpg`, { headers: AUTH });
+        assert.equal(r.status, 200);
+        return Buffer.from(await r.arrayBuffer());
+      }),
+    );
+    for (const t of thumbs) assert.ok(t.equals(thumbs[0]!), 'the same thumbnail from every instance');
+    const mj = await fetch(`${viewerOn.url}/api/events/${eventId}/clip.mjpeg?speed=16`, { headers: AUTH });
+    assert.equal(mj.status, 200);
+    assert.match(String(mj.headers.get('content-type')), /^multipart\/x-mixed-replace/);
+    // The first JPEG of the clip file is in the replay.
+    const soi = original.body.indexOf(Buffer.from([0xff, 0xd8, 0xff]));
+    const replay = Buffer.from(await mj.arrayBuffer());
+    assert.ok(replay.includes(original.body.subarray(soi, soi + 256)), 'the clip replays through another instance');
+    // The MQTT clip_url is the balancer's (http.public_url): whichever instance it lands on answers.
+    for (let k = 0; k < N; k++) {
+      const r = await fetch(clipUrl, { headers: AUTH });
+      assert.equal(r.status, 200);
+      assert.ok(Buffer.from(await r.arrayBuffer()).equals(original.body), 'clip_url through the balancer');
+    }
+    const unknown = await fetch(`${viewerOn.url}/api/events/${camId}-1/clip.avi`, { headers: AUTH });
+    assert.equal(unknown.status, 404, 'an event no instance holds is 404');
+    await unknown.arrayBuffer();
+    // DELETE through another instance removes it on its holder.
+    const del = await fetch(`${viewerOn.url}/api/events/${eventId}`, { method: 'DELETE', headers: AUTH });
+    assert.equal(del.status, 200, await del.text());
+    const gone = await fetch(`${ownerInst.url}/api/events/${eventId}`, { headers: AUTH });
+    assert.equal(gone.status, 404, 'deleted on its holder');
+    await gone.arrayBuffer();
+
     // ---- Home Assistant: exactly 16 camera devices and 3 bridge devices on the shared broker ----
     const countDevices = async (inst: Instance) => {
       const c = await mqtt.connectAsync(`mqtt://${inst.addr}:${inst.mqtt}`, { reconnectPeriod: 0 });
@@ -355,6 +440,10 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
     );
     for (const p of pulled)
       await waitFor(() => p.open === 1, 10_000, 'each pulled camera pulled once after the takeover');
+    // The dead instance's events are not lost (its disk); the merged list names it instead of failing.
+    const afterKill = await json<{ unreachable?: string[] }>(`${live()[0]!.url}/api/events`);
+    assert.ok(afterKill.unreachable?.includes(victim.id), `the list names ${victim.id} as unreachable`);
+
     for (const inst of live()) {
       const d = await countDevices(inst);
       assert.deepEqual(

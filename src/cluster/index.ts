@@ -6,7 +6,8 @@ import { sendCommandError, sendError, sendJson } from '../http/respond.js';
 import type { Camera, CameraMeta, Protocol, PtzDirection } from '../hub/camera.js';
 import { CommandError, parseCommand } from '../hub/controls.js';
 import type { Logger } from '../logging.js';
-import { clusterInstanceId, isRelayed, type LeaseHolder, type PullGate, setPullGate } from './gate.js';
+import { ClusterEvents } from './events.js';
+import { clusterInstanceId, isRelayed, type LeaseHolder, type PullGate, setPullGate, setRemoteEvents } from './gate.js';
 import { type KnownMeta, type Owner, Registry } from './registry.js';
 import { type PeerAuth, peerHeaders, type RelayOptions, RemoteLink } from './relay.js';
 
@@ -63,6 +64,10 @@ class ClusterExtension implements Extension, PullGate {
       readTimeoutMs: ctx.config.limits.camera_timeout * 1000,
     };
     setPullGate(ctx.hub, this);
+    setRemoteEvents(
+      ctx.hub,
+      new ClusterEvents(this.instance, () => this.livePeers(), auth, this.log, ctx.hub.commandTimeoutMs),
+    );
     this.routes(auth);
   }
 
@@ -193,6 +198,7 @@ class ClusterExtension implements Extension, PullGate {
     clearInterval(this.timer);
     clearTimeout(this.soonTimer);
     setPullGate(this.ctx.hub, undefined);
+    setRemoteEvents(this.ctx.hub, undefined);
     // Hand over at once rather than after the TTL: release what this instance owns and leases.
     if (this.redisUp && this.registry) {
       const r = this.registry;
@@ -377,6 +383,14 @@ class ClusterExtension implements Extension, PullGate {
     this.leases.delete(id);
     if (l?.running) l.holder.lost();
     if (this.redisUp) void this.registry?.releaseLease(id).catch(() => {});
+  }
+
+  /** The live instances (the registry's instance keys, as of the last tick) with their internal URLs. */
+  private livePeers(): { instance: string; url: string }[] {
+    return Object.entries(this.peers).flatMap(([instance, v]) => {
+      const url = (v as { url?: unknown } | null)?.url;
+      return typeof url === 'string' ? [{ instance, url }] : [];
+    });
   }
 
   status(): Record<string, unknown> {
