@@ -26,6 +26,8 @@ const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const CAMERA_TIMEOUT = 6;
 const TTL = 3;
 const RECONNECT_MS = 500;
+/** The simulated cameras ping the bridge this often and give up after 3 silent intervals (as the firmware does). */
+const KEEPALIVE_MS = 1000;
 const N = 3;
 
 interface Instance {
@@ -171,7 +173,14 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
 
     // ---- 12 dial-in cameras through the load balancer ----
     for (let k = 1; k <= 6; k++) {
-      const base = { fps: 5, width: 160, height: 120, hue: (k * 53) % 360, reconnectDelayMs: RECONNECT_MS };
+      const base = {
+        fps: 5,
+        width: 160,
+        height: 120,
+        hue: (k * 53) % 360,
+        reconnectDelayMs: RECONNECT_MS,
+        keepaliveMs: KEEPALIVE_MS,
+      };
       sims.push(
         new SimulatedNativeCamera({
           ...base,
@@ -192,9 +201,9 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
     const live = () =>
       instances.filter((x) => x.proc && x.proc.child.exitCode === null && x.proc.child.signalCode === null);
     /** Owner of each camera (from every live instance's /api/cluster); throws on a camera owned twice. */
-    const owners = async (): Promise<Map<string, string>> => {
+    const owners = async (among = live()): Promise<Map<string, string>> => {
       const out = new Map<string, string>();
-      for (const inst of live()) {
+      for (const inst of among) {
         const s = await json<ClusterStatus>(`${inst.url}/api/cluster`);
         for (const id of s.owned) {
           if (out.has(id)) throw new Error(`camera ${id} owned by both ${out.get(id)} and ${inst.id}`);
@@ -203,8 +212,8 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
       }
       return out;
     };
-    const allOnlineEverywhere = async () => {
-      for (const inst of live()) {
+    const allOnlineEverywhere = async (among = live()) => {
+      for (const inst of among) {
         const cams = await json<ApiCamera[]>(`${inst.url}/api/cameras`);
         const on = cams
           .filter((c) => c.online)
@@ -212,7 +221,7 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
           .sort();
         if (JSON.stringify(on) !== JSON.stringify(ids)) return false;
       }
-      const o = await owners();
+      const o = await owners(among);
       return o.size === ids.length;
     };
     await waitFor(allOnlineEverywhere, 60_000, 'all 16 cameras online on every instance, each owned once');
@@ -401,6 +410,20 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
       const bridges = [...devices.keys()].filter((d) => d.startsWith('cam2mqtt_bridge')).sort();
       return { cams, bridges };
     };
+    const retainedAvailability = async (inst: Instance) => {
+      const c = await mqtt.connectAsync(`mqtt://${inst.addr}:${inst.mqtt}`, { reconnectPeriod: 0 });
+      clients.push(c);
+      const av = new Map<string, string>();
+      c.on('message', (topic, payload) => {
+        const id = topic.split('/')[1]!;
+        if (topic.endsWith('/availability') && id !== 'bridge')
+          av.set(id, (JSON.parse(payload.toString()) as { state: string }).state);
+      });
+      await c.subscribeAsync('cam2mqtt/+/availability');
+      await sleep(1000);
+      await c.endAsync();
+      return av;
+    };
     for (const inst of instances) {
       const d = await countDevices(inst);
       assert.deepEqual(
@@ -415,10 +438,94 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
       );
     }
 
+    // ---- an instance cut off the network: its cameras move; back, it gives them up and converges ----
+    // netns: its veth goes down (a pulled cable: no FIN, no RST, Redis and cameras just go silent).
+    // Loopback fallback: SIGSTOP/SIGCONT stands in (the process is silent, its sockets stay open).
+    const cutOwn = await owners();
+    const cut = instances.find((x) => x.id === cutOwn.get('pulled-2'))!;
+    const others = instances.filter((x) => x !== cut);
+    const cutCams = [...cutOwn.entries()].filter(([, o]) => o === cut.id).map(([id]) => id);
+    const cutAt = Date.now();
+    if (netns) netns.cut(cut.i);
+    else cut.proc!.child.kill('SIGSTOP');
+    await waitFor(
+      async () => {
+        const o = await owners(others);
+        return cutCams.every((id) => o.has(id)) && (await allOnlineEverywhere(others));
+      },
+      (CAMERA_TIMEOUT + TTL) * 1000 + 15_000,
+      `the cameras of ${cut.id} (cut off) back on the others`,
+    );
+    const cutBackMs = Date.now() - cutAt;
+    console.log(
+      `# ${cutCams.length} cameras of the instance cut off (${netns ? 'veth down' : 'SIGSTOP'}) back online elsewhere after ${cutBackMs} ms (camera keepalive ${KEEPALIVE_MS} ms x 3, ttl ${TTL} s, reconnect ${RECONNECT_MS} ms, camera_timeout ${CAMERA_TIMEOUT} s)`,
+    );
+    assert.ok(
+      cutBackMs < (CAMERA_TIMEOUT + TTL) * 1000 + RECONNECT_MS + 5000,
+      `back within camera_timeout + ttl + reconnect (${cutBackMs} ms)`,
+    );
+    // Long enough for the cut instance to time its own camera connections out (camera_timeout).
+    await sleep(Math.max(0, (CAMERA_TIMEOUT + 2) * 1000 - (Date.now() - cutAt)));
+    const mendAt = Date.now();
+    if (netns) netns.mend(cut.i);
+    else cut.proc!.child.kill('SIGCONT');
+    let maxOpen = 0;
+    const sampler = setInterval(() => {
+      for (const p of pulled) maxOpen = Math.max(maxOpen, p.open);
+    }, 100);
+    try {
+      await waitFor(
+        async () => (await json<ClusterStatus>(`${cut.url}/api/cluster`)).redis === 'connected',
+        30_000,
+        `${cut.id} sees Redis again`,
+      );
+      await waitFor(allOnlineEverywhere, 30_000, 'converged after the cut instance came back');
+      for (const p of pulled)
+        await waitFor(() => p.open === 1, 15_000, 'each pulled camera pulled once after the mend');
+      await sleep(TTL * 1000);
+    } finally {
+      clearInterval(sampler);
+    }
+    console.log(
+      `# the cut instance came back: converged after ${Date.now() - mendAt} ms (incl. ${TTL} s of watching); max open streams per pulled camera ${maxOpen} (in netns mode this counts the cut instance's dead TCP connection until its RST)`,
+    );
+    const settled = await owners();
+    assert.deepEqual([...settled.keys()].sort(), ids, 'every camera owned exactly once after the mend');
+    for (const id of cutCams)
+      assert.notEqual(settled.get(id), cut.id, `${id} stays with its new owner (the newest connection)`);
+    const cutStatus = await json<ClusterStatus & { leases: string[] }>(`${cut.url}/api/cluster`);
+    assert.deepEqual(cutStatus.leases, [], `${cut.id} gave up its pull leases`);
+    if (netns) {
+      // No stream request from the cut instance once it was back: it never became a second puller.
+      const from = netns.addr(cut.i);
+      for (const p of pulled)
+        assert.ok(!p.log.some((r) => r.at >= mendAt && r.from.endsWith(from)), `${cut.id} did not pull again`);
+    }
+    for (const p of pulled) assert.equal(p.open, 1, 'one stream per pulled camera after the mend');
+    // Home Assistant: still 16 devices, and every camera's retained availability is online (no late
+    // "offline" from the instance that was cut off).
+    for (const inst of live()) {
+      const d = await countDevices(inst);
+      assert.deepEqual(
+        d.cams,
+        ids.map((id) => `cam2mqtt_${id}`),
+        'still 16 camera devices after the cut',
+      );
+    }
+    await waitFor(
+      async () => {
+        const av = await retainedAvailability(instances[0]!);
+        return ids.every((id) => av.get(id) === 'online');
+      },
+      15_000,
+      'every camera online in its retained availability',
+    );
+
     // ---- kill an instance: its cameras come back elsewhere ----
     // The instance that pulls pulled-1: its dial-in cameras reconnect elsewhere, its leases are taken over.
-    const victim = instances.find((x) => x.id === own.get('pulled-1'))!;
-    const moved = [...own.entries()].filter(([, o]) => o === victim.id).map(([id]) => id);
+    const ownNow = await owners();
+    const victim = instances.find((x) => x.id === ownNow.get('pulled-1'))!;
+    const moved = [...ownNow.entries()].filter(([, o]) => o === victim.id).map(([id]) => id);
     const killedAt = Date.now();
     victim.proc!.child.kill('SIGKILL');
     await exitOf(victim.proc!.child);

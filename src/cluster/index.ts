@@ -16,6 +16,8 @@ type ClusterConfig = NonNullable<ExtensionContext['config']['cluster']>;
 interface Lease {
   holder: LeaseHolder;
   running: boolean;
+  /** When Redis last confirmed this lease (ms). */
+  confirmed: number;
 }
 
 /**
@@ -164,6 +166,8 @@ class ClusterExtension implements Extension, PullGate {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // Cut off the network, the TCP connection neither fails nor answers: a tick must not hang on it.
+      commandTimeout: Math.max(1000, Math.round(this.ttlMs / 3)),
       retryStrategy,
     });
     this.sub = new Redis(this.cfg.redis, { lazyConnect: true, retryStrategy });
@@ -288,6 +292,13 @@ class ClusterExtension implements Extension, PullGate {
     if (!this.redisUp || !this.registry) {
       // Views of other instances' cameras pause as they are: not timed out while Redis is away.
       for (const cam of hub.list()) if (isRelayed(cam)) hub.touch(cam);
+      this.fenceLeases();
+      // A command timed out on a connection that is still open (the network was cut): ask again.
+      if (this.registry && this.db?.status === 'ready' && !this.stopped)
+        await this.db.ping().then(
+          () => this.up(),
+          () => {},
+        );
       return;
     }
     const r = this.registry;
@@ -304,6 +315,7 @@ class ClusterExtension implements Extension, PullGate {
       }
       for (const [id, l] of this.leases) {
         const held = await r.lease(id);
+        if (held) l.confirmed = Date.now();
         if (held && !l.running) {
           l.running = true;
           this.log.info(`cluster: this instance holds the pull lease of camera ${id}: pulling it`);
@@ -373,8 +385,26 @@ class ClusterExtension implements Extension, PullGate {
 
   // ---- pull leases (PullGate) --------------------------------------------------------------------
 
+  /**
+   * Without Redis, a pull that goes on is kept (Redis away for everyone: nobody else can take the
+   * lease), but a pulled camera that went offline is not pulled again once its lease is older than
+   * the TTL: cut off, this instance cannot know whether another took it over, and must not be the
+   * second puller when the network comes back.
+   */
+  private fenceLeases(): void {
+    const now = Date.now();
+    for (const [id, l] of this.leases) {
+      if (!l.running || now - l.confirmed < this.ttlMs || this.ctx.hub.get(id)?.online) continue;
+      l.running = false;
+      this.log.warn(
+        `cluster: camera ${id} went offline and its pull lease cannot be renewed (Redis unreachable): not pulling it again until the lease is confirmed`,
+      );
+      l.holder.lost();
+    }
+  }
+
   lease(id: string, holder: LeaseHolder): void {
-    this.leases.set(id, { holder, running: false });
+    this.leases.set(id, { holder, running: false, confirmed: 0 });
     void this.tick();
   }
 

@@ -74,7 +74,9 @@ export function registerEventRoutes(rec: RecordingsExtension, http: HttpServer):
   const elsewhere: Handler = async (req, res, next) => {
     const remote = remoteEvents(rec.hub);
     const id = req.params.id ?? '';
-    if (!remote || remote.fromPeer(req) || !CLIP_ID_RE.test(id) || rec.index.get(id)) return next();
+    if (!remote || !CLIP_ID_RE.test(id) || rec.index.get(id)) return next();
+    // Another instance looking for the holder: "not here" is an answer, not a refusal worth a log line.
+    if (remote.fromPeer(req)) return void res.writeHead(404).end();
     if (!(await remote.forward(req, res, id))) next();
   };
   http.get('/api/events/:id', elsewhere);
