@@ -84,6 +84,17 @@ export class Netns {
     return ['ip', 'netns', 'exec', this.names[i - 1]!, ...argv];
   }
 
+  /** Cut namespace i off the network (its link to the bridge down), as a pulled cable; mend() undoes it. */
+  cut(i: number): void {
+    const r = ip('link', 'set', this.veths[i - 1]!, 'down');
+    if (!r.ok) throw new Error(`ip link set down: ${r.err}`);
+  }
+
+  mend(i: number): void {
+    const r = ip('link', 'set', this.veths[i - 1]!, 'up');
+    if (!r.ok) throw new Error(`ip link set up: ${r.err}`);
+  }
+
   destroy(): void {
     for (const v of this.veths) ip('link', 'del', v);
     for (const n of this.names) ip('netns', 'del', n);
@@ -119,6 +130,8 @@ export class MjpegCamera {
   private readonly frames: Buffer[];
   /** Stream requests received (two instances pulling it would show here). */
   requests = 0;
+  /** Each stream request: when, and from which address (in netns mode, which instance). */
+  readonly log: { at: number; from: string }[] = [];
   open = 0;
   port = 0;
 
@@ -133,6 +146,7 @@ export class MjpegCamera {
         return;
       }
       this.requests++;
+      this.log.push({ at: Date.now(), from: req.socket.remoteAddress ?? '' });
       this.open++;
       res.writeHead(200, { 'Content-Type': 'multipart/x-mixed-replace;boundary=frame' });
       let i = 0;

@@ -26,6 +26,8 @@ const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const CAMERA_TIMEOUT = 6;
 const TTL = 3;
 const RECONNECT_MS = 500;
+/** The simulated cameras ping the bridge this often and give up after 3 silent intervals (as the firmware does). */
+const KEEPALIVE_MS = 1000;
 const N = 3;
 
 interface Instance {
@@ -112,6 +114,7 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
         limits: { camera_timeout: CAMERA_TIMEOUT },
         mqtt: { host: inst.addr, port: inst.mqtt },
         homeassistant: { image_interval: 0 },
+        recordings: { enabled: true, pre_seconds: 0.5, post_seconds: 0.5, min_free_bytes: 0 },
         cluster: {
           redis: `redis://${hostAddr}:${redisPort}`,
           instance_id: inst.id,
@@ -170,7 +173,14 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
 
     // ---- 12 dial-in cameras through the load balancer ----
     for (let k = 1; k <= 6; k++) {
-      const base = { fps: 5, width: 160, height: 120, hue: (k * 53) % 360, reconnectDelayMs: RECONNECT_MS };
+      const base = {
+        fps: 5,
+        width: 160,
+        height: 120,
+        hue: (k * 53) % 360,
+        reconnectDelayMs: RECONNECT_MS,
+        keepaliveMs: KEEPALIVE_MS,
+      };
       sims.push(
         new SimulatedNativeCamera({
           ...base,
@@ -191,9 +201,9 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
     const live = () =>
       instances.filter((x) => x.proc && x.proc.child.exitCode === null && x.proc.child.signalCode === null);
     /** Owner of each camera (from every live instance's /api/cluster); throws on a camera owned twice. */
-    const owners = async (): Promise<Map<string, string>> => {
+    const owners = async (among = live()): Promise<Map<string, string>> => {
       const out = new Map<string, string>();
-      for (const inst of live()) {
+      for (const inst of among) {
         const s = await json<ClusterStatus>(`${inst.url}/api/cluster`);
         for (const id of s.owned) {
           if (out.has(id)) throw new Error(`camera ${id} owned by both ${out.get(id)} and ${inst.id}`);
@@ -202,8 +212,8 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
       }
       return out;
     };
-    const allOnlineEverywhere = async () => {
-      for (const inst of live()) {
+    const allOnlineEverywhere = async (among = live()) => {
+      for (const inst of among) {
         const cams = await json<ApiCamera[]>(`${inst.url}/api/cameras`);
         const on = cams
           .filter((c) => c.online)
@@ -211,7 +221,7 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
           .sort();
         if (JSON.stringify(on) !== JSON.stringify(ids)) return false;
       }
-      const o = await owners();
+      const o = await owners(among);
       return o.size === ids.length;
     };
     await waitFor(allOnlineEverywhere, 60_000, 'all 16 cameras online on every instance, each owned once');
@@ -298,6 +308,90 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
         'the command reached the camera on its owner',
       );
 
+    // ---- clips and events of any instance, from any instance ----
+    // A motion clip recorded on node-2 (its owner's disk), fetched through the others, byte for byte.
+    const evSub = await mqtt.connectAsync(`mqtt://${viewerOn.addr}:${viewerOn.mqtt}`, { reconnectPeriod: 0 });
+    clients.push(evSub);
+    const motionEnd = new Promise<Record<string, unknown>>((resolve) => {
+      evSub.on('message', (topic, payload) => {
+        const m = JSON.parse(payload.toString()) as Record<string, unknown>;
+        if (topic === `cam2mqtt/${camId}/event` && m.event_type === 'motion_end' && m.clip_url) resolve(m);
+      });
+    });
+    await evSub.subscribeAsync(`cam2mqtt/${camId}/event`);
+    assert.ok(sim, `a simulator for ${camId}`);
+    sim!.setMotion(true);
+    await sleep(1500);
+    sim!.setMotion(false);
+    const ended = await Promise.race([
+      motionEnd,
+      sleep(20_000).then(() => {
+        throw new Error('no motion_end with a clip_url');
+      }),
+    ]);
+    const clipUrl = String(ended.clip_url);
+    const eventId = clipUrl.split('/').at(-2)!;
+    type EventList = {
+      events: { id: string; instance?: string; start_ms: number }[];
+      next: string | null;
+      unreachable?: string[];
+    };
+    for (const inst of instances) {
+      const list = await json<EventList>(`${inst.url}/api/events?camera=${camId}`);
+      const ev = list.events.find((e) => e.id === eventId);
+      assert.equal(ev?.instance, 'node-2', `${inst.id}'s merged list shows the event held by node-2`);
+      assert.deepEqual(list.unreachable, [], 'every instance answered');
+    }
+    const one = await json<{ id: string; instance: string; bytes: number }>(`${viewerOn.url}/api/events/${eventId}`);
+    assert.equal(one.instance, 'node-2');
+    const clipOf = async (base: string, headers: Record<string, string> = {}) => {
+      const r = await fetch(`${base}/api/events/${eventId}/clip.avi`, { headers: { ...AUTH, ...headers } });
+      return { r, body: Buffer.from(await r.arrayBuffer()) };
+    };
+    const original = await clipOf(ownerInst.url);
+    assert.equal(original.r.status, 200);
+    assert.equal(original.body.length, one.bytes);
+    for (const inst of instances.filter((x) => x !== ownerInst)) {
+      const got = await clipOf(inst.url);
+      assert.equal(got.r.status, 200, `${inst.id} serves node-2's clip`);
+      assert.equal(got.r.headers.get('content-type'), 'video/x-msvideo');
+      assert.ok(got.body.equals(original.body), `the clip through ${inst.id} is byte-identical`);
+      const part = await clipOf(inst.url, { Range: 'bytes=100-1123' });
+      assert.equal(part.r.status, 206, 'a Range request passes through');
+      assert.equal(part.r.headers.get('content-range'), `bytes 100-1123/${original.body.length}`);
+      assert.ok(part.body.equals(original.body.subarray(100, 1124)), 'the range is the same bytes');
+    }
+    const thumbs = await Promise.all(
+      instances.map(async (x) => {
+        const r = await fetch(`${x.url}/api/events/${eventId}/thumbnail.jpg`, { headers: AUTH });
+        assert.equal(r.status, 200);
+        return Buffer.from(await r.arrayBuffer());
+      }),
+    );
+    for (const t of thumbs) assert.ok(t.equals(thumbs[0]!), 'the same thumbnail from every instance');
+    const mj = await fetch(`${viewerOn.url}/api/events/${eventId}/clip.mjpeg?speed=16`, { headers: AUTH });
+    assert.equal(mj.status, 200);
+    assert.match(String(mj.headers.get('content-type')), /^multipart\/x-mixed-replace/);
+    // The first JPEG of the clip file is in the replay.
+    const soi = original.body.indexOf(Buffer.from([0xff, 0xd8, 0xff]));
+    const replay = Buffer.from(await mj.arrayBuffer());
+    assert.ok(replay.includes(original.body.subarray(soi, soi + 256)), 'the clip replays through another instance');
+    // The MQTT clip_url is the balancer's (http.public_url): whichever instance it lands on answers.
+    for (let k = 0; k < N; k++) {
+      const r = await fetch(clipUrl, { headers: AUTH });
+      assert.equal(r.status, 200);
+      assert.ok(Buffer.from(await r.arrayBuffer()).equals(original.body), 'clip_url through the balancer');
+    }
+    const unknown = await fetch(`${viewerOn.url}/api/events/${camId}-1/clip.avi`, { headers: AUTH });
+    assert.equal(unknown.status, 404, 'an event no instance holds is 404');
+    await unknown.arrayBuffer();
+    // DELETE through another instance removes it on its holder.
+    const del = await fetch(`${viewerOn.url}/api/events/${eventId}`, { method: 'DELETE', headers: AUTH });
+    assert.equal(del.status, 200, await del.text());
+    const gone = await fetch(`${ownerInst.url}/api/events/${eventId}`, { headers: AUTH });
+    assert.equal(gone.status, 404, 'deleted on its holder');
+    await gone.arrayBuffer();
+
     // ---- Home Assistant: exactly 16 camera devices and 3 bridge devices on the shared broker ----
     const countDevices = async (inst: Instance) => {
       const c = await mqtt.connectAsync(`mqtt://${inst.addr}:${inst.mqtt}`, { reconnectPeriod: 0 });
@@ -316,6 +410,20 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
       const bridges = [...devices.keys()].filter((d) => d.startsWith('cam2mqtt_bridge')).sort();
       return { cams, bridges };
     };
+    const retainedAvailability = async (inst: Instance) => {
+      const c = await mqtt.connectAsync(`mqtt://${inst.addr}:${inst.mqtt}`, { reconnectPeriod: 0 });
+      clients.push(c);
+      const av = new Map<string, string>();
+      c.on('message', (topic, payload) => {
+        const id = topic.split('/')[1]!;
+        if (topic.endsWith('/availability') && id !== 'bridge')
+          av.set(id, (JSON.parse(payload.toString()) as { state: string }).state);
+      });
+      await c.subscribeAsync('cam2mqtt/+/availability');
+      await sleep(1000);
+      await c.endAsync();
+      return av;
+    };
     for (const inst of instances) {
       const d = await countDevices(inst);
       assert.deepEqual(
@@ -330,10 +438,94 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
       );
     }
 
+    // ---- an instance cut off the network: its cameras move; back, it gives them up and converges ----
+    // netns: its veth goes down (a pulled cable: no FIN, no RST, Redis and cameras just go silent).
+    // Loopback fallback: SIGSTOP/SIGCONT stands in (the process is silent, its sockets stay open).
+    const cutOwn = await owners();
+    const cut = instances.find((x) => x.id === cutOwn.get('pulled-2'))!;
+    const others = instances.filter((x) => x !== cut);
+    const cutCams = [...cutOwn.entries()].filter(([, o]) => o === cut.id).map(([id]) => id);
+    const cutAt = Date.now();
+    if (netns) netns.cut(cut.i);
+    else cut.proc!.child.kill('SIGSTOP');
+    await waitFor(
+      async () => {
+        const o = await owners(others);
+        return cutCams.every((id) => o.has(id)) && (await allOnlineEverywhere(others));
+      },
+      (CAMERA_TIMEOUT + TTL) * 1000 + 15_000,
+      `the cameras of ${cut.id} (cut off) back on the others`,
+    );
+    const cutBackMs = Date.now() - cutAt;
+    console.log(
+      `# ${cutCams.length} cameras of the instance cut off (${netns ? 'veth down' : 'SIGSTOP'}) back online elsewhere after ${cutBackMs} ms (camera keepalive ${KEEPALIVE_MS} ms x 3, ttl ${TTL} s, reconnect ${RECONNECT_MS} ms, camera_timeout ${CAMERA_TIMEOUT} s)`,
+    );
+    assert.ok(
+      cutBackMs < (CAMERA_TIMEOUT + TTL) * 1000 + RECONNECT_MS + 5000,
+      `back within camera_timeout + ttl + reconnect (${cutBackMs} ms)`,
+    );
+    // Long enough for the cut instance to time its own camera connections out (camera_timeout).
+    await sleep(Math.max(0, (CAMERA_TIMEOUT + 2) * 1000 - (Date.now() - cutAt)));
+    const mendAt = Date.now();
+    if (netns) netns.mend(cut.i);
+    else cut.proc!.child.kill('SIGCONT');
+    let maxOpen = 0;
+    const sampler = setInterval(() => {
+      for (const p of pulled) maxOpen = Math.max(maxOpen, p.open);
+    }, 100);
+    try {
+      await waitFor(
+        async () => (await json<ClusterStatus>(`${cut.url}/api/cluster`)).redis === 'connected',
+        30_000,
+        `${cut.id} sees Redis again`,
+      );
+      await waitFor(allOnlineEverywhere, 30_000, 'converged after the cut instance came back');
+      for (const p of pulled)
+        await waitFor(() => p.open === 1, 15_000, 'each pulled camera pulled once after the mend');
+      await sleep(TTL * 1000);
+    } finally {
+      clearInterval(sampler);
+    }
+    console.log(
+      `# the cut instance came back: converged after ${Date.now() - mendAt} ms (incl. ${TTL} s of watching); max open streams per pulled camera ${maxOpen} (in netns mode this counts the cut instance's dead TCP connection until its RST)`,
+    );
+    const settled = await owners();
+    assert.deepEqual([...settled.keys()].sort(), ids, 'every camera owned exactly once after the mend');
+    for (const id of cutCams)
+      assert.notEqual(settled.get(id), cut.id, `${id} stays with its new owner (the newest connection)`);
+    const cutStatus = await json<ClusterStatus & { leases: string[] }>(`${cut.url}/api/cluster`);
+    assert.deepEqual(cutStatus.leases, [], `${cut.id} gave up its pull leases`);
+    if (netns) {
+      // No stream request from the cut instance once it was back: it never became a second puller.
+      const from = netns.addr(cut.i);
+      for (const p of pulled)
+        assert.ok(!p.log.some((r) => r.at >= mendAt && r.from.endsWith(from)), `${cut.id} did not pull again`);
+    }
+    for (const p of pulled) assert.equal(p.open, 1, 'one stream per pulled camera after the mend');
+    // Home Assistant: still 16 devices, and every camera's retained availability is online (no late
+    // "offline" from the instance that was cut off).
+    for (const inst of live()) {
+      const d = await countDevices(inst);
+      assert.deepEqual(
+        d.cams,
+        ids.map((id) => `cam2mqtt_${id}`),
+        'still 16 camera devices after the cut',
+      );
+    }
+    await waitFor(
+      async () => {
+        const av = await retainedAvailability(instances[0]!);
+        return ids.every((id) => av.get(id) === 'online');
+      },
+      15_000,
+      'every camera online in its retained availability',
+    );
+
     // ---- kill an instance: its cameras come back elsewhere ----
     // The instance that pulls pulled-1: its dial-in cameras reconnect elsewhere, its leases are taken over.
-    const victim = instances.find((x) => x.id === own.get('pulled-1'))!;
-    const moved = [...own.entries()].filter(([, o]) => o === victim.id).map(([id]) => id);
+    const ownNow = await owners();
+    const victim = instances.find((x) => x.id === ownNow.get('pulled-1'))!;
+    const moved = [...ownNow.entries()].filter(([, o]) => o === victim.id).map(([id]) => id);
     const killedAt = Date.now();
     victim.proc!.child.kill('SIGKILL');
     await exitOf(victim.proc!.child);
@@ -355,6 +547,10 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
     );
     for (const p of pulled)
       await waitFor(() => p.open === 1, 10_000, 'each pulled camera pulled once after the takeover');
+    // The dead instance's events are not lost (its disk); the merged list names it instead of failing.
+    const afterKill = await json<{ unreachable?: string[] }>(`${live()[0]!.url}/api/events`);
+    assert.ok(afterKill.unreachable?.includes(victim.id), `the list names ${victim.id} as unreachable`);
+
     for (const inst of live()) {
       const d = await countDevices(inst);
       assert.deepEqual(

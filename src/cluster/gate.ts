@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { Camera, CameraLink } from '../hub/camera.js';
 import type { CameraHub } from '../hub/hub.js';
@@ -54,4 +55,32 @@ export function clusterInstanceId(cluster: { instance_id?: string | undefined })
     .replace(/^[-_]+/, '')
     .slice(0, 48);
   return host || 'cam2mqtt';
+}
+
+/**
+ * Events and clips held by other instances (src/cluster/events.ts), for the events API of
+ * src/sinks/recordings/api.ts: each instance keeps its own index and files, so the list is merged
+ * from every live instance and a request for an event held elsewhere is forwarded to its holder.
+ */
+export interface RemoteEvents {
+  /** This instance's id: each event's `instance` in the API. */
+  readonly instance: string;
+  /** A request from another instance (answer from this instance's own index only). */
+  fromPeer(req: IncomingMessage): boolean;
+  /** The same query on every other live instance: their events (newest first) and who did not answer. */
+  list(query: URLSearchParams, limit: number): Promise<{ events: Record<string, unknown>[]; unreachable: string[] }>;
+  /** Answer `req` for event `id` (not in this index) from the instance holding it; false if none does. */
+  forward(req: IncomingMessage, res: ServerResponse, id: string): Promise<boolean>;
+}
+
+const remoteEventsOf = new WeakMap<CameraHub, RemoteEvents>();
+
+export function setRemoteEvents(hub: CameraHub, r: RemoteEvents | undefined): void {
+  if (r) remoteEventsOf.set(hub, r);
+  else remoteEventsOf.delete(hub);
+}
+
+/** The cluster's view of the other instances' events, or undefined on a single instance. */
+export function remoteEvents(hub: CameraHub): RemoteEvents | undefined {
+  return remoteEventsOf.get(hub);
 }

@@ -6,7 +6,8 @@ import { sendCommandError, sendError, sendJson } from '../http/respond.js';
 import type { Camera, CameraMeta, Protocol, PtzDirection } from '../hub/camera.js';
 import { CommandError, parseCommand } from '../hub/controls.js';
 import type { Logger } from '../logging.js';
-import { clusterInstanceId, isRelayed, type LeaseHolder, type PullGate, setPullGate } from './gate.js';
+import { ClusterEvents } from './events.js';
+import { clusterInstanceId, isRelayed, type LeaseHolder, type PullGate, setPullGate, setRemoteEvents } from './gate.js';
 import { type KnownMeta, type Owner, Registry } from './registry.js';
 import { type PeerAuth, peerHeaders, type RelayOptions, RemoteLink } from './relay.js';
 
@@ -15,6 +16,8 @@ type ClusterConfig = NonNullable<ExtensionContext['config']['cluster']>;
 interface Lease {
   holder: LeaseHolder;
   running: boolean;
+  /** When Redis last confirmed this lease (ms). */
+  confirmed: number;
 }
 
 /**
@@ -63,6 +66,10 @@ class ClusterExtension implements Extension, PullGate {
       readTimeoutMs: ctx.config.limits.camera_timeout * 1000,
     };
     setPullGate(ctx.hub, this);
+    setRemoteEvents(
+      ctx.hub,
+      new ClusterEvents(this.instance, () => this.livePeers(), auth, this.log, ctx.hub.commandTimeoutMs),
+    );
     this.routes(auth);
   }
 
@@ -159,6 +166,8 @@ class ClusterExtension implements Extension, PullGate {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // Cut off the network, the TCP connection neither fails nor answers: a tick must not hang on it.
+      commandTimeout: Math.max(1000, Math.round(this.ttlMs / 3)),
       retryStrategy,
     });
     this.sub = new Redis(this.cfg.redis, { lazyConnect: true, retryStrategy });
@@ -193,6 +202,7 @@ class ClusterExtension implements Extension, PullGate {
     clearInterval(this.timer);
     clearTimeout(this.soonTimer);
     setPullGate(this.ctx.hub, undefined);
+    setRemoteEvents(this.ctx.hub, undefined);
     // Hand over at once rather than after the TTL: release what this instance owns and leases.
     if (this.redisUp && this.registry) {
       const r = this.registry;
@@ -282,6 +292,13 @@ class ClusterExtension implements Extension, PullGate {
     if (!this.redisUp || !this.registry) {
       // Views of other instances' cameras pause as they are: not timed out while Redis is away.
       for (const cam of hub.list()) if (isRelayed(cam)) hub.touch(cam);
+      this.fenceLeases();
+      // A command timed out on a connection that is still open (the network was cut): ask again.
+      if (this.registry && this.db?.status === 'ready' && !this.stopped)
+        await this.db.ping().then(
+          () => this.up(),
+          () => {},
+        );
       return;
     }
     const r = this.registry;
@@ -298,6 +315,7 @@ class ClusterExtension implements Extension, PullGate {
       }
       for (const [id, l] of this.leases) {
         const held = await r.lease(id);
+        if (held) l.confirmed = Date.now();
         if (held && !l.running) {
           l.running = true;
           this.log.info(`cluster: this instance holds the pull lease of camera ${id}: pulling it`);
@@ -367,8 +385,26 @@ class ClusterExtension implements Extension, PullGate {
 
   // ---- pull leases (PullGate) --------------------------------------------------------------------
 
+  /**
+   * Without Redis, a pull that goes on is kept (Redis away for everyone: nobody else can take the
+   * lease), but a pulled camera that went offline is not pulled again once its lease is older than
+   * the TTL: cut off, this instance cannot know whether another took it over, and must not be the
+   * second puller when the network comes back.
+   */
+  private fenceLeases(): void {
+    const now = Date.now();
+    for (const [id, l] of this.leases) {
+      if (!l.running || now - l.confirmed < this.ttlMs || this.ctx.hub.get(id)?.online) continue;
+      l.running = false;
+      this.log.warn(
+        `cluster: camera ${id} went offline and its pull lease cannot be renewed (Redis unreachable): not pulling it again until the lease is confirmed`,
+      );
+      l.holder.lost();
+    }
+  }
+
   lease(id: string, holder: LeaseHolder): void {
-    this.leases.set(id, { holder, running: false });
+    this.leases.set(id, { holder, running: false, confirmed: 0 });
     void this.tick();
   }
 
@@ -377,6 +413,14 @@ class ClusterExtension implements Extension, PullGate {
     this.leases.delete(id);
     if (l?.running) l.holder.lost();
     if (this.redisUp) void this.registry?.releaseLease(id).catch(() => {});
+  }
+
+  /** The live instances (the registry's instance keys, as of the last tick) with their internal URLs. */
+  private livePeers(): { instance: string; url: string }[] {
+    return Object.entries(this.peers).flatMap(([instance, v]) => {
+      const url = (v as { url?: unknown } | null)?.url;
+      return typeof url === 'string' ? [{ instance, url }] : [];
+    });
   }
 
   status(): Record<string, unknown> {

@@ -19,6 +19,11 @@ export interface SimOptions {
   reconnectDelayMs?: number;
   /** Pictures to send instead of the synthetic cycle. */
   frames?: Buffer[];
+  /**
+   * Ping the bridge this often and drop the connection when nothing (no pong, no message) came back
+   * for three intervals, as the firmware gives up on a silent bridge (an instance cut off the network).
+   */
+  keepaliveMs?: number;
   /** wss://: the CA to trust (a self-signed bridge's certificate), or rejectUnauthorized: false. */
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
 }
@@ -87,9 +92,15 @@ export abstract class SimulatedCamera extends EventEmitter {
   }
 
   protected connect(): void {
-    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, ...this.opts.tls });
+    const ws = new WebSocket(this.opts.url, {
+      perMessageDeflate: false,
+      // With a keepalive, a bridge that accepts the TCP connection and says nothing is given up too.
+      ...(this.opts.keepaliveMs ? { handshakeTimeout: 3 * this.opts.keepaliveMs } : {}),
+      ...this.opts.tls,
+    });
     this.ws = ws;
     ws.on('open', () => {
+      if (this.opts.keepaliveMs) this.keepalive(ws, this.opts.keepaliveMs);
       this.connects++;
       this.onOpen();
       this.emit('open');
@@ -107,6 +118,27 @@ export abstract class SimulatedCamera extends EventEmitter {
       }
     });
     ws.on('error', (err) => this.emit('socket-error', err));
+  }
+
+  private keepalive(ws: WebSocket, every: number): void {
+    let heard = Date.now();
+    const hear = () => {
+      heard = Date.now();
+    };
+    ws.on('pong', hear);
+    ws.on('message', hear);
+    const t = setInterval(() => {
+      if (ws.readyState !== WebSocket.OPEN) return clearInterval(t);
+      if (Date.now() - heard > 3 * every) {
+        clearInterval(t);
+        this.emit('silent');
+        ws.terminate();
+        return;
+      }
+      ws.ping();
+    }, every);
+    t.unref();
+    ws.once('close', () => clearInterval(t));
   }
 
   protected startFrames(intervalMs = 1000 / Math.max(0.1, Number(this.state.fps) || this.opts.fps)): void {

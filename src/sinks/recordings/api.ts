@@ -2,8 +2,9 @@ import { open } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import send from 'send';
+import { remoteEvents } from '../../cluster/gate.js';
 import { TICKS_PER_SECOND } from '../../formats/avi.js';
-import { HttpError, type HttpServer, type Request, sendError, sendJson } from '../../http/server.js';
+import { type Handler, HttpError, type HttpServer, type Request, sendError, sendJson } from '../../http/server.js';
 import { CAMERA_ID_RE } from '../../util/slug.js';
 import type { ClipRow } from './db.js';
 import { CLIP_ID_RE, type FrameRef, readFrames } from './files.js';
@@ -58,6 +59,8 @@ export function eventJson(rec: RecordingsExtension, row: ClipRow): Record<string
     clip_url: rec.url(p.clip),
     mjpeg_url: rec.url(p.mjpeg),
     thumbnail_url: rec.url(p.thumbnail),
+    // In a cluster: the instance whose disk holds the clip (every instance answers for it).
+    ...(remoteEvents(rec.hub) ? { instance: remoteEvents(rec.hub)!.instance } : {}),
   };
 }
 
@@ -66,7 +69,21 @@ export function eventJson(rec: RecordingsExtension, row: ClipRow): Record<string
  * clip as AVI (with Range, for players that seek) or as MJPEG at its real pace, its thumbnail, DELETE.
  */
 export function registerEventRoutes(rec: RecordingsExtension, http: HttpServer): void {
-  http.get('/api/events', (req, res) => {
+  // In a cluster (src/cluster/events.ts), an event this index does not hold is answered by the instance
+  // that holds it: its JSON, clip (Range passes through), frames, thumbnail and DELETE.
+  const elsewhere: Handler = async (req, res, next) => {
+    const remote = remoteEvents(rec.hub);
+    const id = req.params.id ?? '';
+    if (!remote || !CLIP_ID_RE.test(id) || rec.index.get(id)) return next();
+    // Another instance looking for the holder: "not here" is an answer, not a refusal worth a log line.
+    if (remote.fromPeer(req)) return void res.writeHead(404).end();
+    if (!(await remote.forward(req, res, id))) next();
+  };
+  http.get('/api/events/:id', elsewhere);
+  http.get('/api/events/:id/:file', elsewhere);
+  http.delete('/api/events/:id', elsewhere);
+
+  http.get('/api/events', async (req, res) => {
     const q = queryOf(req);
     const camera = q.get('camera') || undefined;
     if (camera !== undefined && !CAMERA_ID_RE.test(camera)) throw new HttpError(400, 'camera: expected a camera id');
@@ -92,12 +109,25 @@ export function registerEventRoutes(rec: RecordingsExtension, http: HttpServer):
       before,
       limit: limit + 1,
     });
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit);
+    let events = rows.map((r) => eventJson(rec, r));
+    // In a cluster: the same page from every other live instance, merged newest first (the cursor is
+    // the same on each); one that does not answer is named, not an error.
+    const remote = remoteEvents(rec.hub);
+    let unreachable: string[] | undefined;
+    if (remote && !remote.fromPeer(req)) {
+      const other = await remote.list(q, limit + 1);
+      unreachable = other.unreachable;
+      events = [...events, ...other.events].sort(
+        (a, b) => Number(b.start_ms) - Number(a.start_ms) || (String(b.id) < String(a.id) ? -1 : 1),
+      );
+    }
+    const more = events.length > limit;
+    const page = events.slice(0, limit);
     const last = page.at(-1);
     sendJson(res, 200, {
-      events: page.map((r) => eventJson(rec, r)),
-      next: more && last ? `${last.start}:${last.id}` : null,
+      events: page,
+      next: more && last ? `${last.start_ms}:${last.id}` : null,
+      ...(unreachable ? { unreachable } : {}),
     });
   });
 

@@ -89,6 +89,8 @@ export class RecordingsExtension implements Extension, RecorderHost {
       this.recorders.delete(cam.id);
     });
     hub.listen(this, 'offline', (cam) => this.recorders.get(cam.id)?.offline());
+    // Cluster: a camera that moved to or from another instance records on its owner only (recorder.on).
+    hub.listen(this, 'online', (cam) => this.recorders.get(cam.id)?.apply());
     hub.listen(this, 'motion', (ev) => this.recorders.get(ev.camera.id)?.onMotion(ev));
     hub.listen(this, 'recording', (cam) => {
       this.index.setSwitch(cam.id, cam.recording === true);

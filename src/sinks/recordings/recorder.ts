@@ -1,5 +1,6 @@
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
+import { isRelayed } from '../../cluster/gate.js';
 import { jpegComplete, jpegDimensions } from '../../formats/avi.js';
 import type { Camera } from '../../hub/camera.js';
 import type { ClipEvent, MotionEvent } from '../../hub/events.js';
@@ -92,7 +93,8 @@ export class CameraRecorder {
   }
 
   get on(): boolean {
-    return this.cam.recording === true && this.mode !== 'off';
+    // A camera owned by another instance (cluster) is recorded there: here it would hold a relay open.
+    return this.cam.recording === true && this.mode !== 'off' && !isRelayed(this.cam);
   }
 
   /** Effective mode once the switch is on (a camera configured `off` records motion when switched on). */
