@@ -20,11 +20,20 @@ const serverLog = process.env.BENCH_SERVER_LOG;
 // BENCH_NODE_ARGS: extra node flags for cam2mqtt and the baseline alike (experiments, e.g. --trace-gc).
 // cam2mqtt runs with its own NODE_FLAGS first, as when started any other way (BENCH_NO_NODE_FLAGS=1: without).
 const extraNodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+// BENCH_AB_DIST: the dist/ directory of another build of cam2mqtt (e.g. the commit before a change):
+// every round then also runs it, labelled "cam2mqtt B", so a change is measured within one run.
+const abDist = process.env.BENCH_AB_DIST ? path.resolve(process.env.BENCH_AB_DIST) : undefined;
 
 export type { Scenario } from './scenarios.js';
 
-function child(script: string, args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Child {
-  return spawnChild(DIST, script, args, {
+function child(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+  dist = DIST,
+): Child {
+  return spawnChild(dist, script, args, {
     env,
     nodeArgs,
     // cam2mqtt's own log lines (and --trace-gc output): kept in a file when BENCH_SERVER_LOG is set.
@@ -101,7 +110,12 @@ async function lineOf<T>(c: Child, pred: (l: T) => boolean, timeoutMs = 30_000):
   }
 }
 
-async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs: number): Promise<RunResult> {
+async function runOnce(
+  s: Scenario,
+  target: 'cam2mqtt' | 'baseline',
+  durationMs: number,
+  dist = DIST,
+): Promise<RunResult> {
   const port = await freePort();
   const mqttPort = await freePort();
   const pulled = s.protocol === 'pulled';
@@ -137,11 +151,19 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
       path.join(dataDir, 'configuration.yaml'),
       `http:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: ${mqttPort}\nlimits:\n  max_cameras: 1024\n  max_pending_connections: 1024\ncameras:\n${cams}\n${s.config ?? ''}`,
     );
-    server = child('src/cli.js', ['--data-dir', dataDir], {}, [
-      ...(process.env.BENCH_NO_NODE_FLAGS ? [] : NODE_FLAGS),
-      ...extraNodeArgs,
-      ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'cam2mqtt')] : []),
-    ]);
+    server = child(
+      'src/cli.js',
+      ['--data-dir', dataDir],
+      {},
+      [
+        ...(process.env.BENCH_NO_NODE_FLAGS ? [] : NODE_FLAGS),
+        ...extraNodeArgs,
+        ...(profileDir
+          ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, dist === DIST ? 'cam2mqtt' : 'cam2mqtt-b')]
+          : []),
+      ],
+      dist,
+    );
     await waitHttp(port);
   } else {
     const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, 'baseline')] : [];
@@ -406,6 +428,11 @@ function table(s: Scenario, runs: RunResult[]): string {
     c && b
       ? `CPU/GB ratio cam2mqtt/baseline: ${f2(c.cpuPerGB / b.cpuPerGB)}; p99 ratio: ${f2(c.fast.p99 / b.fast.p99)}${c.cpuPerCameraHour !== undefined ? `; idle CPU s per camera-hour: cam2mqtt ${f1(c.cpuPerCameraHour)}, baseline ${f1(b.cpuPerCameraHour ?? NaN)}` : ''}`
       : '';
+  const bRun = runs.find((r) => r.label === 'cam2mqtt B');
+  const abLine =
+    bRun && b && c
+      ? `\nCPU/GB ratio cam2mqtt B/baseline: ${f2(bRun.cpuPerGB / b.cpuPerGB)}; cam2mqtt/cam2mqtt B: ${f2(c.cpuPerGB / bRun.cpuPerGB)}; peak RSS ${f1(c.peakRssMb)} vs ${f1(bRun.peakRssMb)} MB`
+      : '';
   const mq = runs
     .filter((r) => r.mqtt)
     .map(
@@ -413,7 +440,7 @@ function table(s: Scenario, runs: RunResult[]): string {
         `MQTT (${r.label ?? r.target}): normal subscriber ${r.mqtt!.normalMessages} snapshots (${f1(r.mqtt!.normalRatePerS)}/s, p99 gap ${f1(r.mqtt!.normalGapP99Ms)} ms)${r.mqtt!.slowBytes !== undefined ? `; slow subscriber read ${(r.mqtt!.slowBytes / 1e6).toFixed(1)} MB${r.mqtt!.slowDisconnected ? ', disconnected by the broker' : ''}` : ''}`,
     )
     .join('\n');
-  return `\nScenario ${s.id}: ${s.name}\n${lines.join('\n')}\n${ratio}\n${mq ? `${mq}\n` : ''}`;
+  return `\nScenario ${s.id}: ${s.name}\n${lines.join('\n')}\n${ratio}${abLine}\n${mq ? `${mq}\n` : ''}`;
 }
 
 const program = new Command()
@@ -564,6 +591,7 @@ for (const s of chosen) {
   for (let r = 0; r < rounds_; r++) {
     const round: RunResult[] = [];
     for (const target of ['baseline', 'cam2mqtt'] as const) round.push(await runOnce(s, target, durationMs));
+    if (abDist) round.push({ ...(await runOnce(s, 'cam2mqtt', durationMs, abDist)), label: 'cam2mqtt B' });
     if (s.mqttSubs?.slow) {
       // The same run without the slow subscriber: what "no change" is measured against.
       const ref = await runOnce({ ...s, mqttSubs: { normal: s.mqttSubs.normal } }, 'cam2mqtt', durationMs);

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { EventEmitter } from 'node:events';
 import type { Logger } from '../logging.js';
 
 /** What a request (or WebSocket upgrade) is, for the last-resort guard: a name for the log, and how to drop it. */
@@ -9,43 +9,46 @@ export interface RequestScope {
   abort(): void;
 }
 
-const scope = new AsyncLocalStorage<RequestScope>();
-let installed = false;
-
-/**
- * Run `fn` as part of a client's request: timers, promises and callbacks it starts carry the scope,
- * so an exception escaping from any of them is pinned on that request, not on the process.
- */
-export function inRequestScope<T>(s: RequestScope, fn: () => T): T {
-  return scope.run(s, fn);
-}
-
 /**
  * The last resort: an exception no handler caught, thrown while serving a client's request, is
- * logged and drops that one request; the bridge keeps serving everyone else. A client's input must
- * never stop the process. Anything else (a bug outside any request) still ends the process as Node
- * would without this listener, unless another listener (a test runner) takes it. Installed once.
+ * logged in one line and drops that one request; the bridge keeps serving everyone else. A client's
+ * input must never stop the process.
+ *
+ * Everything a client's request runs after its handler returned is an event of one of its emitters:
+ * the request and response (body, 'finish', 'close', 'drain'), the upgraded socket (every WebSocket
+ * message is parsed inside its 'data' event) and the WebSocket itself. So the guard wraps those
+ * emitters' `emit` in a try/catch. (Handlers' own throws and rejected promises already end in
+ * express's error handler.) It replaced an AsyncLocalStorage, which turned on async-hooks bookkeeping
+ * for every promise and callback of the process: 50-100 ms per 10-s bench window (docs/performance.md).
+ * The price: a timer or a promise a handler starts and leaves behind is not the request's any more;
+ * an exception there is a bug outside any request and ends the process, as Node does by default.
  */
-export function installLastResortGuard(): void {
-  if (installed) return;
-  installed = true;
-  process.on('uncaughtException', (err, origin) => {
-    const s = scope.getStore();
-    if (s) {
+export function guardEmitter(emitter: EventEmitter, s: RequestScope): void {
+  const emit = emitter.emit;
+  let failed = false;
+  emitter.emit = function guardedEmit(this: EventEmitter, ...args: unknown[]): boolean {
+    try {
+      return Reflect.apply(emit, this, args) as boolean;
+    } catch (err) {
+      if (!failed) {
+        // One line per request: dropping it may raise more events ('close') that fail the same way.
+        failed = true;
+        try {
+          s.log.error(
+            `${s.what} failed (in a '${String(args[0])}' event), the request was dropped and the bridge keeps serving: ${(err as Error)?.stack ?? String(err)}`,
+          );
+        } catch {
+          // Nothing more to say.
+        }
+      }
       try {
-        s.log.error(
-          `${s.what} failed (${origin}), the request was dropped and the bridge keeps serving: ${err?.stack ?? String(err)}`,
-        );
         s.abort();
       } catch {
         // Nothing more can be done for this request.
       }
-      return;
+      return true;
     }
-    if (process.listenerCount('uncaughtException') > 1) return;
-    process.stderr.write(`${err?.stack ?? String(err)}\n`);
-    process.exit(1);
-  });
+  };
 }
 
 /** A client-supplied string made safe for one log line: control characters shown as \xNN, length capped. */

@@ -6,7 +6,7 @@ import { redactTarget } from '../util/redact.js';
 import { ThrottledLog } from '../util/throttle-log.js';
 import { errorHandler, methodNotAllowed, notFound, peerOf, type Refusals, refuseMalformedUrl } from './errors.js';
 import { Ingress } from './ingress.js';
-import { inRequestScope, installLastResortGuard, printable } from './last-resort.js';
+import { guardEmitter, printable } from './last-resort.js';
 import { sendError } from './respond.js';
 import { createWebServer, type TlsFiles } from './tls.js';
 
@@ -88,7 +88,6 @@ export class HttpServer {
   constructor(logger: Logger, tls?: TlsFiles, options: { ingressGateway?: string | undefined } = {}) {
     this.log = logger.child({ mod: 'http' });
     this.ingress = new Ingress(options.ingressGateway);
-    installLastResortGuard();
     // Paths as written: /API/cameras and /api/cameras/ are not /api/cameras.
     const opts = { caseSensitive: true, strict: true };
     this.root = express.Router(opts);
@@ -179,35 +178,39 @@ export class HttpServer {
     return this.authCheck ? this.authCheck(req, urlOf(req)) : false;
   }
 
-  /** Every request runs in its own scope (see last-resort.ts); nothing it throws reaches the process. */
+  /**
+   * Nothing a request throws reaches the process: the router sends handlers' throws and rejections to
+   * the error handler, and the guard (last-resort.ts) catches what the request's events throw later.
+   */
   private dispatchScoped(req: IncomingMessage, res: ServerResponse): void {
     const what = `${printable(req.method ?? '?', 16)} ${printable(redactTarget(req.url ?? ''), 120)}`;
     res.on('error', () => {});
-    inRequestScope({ what, log: this.log, abort: () => res.destroy() }, () => {
-      try {
-        // The error handler answers everything; `done` only sees what it could not (a bug in it).
-        this.root(req as never, res as never, (err?: unknown) => {
-          if (err) this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
-          sendError(res, err ? 500 : 404, err ? 'internal error' : 'not found');
-        });
-      } catch (err) {
-        this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
-        sendError(res, 500, 'internal error');
-      }
-    });
+    const scope = { what, log: this.log, abort: () => res.destroy() };
+    guardEmitter(req, scope);
+    guardEmitter(res, scope);
+    try {
+      // The error handler answers everything; `done` only sees what it could not (a bug in it).
+      this.root(req as never, res as never, (err?: unknown) => {
+        if (err) this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
+        sendError(res, err ? 500 : 404, err ? 'internal error' : 'not found');
+      });
+    } catch (err) {
+      this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
+      sendError(res, 500, 'internal error');
+    }
   }
 
+  /** The upgraded socket is guarded: every WebSocket message is parsed and handled inside its 'data' event. */
   private dispatchUpgradeScoped(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const what = `upgrade ${printable(redactTarget(req.url ?? ''), 120)}`;
-    inRequestScope({ what, log: this.log, abort: () => socket.destroy() }, () => {
-      try {
-        this.dispatchUpgrade(req, socket, head);
-      } catch (err) {
-        this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
-        socket.destroy();
-      }
-    });
+    guardEmitter(socket, { what, log: this.log, abort: () => socket.destroy() });
+    try {
+      this.dispatchUpgrade(req, socket, head);
+    } catch (err) {
+      this.log.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
+      socket.destroy();
+    }
   }
 
   private dispatchUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Extension, ExtensionContext, ExtensionFactory } from '../extension.js';
+import { guardEmitter } from '../http/last-resort.js';
 import { refuseUpgrade, remoteOf } from '../http/upgrade.js';
 import { type CameraHub, CLOSE } from '../hub/hub.js';
 import type { Logger } from '../logging.js';
@@ -60,6 +61,8 @@ export abstract class WsCameraServer implements UpgradeSource {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // A bug in a listener of this camera's socket drops this camera only (src/http/last-resort.ts).
+      guardEmitter(ws, { what: `camera connection from ${remote}`, log: this.log, abort: () => ws.terminate() });
       pending.count++;
       let counted = true;
       const identified = () => {

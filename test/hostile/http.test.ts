@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
 import { safeNext } from '../../src/http/auth/index.js';
 import { redactText, redactUrl } from '../../src/util/redact.js';
 import { sleep, waitFor } from '../helpers/bridge.js';
@@ -345,15 +346,30 @@ describe('the last-resort guard (a bridge in its own process)', () => {
     return { proc, out: () => out, exit };
   }
 
-  it('an exception escaping a request (timer, listener) is logged and drops only that request', async () => {
+  // Changed with issue 15: a timer a handler starts and leaves behind is no longer pinned on its request
+  // (that took an AsyncLocalStorage, which costs every promise and callback of the process); an
+  // exception there is a bug outside any request, as in the next test. Listeners of the request, the
+  // response and an upgraded socket are still the request's.
+  it("an exception escaping a request (its listeners, a WebSocket's) is logged and drops only that request", async () => {
     const f = spawnFaulty();
     try {
       const port = Number((await waitFor(() => /READY (\d+)/.exec(f.out())?.[1], 15_000, 'the bridge ready'))!);
       const base = `http://127.0.0.1:${port}`;
-      for (const p of ['/faulty/timer', '/faulty/listener', '/faulty/timer']) {
-        const r = await fetch(`${base}${p}`);
-        await r.arrayBuffer();
-      }
+      await (await fetch(`${base}/faulty/listener`)).arrayBuffer();
+      const body = await fetch(`${base}/faulty/body`, { method: 'POST', body: 'x'.repeat(100) }).then(
+        (r) => r.status,
+        () => 'dropped',
+      );
+      assert.equal(body, 'dropped', 'the request whose listener failed is dropped');
+      const async = await fetch(`${base}/faulty/async`);
+      assert.equal(async.status, 500);
+      await async.arrayBuffer();
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/faulty/ws`);
+      await new Promise<void>((resolve, reject) => {
+        ws.on('open', () => ws.send('hello'));
+        ws.on('close', () => resolve());
+        ws.on('error', reject);
+      });
       await waitFor(
         () => (f.out().match(/the request was dropped and the bridge keeps serving/g) ?? []).length >= 3,
         5000,
@@ -361,8 +377,10 @@ describe('the last-resort guard (a bridge in its own process)', () => {
       );
       assert.equal(f.proc.exitCode, null, `the process is still running:\n${f.out()}`);
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
-      assert.match(f.out(), /GET \/faulty\/timer failed \(uncaughtException\), the request was dropped/);
-      assert.match(f.out(), /bug in a response listener/);
+      assert.match(f.out(), /GET \/faulty\/listener failed \(in a 'finish' event\), the request was dropped/);
+      assert.match(f.out(), /POST \/faulty\/body failed \(in a 'data' event\).*bug in a request body listener/);
+      assert.match(f.out(), /upgrade \/faulty\/ws failed \(in a 'data' event\).*bug in a WebSocket message listener/);
+      assert.match(f.out(), /GET \/faulty\/async failed: Error: bug in an async handler/);
     } finally {
       f.proc.kill('SIGTERM');
       await f.exit;

@@ -6,6 +6,7 @@ import { Aedes, type Client, type ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Topics } from '../../formats/mqtt-topics.js';
+import { guardEmitter } from '../../http/last-resort.js';
 import type { HttpServer } from '../../http/server.js';
 import type { Logger } from '../../logging.js';
 import { MqttLoginLimiter } from './login-limiter.js';
@@ -256,6 +257,7 @@ export class EmbeddedBroker {
         this.wss!.handleUpgrade(req, socket, head, (ws) => {
           const addr = addressOf(req);
           const remote = `${addr}:${req.socket.remotePort ?? '?'} (websocket)`;
+          guardEmitter(ws, { what: `MQTT client at ${remote}`, log: this.log, abort: () => ws.terminate() });
           const stream = createWebSocketStream(ws);
           ws.on('error', (err) => {
             // ws refuses a message over maxPayload before the packet guard could see it.

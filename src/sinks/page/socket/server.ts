@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { guardEmitter } from '../../../http/last-resort.js';
 import { refuseUpgrade, remoteOf } from '../../../http/upgrade.js';
 import { COMMON_FRAMESIZES } from '../../../hub/controls.js';
 import type { CameraHub } from '../../../hub/hub.js';
@@ -125,6 +126,8 @@ export class PageSocketServer {
   }
 
   private accept(ws: WebSocket, remote: string): void {
+    // A bug in a listener of this page's socket drops this page only (src/http/last-resort.ts).
+    guardEmitter(ws, { what: `page socket from ${remote}`, log: this.log, abort: () => ws.terminate() });
     const client = new PageClient(ws, remote, this.opts.queueBytes, this.log);
     this.clients.add(client);
     this.log.debug(`page ${remote} connected (${this.clients.size} open)`);
