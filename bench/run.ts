@@ -174,6 +174,7 @@ async function runOnce(s: Scenario, target: 'cam2mqtt' | 'baseline', durationMs:
             durationMs,
             idPrefix: 'bench',
             offset: first,
+            motion: s.motion,
           }),
         ]),
       );
