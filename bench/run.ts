@@ -196,6 +196,7 @@ async function runOnce(
             durationMs,
             idPrefix: 'bench',
             offset: first,
+            motion: s.motion,
           }),
         ]),
       );
