@@ -94,6 +94,8 @@ export interface ClusterMqtt {
   answers(path: string, payload: Buffer): boolean;
   /** The camera ids the whole cluster knows (Redis), or undefined while Redis is unreachable. */
   knownCameras(): Promise<Set<string> | undefined>;
+  /** Call `fn` when Redis is back after an outage (and the registry synced): publish own state again. */
+  onBack(fn: () => void): void;
 }
 
 const clusterMqttOf = new WeakMap<CameraHub, ClusterMqtt>();

@@ -50,6 +50,8 @@ class ClusterExtension implements Extension, PullGate {
   private readonly leases = new Map<string, Lease>();
   /** Cameras being removed because another instance said so (not announced again). */
   private readonly removing = new Set<string>();
+  private readonly backListeners: (() => void)[] = [];
+  private backTimer: NodeJS.Timeout | undefined;
   private redisUp = false;
   private ticking = false;
   private tickAgain = false;
@@ -83,6 +85,7 @@ class ClusterExtension implements Extension, PullGate {
     setClusterMqtt(ctx.hub, {
       answers: (path, payload) => this.answers(path, payload),
       knownCameras: () => this.knownCameras(),
+      onBack: (fn) => this.backListeners.push(fn),
     });
     this.routes(auth);
   }
@@ -254,6 +257,7 @@ class ClusterExtension implements Extension, PullGate {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.soonTimer);
+    clearTimeout(this.backTimer);
     setPullGate(this.ctx.hub, undefined);
     setRemoteEvents(this.ctx.hub, undefined);
     setClusterMqtt(this.ctx.hub, undefined);
@@ -284,6 +288,19 @@ class ClusterExtension implements Extension, PullGate {
     if (this.downLogged) {
       this.downLogged = false;
       this.log.info('cluster: Redis is back; catching up with the other instances');
+      // MQTT through the shared broker may have dropped what was published meanwhile: once the registry
+      // is synced (cameras that moved are relayed now, so not ours to publish) and the broker's own
+      // Redis connections are back, the sinks publish their own cameras' state again.
+      clearTimeout(this.backTimer);
+      this.backTimer = setTimeout(() => {
+        void this.sync()
+          .catch(() => {})
+          .then(() => {
+            if (!this.redisUp || this.stopped) return;
+            for (const fn of this.backListeners) fn();
+          });
+      }, 2000);
+      this.backTimer.unref();
     }
     this.soon();
   }

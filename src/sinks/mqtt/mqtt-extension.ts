@@ -164,6 +164,12 @@ export class MqttExtension implements Extension {
     hub.listen(this, 'recording', (cam) => this.onRecording(cam));
     hub.listen(this, 'clip', (clip) => this.onClip(clip));
     for (const cam of hub.list()) this.onCamera(cam);
+    // cluster: after a Redis outage the shared broker may have lost what was published meanwhile.
+    clusterMqtt(hub)?.onBack(() => {
+      for (const cam of hub.list()) this.schedule(cam, { state: true });
+      this.scheduleBridge();
+      this.log.info("MQTT: state of this instance's cameras published again after the Redis outage");
+    });
 
     this.transport.on('connect', () => this.onConnect());
     this.transport.on('disconnect', () => this.discovery.reset());
