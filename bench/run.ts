@@ -204,6 +204,7 @@ async function runOnce(
             durationMs,
             idPrefix: 'bench',
             offset: first,
+            motion: s.motion,
           }),
         ]),
       );

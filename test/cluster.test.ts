@@ -38,6 +38,7 @@ interface Instance {
   mqtt: number;
   url: string;
   proc?: ReturnType<typeof spawnLogged>;
+  start?: () => void;
 }
 
 async function json<T = unknown>(url: string): Promise<T> {
@@ -125,7 +126,10 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
       };
       writeFileSync(path.join(data, 'configuration.yaml'), JSON.stringify(config));
       const argv = [process.execPath, CLI, '--data-dir', data];
-      inst.proc = spawnLogged(netns ? netns.wrap(inst.i, argv) : argv, { cwd: data });
+      inst.start = () => {
+        inst.proc = spawnLogged(netns ? netns.wrap(inst.i, argv) : argv, { cwd: data });
+      };
+      inst.start();
     }
     // Generous: three Node processes starting at once on a loaded 2-core machine (the suite runs in parallel).
     await Promise.all(
@@ -438,6 +442,30 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
       );
     }
 
+    // ---- bridge/request: the shared topic answered by ONE instance; each instance has its own too ----
+    const rq = await mqtt.connectAsync(`mqtt://${viewerOn.addr}:${viewerOn.mqtt}`, { reconnectPeriod: 0 });
+    clients.push(rq);
+    const responses: { topic: string; body: { status: string; transaction?: string } }[] = [];
+    rq.on('message', (topic, payload) => responses.push({ topic, body: JSON.parse(payload.toString()) }));
+    await rq.subscribeAsync(['cam2mqtt/bridge/response/#', 'cam2mqtt/bridge/+/response/#']);
+    const ask = async (topic: string, body: Record<string, unknown>) => {
+      await rq.publishAsync(topic, JSON.stringify(body), { qos: 1 });
+      await sleep(2000); // long enough for a second (wrong) answer from another instance to arrive
+      return responses.filter((r) => r.body.transaction === body.transaction);
+    };
+    const health = await ask('cam2mqtt/bridge/request/health_check', { transaction: 'h1' });
+    assert.equal(health.length, 1, `one answer to the shared health_check, got ${JSON.stringify(health)}`);
+    assert.equal(health[0]!.topic, 'cam2mqtt/bridge/response/health_check');
+    const snapAnswer = await ask('cam2mqtt/bridge/request/camera/snapshot', { id: camId, transaction: 's1' });
+    assert.equal(snapAnswer.length, 1, 'one answer about a camera: from its owner');
+    assert.equal(snapAnswer[0]!.body.status, 'ok', JSON.stringify(snapAnswer[0]));
+    const own3 = await ask('cam2mqtt/bridge/node-3/request/health_check', { transaction: 'n3' });
+    assert.deepEqual(
+      own3.map((r) => r.topic),
+      ['cam2mqtt/bridge/node-3/response/health_check'],
+      "an instance's own request topic is answered by it, on its own response topic",
+    );
+
     // ---- an instance cut off the network: its cameras move; back, it gives them up and converges ----
     // netns: its veth goes down (a pulled cable: no FIN, no RST, Redis and cameras just go silent).
     // Loopback fallback: SIGSTOP/SIGCONT stands in (the process is silent, its sockets stay open).
@@ -578,10 +606,74 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
       own1.close();
       assert.match(inst.proc!.out.text(), /Redis unreachable/);
     }
+    // A camera leaves during the outage: its "offline" cannot reach the shared broker now. The outage
+    // lasts past ioredis' retries (about 10 s), so what was queued is dropped: the catch-up must say it.
+    const leaver = sims.at(-1)!;
+    const leaverId = leaver.opts.id.toLowerCase();
+    await leaver.stop();
+    await sleep(6000);
     await startRedis();
+    await waitFor(
+      async () => {
+        const av = await retainedAvailability(live()[0]!);
+        return av.get(leaverId) === 'offline' && ids.every((id) => id === leaverId || av.get(id) === 'online');
+      },
+      30_000,
+      `after the outage, the retained availability is right (${leaverId} offline, the others online)`,
+    );
+    leaver.start();
     await waitFor(allOnlineEverywhere, 60_000, 'converged again after Redis came back');
+    for (const inst of live())
+      await waitFor(
+        () => /state of this instance's cameras published again after the Redis outage/.test(inst.proc!.out.text()),
+        10_000,
+        `${inst.id} published its cameras' state again after the outage`,
+      );
     const after = await owners();
     assert.deepEqual([...after.keys()].sort(), ids, 'every camera owned exactly once after Redis came back');
+
+    // ---- stale discovery in a cluster: what nobody knows is cleared, a known offline camera is kept ----
+    const ghostTopic = 'homeassistant/camera/cam2mqtt_ghost/camera/config';
+    const ghost = {
+      name: null,
+      unique_id: 'cam2mqtt_ghost_camera',
+      topic: 'cam2mqtt/ghost/snapshot',
+      availability: [{ topic: 'cam2mqtt/ghost/availability' }],
+      device: { identifiers: ['cam2mqtt_ghost'], name: 'Ghost' },
+    };
+    const pub = await mqtt.connectAsync(`mqtt://${live()[0]!.addr}:${live()[0]!.mqtt}`, { reconnectPeriod: 0 });
+    clients.push(pub);
+    await pub.publishAsync(ghostTopic, JSON.stringify(ghost), { retain: true, qos: 1 });
+    await pub.endAsync();
+    await waitFor(
+      async () => (await countDevices(live()[0]!)).cams.includes('cam2mqtt_ghost'),
+      10_000,
+      'ghost retained',
+    );
+    // A camera that goes offline stays known to the cluster: its configs must survive.
+    const offlineSim = sims.at(-1)!;
+    await offlineSim.stop();
+    victim.start!();
+    await waitFor(
+      async () => (await json<ClusterStatus>(`${victim.url}/api/cluster`)).redis === 'connected',
+      90_000,
+      `${victim.id} restarted`,
+    );
+    await waitFor(
+      async () => !(await countDevices(victim)).cams.includes('cam2mqtt_ghost'),
+      20_000,
+      'the restarted instance clears the config of a camera no instance knows',
+    );
+    for (const inst of instances) {
+      const d = await countDevices(inst);
+      assert.deepEqual(
+        d.cams,
+        ids.map((id) => `cam2mqtt_${id}`),
+        `16 camera devices kept (one offline) seen from ${inst.id}`,
+      );
+      assert.equal(d.bridges.length, N, 'every bridge device kept');
+    }
+    assert.match(victim.proc!.out.text(), /removed stale Home Assistant entity camera\.cam2mqtt_ghost/);
   } catch (err) {
     // What the instances said: warnings and errors only.
     for (const inst of instances)

@@ -84,3 +84,27 @@ export function setRemoteEvents(hub: CameraHub, r: RemoteEvents | undefined): vo
 export function remoteEvents(hub: CameraHub): RemoteEvents | undefined {
   return remoteEventsOf.get(hub);
 }
+
+/** What the MQTT sink asks the cluster (src/cluster/index.ts), so one instance acts for all. */
+export interface ClusterMqtt {
+  /**
+   * Does this instance answer a request on the shared `<base>/bridge/request/<path>`? One instance
+   * does: a camera's owner for a request about it, else the live instance with the smallest id.
+   */
+  answers(path: string, payload: Buffer): boolean;
+  /** The camera ids the whole cluster knows (Redis), or undefined while Redis is unreachable. */
+  knownCameras(): Promise<Set<string> | undefined>;
+  /** Call `fn` when Redis is back after an outage (and the registry synced): publish own state again. */
+  onBack(fn: () => void): void;
+}
+
+const clusterMqttOf = new WeakMap<CameraHub, ClusterMqtt>();
+
+export function setClusterMqtt(hub: CameraHub, c: ClusterMqtt | undefined): void {
+  if (c) clusterMqttOf.set(hub, c);
+  else clusterMqttOf.delete(hub);
+}
+
+export function clusterMqtt(hub: CameraHub): ClusterMqtt | undefined {
+  return clusterMqttOf.get(hub);
+}

@@ -7,7 +7,15 @@ import type { Camera, CameraMeta, Protocol, PtzDirection } from '../hub/camera.j
 import { CommandError, parseCommand } from '../hub/controls.js';
 import type { Logger } from '../logging.js';
 import { ClusterEvents } from './events.js';
-import { clusterInstanceId, isRelayed, type LeaseHolder, type PullGate, setPullGate, setRemoteEvents } from './gate.js';
+import {
+  clusterInstanceId,
+  isRelayed,
+  type LeaseHolder,
+  type PullGate,
+  setClusterMqtt,
+  setPullGate,
+  setRemoteEvents,
+} from './gate.js';
 import { type KnownMeta, type Owner, Registry } from './registry.js';
 import { type PeerAuth, peerHeaders, type RelayOptions, RemoteLink } from './relay.js';
 
@@ -40,6 +48,10 @@ class ClusterExtension implements Extension, PullGate {
   /** Cameras this instance claimed: id -> the local link and when it connected (newest wins). */
   private readonly claimed = new Map<string, { link: object; since: number }>();
   private readonly leases = new Map<string, Lease>();
+  /** Cameras being removed because another instance said so (not announced again). */
+  private readonly removing = new Set<string>();
+  private readonly backListeners: (() => void)[] = [];
+  private backTimer: NodeJS.Timeout | undefined;
   private redisUp = false;
   private ticking = false;
   private tickAgain = false;
@@ -70,7 +82,50 @@ class ClusterExtension implements Extension, PullGate {
       ctx.hub,
       new ClusterEvents(this.instance, () => this.livePeers(), auth, this.log, ctx.hub.commandTimeoutMs),
     );
+    setClusterMqtt(ctx.hub, {
+      answers: (path, payload) => this.answers(path, payload),
+      knownCameras: () => this.knownCameras(),
+      onBack: (fn) => this.backListeners.push(fn),
+    });
     this.routes(auth);
+  }
+
+  // ---- MQTT: one instance acts for the cluster -----------------------------------------------------
+
+  /** The shared bridge/request topic: a camera's owner answers about it, else the smallest live id. */
+  private answers(path: string, payload: Buffer): boolean {
+    if (path.startsWith('camera/') && path !== 'camera/list') {
+      const cam = this.ctx.hub.get(requestCameraId(payload) ?? '');
+      if (cam?.online) return !isRelayed(cam);
+    }
+    const ids = [...Object.keys(this.peers), this.instance].sort();
+    return ids[0] === this.instance;
+  }
+
+  private async knownCameras(): Promise<Set<string> | undefined> {
+    if (!this.redisUp || !this.registry) return undefined;
+    try {
+      return new Set((await this.registry.known()).keys());
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** camera/remove answered here: the cluster forgets it too, and every instance drops it. */
+  private onRemoved(id: string): void {
+    if (this.removing.delete(id) || !this.redisUp) return;
+    void this.registry?.forget(id).catch((err) => this.down(err as Error));
+  }
+
+  private onMessage(raw: string): void {
+    try {
+      const m = JSON.parse(raw) as { type?: string; id?: string; instance?: string };
+      if (m.type === 'removed' && m.id && m.instance !== this.instance && this.ctx.hub.get(m.id)) {
+        this.removing.add(m.id);
+        this.ctx.hub.remove(m.id);
+      }
+    } catch {}
+    this.soon();
   }
 
   // ---- instance-to-instance routes (behind http.auth like the API) ------------------------------
@@ -175,11 +230,12 @@ class ClusterExtension implements Extension, PullGate {
     this.sub.on('error', () => {});
     this.db.on('ready', () => this.up());
     this.registry = new Registry(this.db, this.cfg.prefix, this.instance, this.ttlMs);
-    this.sub.on('message', () => this.soon());
+    this.sub.on('message', (_channel: string, raw: string) => this.onMessage(raw));
     const { hub } = this.ctx;
     hub.listen(this, 'online', (cam) => this.onLocal(cam));
     hub.listen(this, 'updated', (cam) => this.onLocal(cam));
     hub.listen(this, 'offline', (cam) => this.onOffline(cam));
+    hub.listen(this, 'removed', (cam) => this.onRemoved(cam.id));
     try {
       await Promise.race([
         Promise.all([this.db.connect(), this.sub.connect()]),
@@ -201,8 +257,10 @@ class ClusterExtension implements Extension, PullGate {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.soonTimer);
+    clearTimeout(this.backTimer);
     setPullGate(this.ctx.hub, undefined);
     setRemoteEvents(this.ctx.hub, undefined);
+    setClusterMqtt(this.ctx.hub, undefined);
     // Hand over at once rather than after the TTL: release what this instance owns and leases.
     if (this.redisUp && this.registry) {
       const r = this.registry;
@@ -230,6 +288,19 @@ class ClusterExtension implements Extension, PullGate {
     if (this.downLogged) {
       this.downLogged = false;
       this.log.info('cluster: Redis is back; catching up with the other instances');
+      // MQTT through the shared broker may have dropped what was published meanwhile: once the registry
+      // is synced (cameras that moved are relayed now, so not ours to publish) and the broker's own
+      // Redis connections are back, the sinks publish their own cameras' state again.
+      clearTimeout(this.backTimer);
+      this.backTimer = setTimeout(() => {
+        void this.sync()
+          .catch(() => {})
+          .then(() => {
+            if (!this.redisUp || this.stopped) return;
+            for (const fn of this.backListeners) fn();
+          });
+      }, 2000);
+      this.backTimer.unref();
     }
     this.soon();
   }
@@ -434,6 +505,19 @@ class ClusterExtension implements Extension, PullGate {
       leases: [...this.leases].filter(([, l]) => l.running).map(([id]) => id),
       instances: this.peers,
     };
+  }
+}
+
+/** The camera a bridge/request payload names: {"id": ...} or the bare id. */
+function requestCameraId(payload: Buffer): string | undefined {
+  const raw = payload.toString('utf8').trim();
+  try {
+    const j = JSON.parse(raw) as unknown;
+    if (typeof j === 'string') return j;
+    const id = (j as { id?: unknown } | null)?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return raw || undefined;
   }
 }
 

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 //   P:instance:<id>      JSON {url, version, started}, PX ttl: the live instances
 //   P:known              hash camera -> JSON meta: every camera the cluster has seen (no TTL), so each
 //                        instance shows offline cameras too
-//   P:events             pub/sub channel: {type: claim|release, id, instance}, so the others look at once
+//   P:events             pub/sub channel: {type: claim|release|removed, id, instance}, so the others look at once
 
 export interface Owner {
   instance: string;
@@ -71,6 +71,15 @@ export class Registry {
   async release(id: string): Promise<void> {
     const n = await this.db.eval(RELEASE_OWNER, 1, this.key('owner', id), this.instance);
     if (n === 1) await this.db.publish(this.channel, JSON.stringify({ type: 'release', id, instance: this.instance }));
+  }
+
+  /** A camera removed on purpose: no longer known to the cluster; the others drop it too. */
+  async forget(id: string): Promise<void> {
+    await this.db
+      .multi()
+      .hdel(`${this.prefix}:known`, id)
+      .publish(this.channel, JSON.stringify({ type: 'removed', id, instance: this.instance }))
+      .exec();
   }
 
   async known(): Promise<Map<string, KnownMeta>> {

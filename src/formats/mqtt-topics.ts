@@ -17,7 +17,7 @@ export interface TopicOptions {
 /** What an incoming message is about. */
 export type Incoming =
   | { kind: 'set'; id: string; control: string | undefined }
-  | { kind: 'request'; path: string }
+  | { kind: 'request'; path: string /** on this instance's own request topic (cluster) */; own?: true }
   | { kind: 'ha_status' }
   | { kind: 'sync'; nonce: string }
   | { kind: 'other' };
@@ -57,6 +57,13 @@ export class Topics {
   }
   request(path: string): string {
     return `${this.base}/bridge/request/${path}`;
+  }
+  /** cluster: this instance's own request topic (`<base>/bridge/<instance>/request/<path>`), answered by it only. */
+  ownRequest(path: string): string {
+    return `${this.bridgeBase}/request/${path}`;
+  }
+  ownResponse(path: string): string {
+    return `${this.bridgeBase}/response/${path}`;
   }
   response(path: string): string {
     return `${this.base}/bridge/response/${path}`;
@@ -140,6 +147,7 @@ export class Topics {
       `${this.base}/bridge/request/#`,
       this.haStatus,
       this.bridgeSync,
+      ...(this.instance ? [`${this.bridgeBase}/request/#`] : []),
     ];
   }
 
@@ -148,6 +156,10 @@ export class Topics {
     if (!topic.startsWith(`${this.base}/`)) return { kind: 'other' };
     const rest = topic.slice(this.base.length + 1);
     if (topic === this.bridgeSync) return { kind: 'sync', nonce: '' };
+    if (this.instance && topic.startsWith(`${this.bridgeBase}/request/`)) {
+      const path = topic.slice(`${this.bridgeBase}/request/`.length);
+      return path ? { kind: 'request', path, own: true } : { kind: 'other' };
+    }
     if (rest.startsWith('bridge/request/')) {
       const path = rest.slice('bridge/request/'.length);
       return path ? { kind: 'request', path } : { kind: 'other' };

@@ -152,7 +152,8 @@ export class CommandHandler {
     return result;
   }
 
-  async handleRequest(path: string, payload: Buffer): Promise<void> {
+  /** `own`: on this instance's own request topic in a cluster; answered on its own response topic. */
+  async handleRequest(path: string, payload: Buffer, own = false): Promise<void> {
     this.stats.requests++;
     const raw = text(payload);
     let transaction: unknown;
@@ -170,13 +171,14 @@ export class CommandHandler {
       );
       response = { status: 'error', data: {}, error: message };
     }
-    this.respond(path, response, transaction);
+    this.respond(path, response, transaction, own);
   }
 
-  private respond(path: string, r: Response, transaction: unknown): void {
+  private respond(path: string, r: Response, transaction: unknown, own = false): void {
     const out: Response = { ...r };
     if (transaction !== undefined) out.transaction = transaction;
-    this.pub.send(this.topics.response(path), JSON.stringify(out), { qos: 1 });
+    const topic = own ? this.topics.ownResponse(path) : this.topics.response(path);
+    this.pub.send(topic, JSON.stringify(out), { qos: 1 });
   }
 
   private camId(body: Record<string, unknown>): string {

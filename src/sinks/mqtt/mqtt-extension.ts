@@ -1,4 +1,4 @@
-import { clusterInstanceId, isRelayed } from '../../cluster/gate.js';
+import { clusterInstanceId, clusterMqtt, isRelayed } from '../../cluster/gate.js';
 import type { Extension, ExtensionContext, ExtensionFactory, SinkFigures } from '../../extension.js';
 import {
   bridgeDiscovery,
@@ -164,6 +164,12 @@ export class MqttExtension implements Extension {
     hub.listen(this, 'recording', (cam) => this.onRecording(cam));
     hub.listen(this, 'clip', (clip) => this.onClip(clip));
     for (const cam of hub.list()) this.onCamera(cam);
+    // cluster: after a Redis outage the shared broker may have lost what was published meanwhile.
+    clusterMqtt(hub)?.onBack(() => {
+      for (const cam of hub.list()) this.schedule(cam, { state: true });
+      this.scheduleBridge();
+      this.log.info("MQTT: state of this instance's cameras published again after the Redis outage");
+    });
 
     this.transport.on('connect', () => this.onConnect());
     this.transport.on('disconnect', () => this.discovery.reset());
@@ -222,7 +228,13 @@ export class MqttExtension implements Extension {
       await this.transport.subscribe(t.subscriptions());
       if (this.discoveryOn) {
         try {
-          await this.discovery.sync(() => this.allDiscovery());
+          // cluster: camera configs nobody in the cluster knows are stale too (none while Redis is away).
+          const cluster = clusterMqtt(this.ctx.hub);
+          const known = cluster ? await cluster.knownCameras() : undefined;
+          await this.discovery.sync(
+            () => this.allDiscovery(),
+            known ? (id) => !known.has(id) && !this.ctx.hub.get(id) : undefined,
+          );
         } catch (err) {
           this.log.warn(`Home Assistant discovery not published: ${(err as Error).message}`);
         }
@@ -250,7 +262,9 @@ export class MqttExtension implements Extension {
         void this.commands.handleSet(what.id, what.control, payload);
         return;
       case 'request':
-        void this.commands.handleRequest(what.path, payload);
+        // cluster: the shared request topic is answered by one instance (docs/scale-out.md).
+        if (!what.own && clusterMqtt(this.ctx.hub)?.answers(what.path, payload) === false) return;
+        void this.commands.handleRequest(what.path, payload, what.own === true);
         return;
       case 'ha_status': {
         const s = payload.toString('utf8').trim().toLowerCase();

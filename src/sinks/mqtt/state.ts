@@ -68,6 +68,17 @@ export class Publisher {
   }
 }
 
+/** A camera config of this cluster (its availability under our base topic) whose camera nobody knows. */
+function clusterStale(payload: unknown, topics: Topics, staleCamera: ((id: string) => boolean) | undefined): boolean {
+  if (!staleCamera || typeof payload !== 'object' || payload === null) return false;
+  const p = payload as { device?: { identifiers?: unknown }; availability?: { topic?: unknown }[] };
+  const idf = Array.isArray(p.device?.identifiers) ? p.device.identifiers[0] : undefined;
+  if (typeof idf !== 'string' || !idf.startsWith('cam2mqtt_') || idf.startsWith('cam2mqtt_bridge')) return false;
+  const id = idf.slice('cam2mqtt_'.length);
+  const ours = p.availability?.some((a) => a.topic === topics.availability(id));
+  return ours === true && staleCamera(id);
+}
+
 /**
  * The discovery configs cam2mqtt has announced. On each connection it reads what the broker has
  * retained, sends only configs that changed, and clears (empty retained payload) the ones of cameras
@@ -90,7 +101,11 @@ export class DiscoveryPublisher {
     this.ready = false;
   }
 
-  async sync(desiredConfigs: () => DiscoveryConfig[]): Promise<void> {
+  /**
+   * `staleCamera` (cluster): a camera device with no via_device (so not recognisably this bridge's) is
+   * cleared when this says no instance knows its camera id.
+   */
+  async sync(desiredConfigs: () => DiscoveryConfig[], staleCamera?: (id: string) => boolean): Promise<void> {
     this.ready = false;
     const retained = await this.transport.readRetained(this.topics.discoveryFilter, this.topics.bridgeSync);
     const configs = desiredConfigs();
@@ -107,7 +122,7 @@ export class DiscoveryPublisher {
       } catch {
         continue;
       }
-      if (!isOwnDiscovery(payload, this.topics)) continue;
+      if (!isOwnDiscovery(payload, this.topics) && !clusterStale(payload, this.topics, staleCamera)) continue;
       this.publish(topic, '');
       cleared++;
       this.log.info(
