@@ -22,7 +22,13 @@ const serverLog = process.env.BENCH_SERVER_LOG;
 const extraNodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 // BENCH_AB_DIST: the dist/ directory of another build of cam2mqtt (e.g. the commit before a change):
 // every round then also runs it, labelled "cam2mqtt B", so a change is measured within one run.
-const abDist = process.env.BENCH_AB_DIST ? path.resolve(process.env.BENCH_AB_DIST) : undefined;
+// BENCH_AB_NODE_ARGS: extra node flags for "cam2mqtt B" only (B is then this build unless BENCH_AB_DIST says).
+const abNodeArgs = process.env.BENCH_AB_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+const abDist = process.env.BENCH_AB_DIST
+  ? path.resolve(process.env.BENCH_AB_DIST)
+  : abNodeArgs.length
+    ? DIST
+    : undefined;
 
 export type { Scenario } from './scenarios.js';
 
@@ -114,8 +120,9 @@ async function runOnce(
   s: Scenario,
   target: 'cam2mqtt' | 'baseline',
   durationMs: number,
-  dist = DIST,
+  variant?: { dist: string; nodeArgs: string[] },
 ): Promise<RunResult> {
+  const dist = variant?.dist ?? DIST;
   const port = await freePort();
   const mqttPort = await freePort();
   const pulled = s.protocol === 'pulled';
@@ -158,8 +165,9 @@ async function runOnce(
       [
         ...(process.env.BENCH_NO_NODE_FLAGS ? [] : NODE_FLAGS),
         ...extraNodeArgs,
+        ...(variant?.nodeArgs ?? []),
         ...(profileDir
-          ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, dist === DIST ? 'cam2mqtt' : 'cam2mqtt-b')]
+          ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, variant ? 'cam2mqtt-b' : 'cam2mqtt')]
           : []),
       ],
       dist,
@@ -196,6 +204,7 @@ async function runOnce(
             durationMs,
             idPrefix: 'bench',
             offset: first,
+            motion: s.motion,
           }),
         ]),
       );
@@ -591,7 +600,11 @@ for (const s of chosen) {
   for (let r = 0; r < rounds_; r++) {
     const round: RunResult[] = [];
     for (const target of ['baseline', 'cam2mqtt'] as const) round.push(await runOnce(s, target, durationMs));
-    if (abDist) round.push({ ...(await runOnce(s, 'cam2mqtt', durationMs, abDist)), label: 'cam2mqtt B' });
+    if (abDist)
+      round.push({
+        ...(await runOnce(s, 'cam2mqtt', durationMs, { dist: abDist, nodeArgs: abNodeArgs })),
+        label: 'cam2mqtt B',
+      });
     if (s.mqttSubs?.slow) {
       // The same run without the slow subscriber: what "no change" is measured against.
       const ref = await runOnce({ ...s, mqttSubs: { normal: s.mqttSubs.normal } }, 'cam2mqtt', durationMs);

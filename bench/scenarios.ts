@@ -33,6 +33,8 @@ export interface Scenario {
   diagnostic?: boolean;
   /** Report the idle cost: CPU seconds per camera-hour (scenarios without viewers). */
   idle?: boolean;
+  /** Native cameras report motion for `forMs` of every `everyMs`, staggered (bench/recording.ts). */
+  motion?: { everyMs: number; forMs: number };
 }
 
 const home = {

@@ -13,6 +13,8 @@ const o = JSON.parse(process.argv[2]!) as {
   durationMs: number;
   idPrefix: string;
   offset?: number;
+  /** Motion events (bench/recording.ts): each camera reports motion for `forMs` of every `everyMs`, staggered. */
+  motion?: { everyMs: number; forMs: number };
 };
 const jpegs = Array.from({ length: Math.min(o.count, 8) }, (_, i) => benchJpegs(o.profile, (i * 67) % 360));
 let sent = 0;
@@ -66,8 +68,30 @@ const timers = sockets.map((ws, i) =>
   ),
 );
 
+const motionTimers: NodeJS.Timeout[] = [];
+if (o.motion && o.protocol === 'native') {
+  const m = o.motion;
+  sockets.forEach((ws, i) => {
+    const send = (state: 'start' | 'end') => ws.send(JSON.stringify({ type: 'motion', state, time: Date.now() }));
+    const cycle = () => {
+      send('start');
+      motionTimers.push(setTimeout(() => send('end'), m.forMs));
+    };
+    motionTimers.push(
+      setTimeout(
+        () => {
+          cycle();
+          motionTimers.push(setInterval(cycle, m.everyMs));
+        },
+        (i / o.count) * m.everyMs,
+      ),
+    );
+  });
+}
+
 await new Promise((r) => setTimeout(r, o.durationMs + 200));
 for (const t of timers) clearTimeout(t);
+for (const t of motionTimers) clearTimeout(t);
 for (const ws of sockets) ws.terminate();
 process.stdout.write(
   `${JSON.stringify({ sent, bytes, perCamera: seqs, sendTimes: o.protocol === 'mjpeg2sd' ? sendTimes : undefined })}\n`,

@@ -1,3 +1,4 @@
+import { writev } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import {
   type AviStreamInfo,
@@ -11,7 +12,7 @@ import {
   TICKS_PER_SECOND,
   TickClock,
 } from '../../formats/avi.js';
-import { type Frame, jpegSize, jpegSlices } from '../../hub/frame.js';
+import { type Frame, jpegSize } from '../../hub/frame.js';
 
 /** What a closed clip holds. */
 export interface ClipFigures {
@@ -37,6 +38,10 @@ const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
  */
 const FLUSH_MS = 1000;
 const FLUSH_BYTES = 1024 * 1024;
+/** The chunk headers (a frame's empty chunks and its own header) are carved from arenas this big. */
+const ARENA_BYTES = 16 * 1024;
+/** `00dc` as a little-endian u32. */
+const DC = 0x63643030;
 
 /**
  * One AVI clip written as a stream: the header at once, each frame as it comes (one positional writev
@@ -48,7 +53,6 @@ export class ClipWriter {
   private readonly opening: Promise<void>;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
-  private writing: Promise<void> | undefined;
   private pos = HEADER.bytes;
   private readonly index = new CompactIndex();
   private readonly clock = new TickClock();
@@ -71,13 +75,11 @@ export class ClipWriter {
   ) {
     this.opening = ready
       .then(() => open(path, 'w'))
-      .then(
-        async (fh) => {
-          this.fh = fh;
-          await fh.write(aviHeader(info), 0, HEADER.bytes, 0);
-        },
-        (err: NodeJS.ErrnoException) => this.fail(err),
-      );
+      .then(async (fh) => {
+        this.fh = fh;
+        await fh.write(aviHeader(info), 0, HEADER.bytes, 0);
+      })
+      .catch((err: NodeJS.ErrnoException) => this.fail(err));
   }
 
   /** Seconds from the first frame to the last one placed. */
@@ -118,18 +120,54 @@ export class ClipWriter {
     if (this.frames === 0) this.firstAt = frame.cameraTime;
     this.lastAt = frame.cameraTime;
     this.index.add(this.pos - HEADER.movi, gap, size);
-    if (gap > 0) this.empties(gap);
-    this.queue.push(chunkHeader(size), ...jpegSlices(frame));
+    const q = this.queue;
+    this.chunkHeads(gap, size);
+    const slices = frame.slices;
+    if (slices === undefined) q.push(frame.data);
+    else for (const b of slices) q.push(b);
     const pad = padding(size);
-    if (pad) this.queue.push(pad);
-    const n = 8 + size + (size & 1);
+    if (pad) q.push(pad);
+    const n = 8 * gap + 8 + size + (size & 1);
     this.pos += n;
     this.queuedBytes += n;
     this.frames++;
     this.bytes += size;
     if (this.queuedBytes >= FLUSH_BYTES) this.kick();
-    else this.flushTimer ??= setTimeout(() => this.kick(), FLUSH_MS).unref();
+    else this.flushTimer ??= setTimeout(this.onFlushTimer, FLUSH_MS).unref();
     return true;
+  }
+
+  private readonly onFlushTimer = () => this.kick();
+
+  private arena = Buffer.allocUnsafe(0);
+  private arenaAt = 0;
+
+  /**
+   * Queue the `gap` empty chunks before a frame and the frame's own chunk header as one Buffer, carved
+   * from an arena (they are contiguous in the file): one small view per frame, not two new Buffers.
+   */
+  private chunkHeads(gap: number, size: number): void {
+    const need = 8 * (gap + 1);
+    if (need > ARENA_BYTES / 4) {
+      if (gap > 0) this.queue.push(emptyChunks(gap));
+      this.queue.push(chunkHeader(size));
+      return;
+    }
+    if (this.arenaAt + need > this.arena.length) {
+      this.arena = Buffer.allocUnsafe(ARENA_BYTES);
+      this.arenaAt = 0;
+    }
+    const a = this.arena;
+    const start = this.arenaAt;
+    let at = start;
+    for (let i = 0; i < gap; i++, at += 8) {
+      a.writeUInt32LE(DC, at);
+      a.writeUInt32LE(0, at + 4);
+    }
+    a.writeUInt32LE(DC, at);
+    a.writeUInt32LE(size, at + 4);
+    this.arenaAt = at + 8;
+    this.queue.push(a.subarray(start, at + 8));
   }
 
   private flushTimer: NodeJS.Timeout | undefined;
@@ -144,28 +182,38 @@ export class ClipWriter {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.writing || this.error) return;
-    this.writing = this.drain().finally(() => {
-      this.writing = undefined;
+    this.writing = true;
+    if (this.fh) this.writeBatch();
+    else void this.opening.then(() => this.writeBatch());
+  }
+
+  /**
+   * One positional writev of everything queued, then the next batch if more came meanwhile. A callback
+   * on the file's fd rather than FileHandle.writev: no promise (and no async hooks) per batch.
+   */
+  private writeBatch(): void {
+    if (this.queue.length === 0 || this.error || !this.fh) {
+      this.writing = false;
+      for (const w of this.idle.splice(0)) w();
+      return;
+    }
+    const batch = this.queue;
+    const n = this.queuedBytes;
+    this.queue = [];
+    this.queuedBytes = 0;
+    writev(this.fh.fd, batch, HEADER.bytes + this.written, (err) => {
+      if (err) this.fail(err);
+      else this.written += n;
+      this.writeBatch();
     });
   }
 
-  private async drain(): Promise<void> {
-    await this.opening;
-    let at = HEADER.bytes + this.written;
-    while (this.queue.length > 0 && !this.error) {
-      const batch = this.queue;
-      const n = this.queuedBytes;
-      this.queue = [];
-      this.queuedBytes = 0;
-      try {
-        await this.fh!.writev(batch, at);
-      } catch (err) {
-        this.fail(err as NodeJS.ErrnoException);
-        return;
-      }
-      at += n;
-      this.written += n;
-    }
+  private writing = false;
+  private readonly idle: (() => void)[] = [];
+
+  /** Resolves once no batch is being written. */
+  private settled(): Promise<void> {
+    return this.writing ? new Promise((resolve) => this.idle.push(resolve)) : Promise.resolve();
   }
 
   private written = 0;
@@ -196,10 +244,10 @@ export class ClipWriter {
         this.clock.ticks += tail;
       }
     }
-    while (this.writing) await this.writing;
+    await this.settled();
     if (this.queue.length > 0 && !this.error) {
       this.kick();
-      while (this.writing) await this.writing;
+      await this.settled();
     }
     await this.opening;
     const fh = this.fh;

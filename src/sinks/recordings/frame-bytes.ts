@@ -1,4 +1,5 @@
-import { type Frame, jpegSlices } from '../../hub/frame.js';
+import { jpegComplete } from '../../formats/avi.js';
+import { type Frame, isJpeg, jpegSlices, slicesAreJpeg } from '../../hub/frame.js';
 
 // The JPEG's edges the recorder checks (SOI, SOF size, EOI) without joining a sliced frame
 // (src/hub/frame.ts: writers use jpegSlices()/jpegSize() directly).
@@ -28,4 +29,29 @@ function gather(slices: readonly Buffer[], n: number, fromEnd: boolean): Buffer 
   }
   if (fromEnd) parts.reverse();
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/**
+ * Does the frame hold a whole JPEG (its FF D8 start marker, and FF D9 within its last 32 bytes)? Reads
+ * a few bytes where they are, allocating nothing: it runs for every frame of every recording camera.
+ */
+export function jpegEdgesOk(frame: Frame): boolean {
+  const s = frame.slices;
+  if (s === undefined || s.length === 1) {
+    const d = s === undefined ? frame.data : s[0]!;
+    return isJpeg(d) && jpegComplete(d);
+  }
+  if (!slicesAreJpeg(s)) return false;
+  // The last 32 bytes may straddle slices: walk back through them.
+  let next = -1;
+  let left = 32;
+  for (let k = s.length - 1; k >= 0 && left > 0; k--) {
+    const b = s[k]!;
+    for (let i = b.length - 1; i >= 0 && left > 0; i--, left--) {
+      const v = b[i]!;
+      if (v === 0xff && next === 0xd9) return true;
+      next = v;
+    }
+  }
+  return false;
 }

@@ -1,17 +1,17 @@
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { isRelayed } from '../../cluster/gate.js';
-import { jpegComplete, jpegDimensions } from '../../formats/avi.js';
+import { jpegDimensions } from '../../formats/avi.js';
 import type { Camera } from '../../hub/camera.js';
 import type { ClipEvent, MotionEvent } from '../../hub/events.js';
-import { type Frame, isJpeg, jpegSize, jpegSlices } from '../../hub/frame.js';
+import { type Frame, jpegSize, jpegSlices } from '../../hub/frame.js';
 import type { CameraHub } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import { ThrottledLog } from '../../util/throttle-log.js';
 import { ClipWriter } from './clip-writer.js';
 import type { ClipIndex, ClipRow } from './db.js';
 import { dayOf } from './files.js';
-import { edgesOf } from './frame-bytes.js';
+import { edgesOf, jpegEdgesOk } from './frame-bytes.js';
 import { PrerollRing } from './ring.js';
 
 export type RecordMode = 'motion' | 'continuous' | 'off';
@@ -142,8 +142,7 @@ export class CameraRecorder {
   // ---------------------------------------------------------------- frames
 
   private onFrame(frame: Frame): void {
-    const { head, tail } = edgesOf(frame);
-    if (!isJpeg(head) || !jpegComplete(tail)) {
+    if (!jpegEdgesOk(frame)) {
       this.corrupt++;
       if (this.clip) this.clip.row.corrupt++;
       this.corruptLog.warn(
