@@ -251,6 +251,8 @@ class ClusterExtension implements Extension, PullGate {
     );
     this.timer = setInterval(() => void this.tick(), Math.max(250, this.ttlMs / 3));
     this.timer.unref();
+    // At once, not after ttl/3: the live instances (who answers shared bridge requests) and the leases.
+    void this.tick();
   }
 
   async stop(): Promise<void> {
