@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { jpegCycle } from '../src/simulator/frames.js';
+import { waitFor } from './helpers/bridge.js';
 
 // Plumbing of test/cluster.test.ts: network namespaces joined by a bridge (each instance its own
 // address, as on separate hosts), real redis-server and nginx processes, a pulled MJPEG camera.
@@ -116,6 +117,19 @@ export function collect(child: ChildProcess): { text: () => string } {
 export function spawnLogged(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
   return { child, out: collect(child) };
+}
+
+/**
+ * A real redis-server on `host:port` (default 127.0.0.1), resolved once it accepts connections. With
+ * `dir` it keeps an append-only file there, so a restart on the same port finds its keys again.
+ */
+export async function startRedis(port: number, opts: { host?: string; dir?: string } = {}) {
+  const argv = [requireBinary('redis-server', 'apt-get install -y redis-server'), '--port', String(port)];
+  argv.push('--bind', opts.host ?? '127.0.0.1', '--protected-mode', 'no', '--save', '');
+  argv.push(...(opts.dir ? ['--dir', opts.dir, '--appendonly', 'yes'] : ['--appendonly', 'no']));
+  const redis = spawnLogged(argv);
+  await waitFor(() => /Ready to accept connections/.test(redis.out.text()), 10_000, 'redis-server ready');
+  return redis;
 }
 
 export function exitOf(child: ChildProcess): Promise<void> {

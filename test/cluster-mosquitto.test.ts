@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { exitOf, MjpegCamera, requireBinary, spawnLogged } from './cluster-helpers.js';
+import { exitOf, MjpegCamera, spawnLogged, startRedis } from './cluster-helpers.js';
 import { freePort, sleep, waitFor } from './helpers/bridge.js';
 import { type Mosquitto, startMosquitto } from './mqtt-helpers.js';
 
@@ -30,7 +30,6 @@ async function json<T = unknown>(url: string): Promise<T> {
 test('cluster with an external broker (Mosquitto): one device per camera, availability follows the camera, a killed instance hands over', {
   timeout: 240_000,
 }, async () => {
-  const redisBin = requireBinary('redis-server', 'apt-get install -y redis-server');
   const dir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-cluster-mosq-'));
   const pulled: MjpegCamera[] = [];
   const sims: SimulatedNativeCamera[] = [];
@@ -40,8 +39,7 @@ test('cluster with an external broker (Mosquitto): one device per camera, availa
   let watcher: mqtt.MqttClient | undefined;
   try {
     const redisPort = await freePort();
-    redis = spawnLogged([redisBin, '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--dir', dir]);
-    await waitFor(() => /Ready to accept connections/.test(redis!.out.text()), 10_000, 'redis-server ready');
+    redis = await startRedis(redisPort, { dir });
     mosq = await startMosquitto();
     for (let k = 0; k < 3; k++) pulled.push(await new MjpegCamera(5, 30 + k * 90).listen('127.0.0.1'));
 

@@ -4,7 +4,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { exitOf, requireBinary, spawnLogged } from './cluster-helpers.js';
+import { exitOf, spawnLogged, startRedis } from './cluster-helpers.js';
 import { freePort, sleep, waitFor } from './helpers/bridge.js';
 
 // The relay cost per remote viewer of docs/scale-out.md (not a test: `node dist/test/cluster-relay-cost.js`).
@@ -44,21 +44,10 @@ function viewers(url: string, n: number): { bytes: () => number; close: () => vo
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-relay-cost-'));
 const redisPort = await freePort();
-const redis = spawnLogged([
-  requireBinary('redis-server', 'apt-get install -y redis-server'),
-  '--port',
-  String(redisPort),
-  '--bind',
-  '127.0.0.1',
-  '--save',
-  '',
-  '--appendonly',
-  'no',
-]);
+const redis = await startRedis(redisPort);
 const procs: ReturnType<typeof spawnLogged>[] = [];
 let cam: SimulatedNativeCamera | undefined;
 try {
-  await waitFor(() => /Ready to accept/.test(redis.out.text()), 10_000, 'redis');
   const urls: string[] = [];
   for (const id of ['a', 'b']) {
     const data = path.join(dir, id);

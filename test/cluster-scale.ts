@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { exitOf, requireBinary, spawnLogged } from './cluster-helpers.js';
+import { exitOf, spawnLogged, startRedis } from './cluster-helpers.js';
 import { freePort, sleep, waitFor } from './helpers/bridge.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 
@@ -29,22 +29,11 @@ function cpuSeconds(pid: number): number {
 async function run(n: number, relayViewers: number): Promise<{ perInstance: number[]; fps: number }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-scale-'));
   const redisPort = await freePort();
-  const redis = spawnLogged([
-    requireBinary('redis-server', 'apt-get install -y redis-server'),
-    '--port',
-    String(redisPort),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ]);
+  const redis = await startRedis(redisPort);
   const procs: ReturnType<typeof spawnLogged>[] = [];
   const cams: SimulatedNativeCamera[] = [];
   const viewers: MjpegClient[] = [];
   try {
-    await waitFor(() => /Ready to accept/.test(redis.out.text()), 10_000, 'redis');
     const urls: string[] = [];
     for (let i = 1; i <= n; i++) {
       const data = path.join(dir, `n${i}`);

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import type { SimulatedCamera } from '../src/simulator/camera.js';
 import { SimulatedMjpeg2sdCamera } from '../src/simulator/mjpeg2sd-camera.js';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { exitOf, MjpegCamera, Netns, requireBinary, spawnLogged } from './cluster-helpers.js';
+import { exitOf, MjpegCamera, Netns, requireBinary, spawnLogged, startRedis } from './cluster-helpers.js';
 import { freePort, sleep, waitFor } from './helpers/bridge.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 
@@ -53,7 +53,6 @@ type ClusterStatus = { owned: string[]; relayed: string[]; redis: string };
 test('3 instances on Redis behind nginx: every camera on one instance, shown by all, relayed byte-identical, one HA device each, failover, Redis outage', {
   timeout: 300_000,
 }, async () => {
-  const redisBin = requireBinary('redis-server', 'apt-get install -y redis-server');
   const nginxBin = requireBinary('nginx', 'apt-get install -y nginx-light libnginx-mod-stream');
   const dir = mkdtempSync(path.join(tmpdir(), 'cam2mqtt-cluster-'));
   const netns = Netns.create(N);
@@ -66,26 +65,11 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
   let nginx: ReturnType<typeof spawnLogged> | undefined;
   const instances: Instance[] = [];
   const redisPort = await freePort();
-  const startRedis = async () => {
-    redis = spawnLogged([
-      redisBin,
-      '--port',
-      String(redisPort),
-      '--bind',
-      hostAddr,
-      '--protected-mode',
-      'no',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--save',
-      '',
-    ]);
-    await waitFor(() => /Ready to accept connections/.test(redis!.out.text()), 10_000, 'redis-server ready');
+  const restartRedis = async () => {
+    redis = await startRedis(redisPort, { host: hostAddr, dir });
   };
   try {
-    await startRedis();
+    await restartRedis();
 
     // ---- 4 pulled cameras, reachable from every instance ----
     for (let k = 0; k < 4; k++) pulled.push(await new MjpegCamera(5, 40 + k * 80).listen(hostAddr));
@@ -612,7 +596,7 @@ test('3 instances on Redis behind nginx: every camera on one instance, shown by 
     const leaverId = leaver.opts.id.toLowerCase();
     await leaver.stop();
     await sleep(6000);
-    await startRedis();
+    await restartRedis();
     await waitFor(
       async () => {
         const av = await retainedAvailability(live()[0]!);
