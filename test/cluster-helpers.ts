@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { jpegCycle } from '../src/simulator/frames.js';
-import { waitFor } from './helpers/bridge.js';
+import { freePort, waitFor } from './helpers/bridge.js';
 
 // Plumbing of test/cluster.test.ts: network namespaces joined by a bridge (each instance its own
 // address, as on separate hosts), real redis-server and nginx processes, a pulled MJPEG camera.
@@ -130,6 +130,38 @@ export async function startRedis(port: number, opts: { host?: string; dir?: stri
   const redis = spawnLogged(argv);
   await waitFor(() => /Ready to accept connections/.test(redis.out.text()), 10_000, 'redis-server ready');
   return redis;
+}
+
+/**
+ * One cam2mqtt instance on 127.0.0.1 for the by-hand cluster scripts: its data dir `<dir>/<id>`, a free
+ * HTTP port with `token` as its API token, its own embedded broker, and the cluster on Redis at
+ * `redisPort`. Resolved once its /api/cluster answers.
+ */
+export async function startLoopbackInstance(
+  cli: string,
+  dir: string,
+  id: string,
+  redisPort: number,
+  token: string,
+  nodeArgs: string[] = [],
+) {
+  const data = path.join(dir, id);
+  mkdirSync(data);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  writeFileSync(
+    path.join(data, 'configuration.yaml'),
+    JSON.stringify({
+      http: { host: '127.0.0.1', port, auth: { token } },
+      log: { level: 'warn', format: 'json' },
+      mqtt: { host: '127.0.0.1', port: await freePort() },
+      cluster: { redis: `redis://127.0.0.1:${redisPort}`, instance_id: id, internal_url: url, ttl: 5 },
+    }),
+  );
+  const proc = spawnLogged([process.execPath, ...nodeArgs, cli, '--data-dir', data], { cwd: data });
+  const auth = { Authorization: `Bearer ${token}` };
+  await waitFor(() => fetch(`${url}/api/cluster`, { headers: auth }).then((r) => r.ok), 60_000, url);
+  return { url, proc };
 }
 
 export function exitOf(child: ChildProcess): Promise<void> {

@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type ClientRequest, get } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { exitOf, spawnLogged, startRedis } from './cluster-helpers.js';
+import { exitOf, type spawnLogged, startLoopbackInstance, startRedis } from './cluster-helpers.js';
 import { freePort, sleep, waitFor } from './helpers/bridge.js';
 
 // The relay cost per remote viewer of docs/scale-out.md (not a test: `node dist/test/cluster-relay-cost.js`).
@@ -50,28 +50,10 @@ let cam: SimulatedNativeCamera | undefined;
 try {
   const urls: string[] = [];
   for (const id of ['a', 'b']) {
-    const data = path.join(dir, id);
-    mkdirSync(data);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    urls.push(url);
-    writeFileSync(
-      path.join(data, 'configuration.yaml'),
-      JSON.stringify({
-        http: { host: '127.0.0.1', port, auth: { token: TOKEN } },
-        log: { level: 'warn', format: 'json' },
-        mqtt: { host: '127.0.0.1', port: await freePort() },
-        cluster: { redis: `redis://127.0.0.1:${redisPort}`, instance_id: id, internal_url: url, ttl: 5 },
-      }),
-    );
-    procs.push(spawnLogged([process.execPath, CLI, '--data-dir', data], { cwd: data }));
+    const inst = await startLoopbackInstance(CLI, dir, id, redisPort, TOKEN);
+    urls.push(inst.url);
+    procs.push(inst.proc);
   }
-  for (const u of urls)
-    await waitFor(
-      () => fetch(`${u}/api/cluster`, { headers: { Authorization: `Bearer ${TOKEN}` } }).then((r) => r.ok),
-      60_000,
-      u,
-    );
   cam = new SimulatedNativeCamera({
     url: `${urls[0]!.replace('http', 'ws')}/api/camera`,
     id: 'cam',

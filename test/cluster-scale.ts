@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimulatedNativeCamera } from '../src/simulator/native-camera.js';
-import { exitOf, spawnLogged, startRedis } from './cluster-helpers.js';
-import { freePort, sleep, waitFor } from './helpers/bridge.js';
+import { exitOf, type spawnLogged, startLoopbackInstance, startRedis } from './cluster-helpers.js';
+import { freePort, sleep } from './helpers/bridge.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 
 // The scaling figure of docs/scale-out.md (not a test: run `node dist/test/cluster-scale.js`).
@@ -36,24 +36,10 @@ async function run(n: number, relayViewers: number): Promise<{ perInstance: numb
   try {
     const urls: string[] = [];
     for (let i = 1; i <= n; i++) {
-      const data = path.join(dir, `n${i}`);
-      mkdirSync(data);
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      urls.push(url);
-      writeFileSync(
-        path.join(data, 'configuration.yaml'),
-        JSON.stringify({
-          http: { host: '127.0.0.1', port, auth: { token: TOKEN } },
-          log: { level: 'warn', format: 'json' },
-          mqtt: { host: '127.0.0.1', port: await freePort() },
-          cluster: { redis: `redis://127.0.0.1:${redisPort}`, instance_id: `n${i}`, internal_url: url, ttl: 5 },
-        }),
-      );
-      procs.push(spawnLogged([process.execPath, '--max-semi-space-size=1', CLI, '--data-dir', data], { cwd: data }));
+      const inst = await startLoopbackInstance(CLI, dir, `n${i}`, redisPort, TOKEN, ['--max-semi-space-size=1']);
+      urls.push(inst.url);
+      procs.push(inst.proc);
     }
-    for (const u of urls)
-      await waitFor(() => fetch(`${u}/api/cluster`, { headers: AUTH }).then((r) => r.ok), 20_000, u);
     for (let k = 0; k < CAMERAS; k++) {
       const owner = urls[k % n]!;
       const c = new SimulatedNativeCamera({
