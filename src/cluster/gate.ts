@@ -91,7 +91,7 @@ export interface ClusterMqtt {
    * Does this instance answer a request on the shared `<base>/bridge/request/<path>`? One instance
    * does: a camera's owner for a request about it, else the live instance with the smallest id.
    */
-  answers(path: string, payload: Buffer): boolean;
+  answers(path: string, cameraId: string | undefined): boolean;
   /** The camera ids the whole cluster knows (Redis), or undefined while Redis is unreachable. */
   knownCameras(): Promise<Set<string> | undefined>;
   /** Call `fn` when Redis is back after an outage (and the registry synced): publish own state again. */

@@ -83,7 +83,7 @@ class ClusterExtension implements Extension, PullGate {
       new ClusterEvents(this.instance, () => this.livePeers(), auth, this.log, ctx.hub.commandTimeoutMs),
     );
     setClusterMqtt(ctx.hub, {
-      answers: (path, payload) => this.answers(path, payload),
+      answers: (path, cameraId) => this.answers(path, cameraId),
       knownCameras: () => this.knownCameras(),
       onBack: (fn) => this.backListeners.push(fn),
     });
@@ -93,9 +93,9 @@ class ClusterExtension implements Extension, PullGate {
   // ---- MQTT: one instance acts for the cluster -----------------------------------------------------
 
   /** The shared bridge/request topic: a camera's owner answers about it, else the smallest live id. */
-  private answers(path: string, payload: Buffer): boolean {
+  private answers(path: string, cameraId: string | undefined): boolean {
     if (path.startsWith('camera/') && path !== 'camera/list') {
-      const cam = this.ctx.hub.get(requestCameraId(payload) ?? '');
+      const cam = this.ctx.hub.get(cameraId ?? '');
       if (cam?.online) return !isRelayed(cam);
     }
     const ids = [...Object.keys(this.peers), this.instance].sort();
@@ -507,19 +507,6 @@ class ClusterExtension implements Extension, PullGate {
       leases: [...this.leases].filter(([, l]) => l.running).map(([id]) => id),
       instances: this.peers,
     };
-  }
-}
-
-/** The camera a bridge/request payload names: {"id": ...} or the bare id. */
-function requestCameraId(payload: Buffer): string | undefined {
-  const raw = payload.toString('utf8').trim();
-  try {
-    const j = JSON.parse(raw) as unknown;
-    if (typeof j === 'string') return j;
-    const id = (j as { id?: unknown } | null)?.id;
-    return typeof id === 'string' ? id : undefined;
-  } catch {
-    return raw || undefined;
   }
 }
 

@@ -92,9 +92,25 @@ export function aviHeader(info: AviStreamInfo): Buffer {
 /** The 8-byte header of a `00dc` chunk of `size` bytes. */
 export function chunkHeader(size: number): Buffer {
   const b = Buffer.allocUnsafe(8);
-  fourcc(b, 0, '00dc');
-  b.writeUInt32LE(size, 4);
+  putChunkHeads(b, 0, 0, size);
   return b;
+}
+
+/** `00dc` as a little-endian u32. */
+const DC = Buffer.from('00dc', 'latin1').readUInt32LE(0);
+
+/**
+ * Writes into `b` at `at` the `gap` empty `00dc` chunks before a frame, then the header of the frame's
+ * own `size`-byte chunk (they are contiguous in the file); returns where they end.
+ */
+export function putChunkHeads(b: Buffer, at: number, gap: number, size: number): number {
+  for (let i = 0; i < gap; i++, at += 8) {
+    b.writeUInt32LE(DC, at);
+    b.writeUInt32LE(0, at + 4);
+  }
+  b.writeUInt32LE(DC, at);
+  b.writeUInt32LE(size, at + 4);
+  return at + 8;
 }
 
 /** `n` empty `00dc` chunks (drop frames: the clock moves on, the picture stays). */

@@ -65,6 +65,17 @@ function parseLoose(s: string): unknown {
   return s;
 }
 
+/** The camera a bridge request names (`{"id": ...}` or the bare id); undefined if none or unparsable. */
+export function requestCameraId(payload: Buffer): string | undefined {
+  try {
+    const p = parseLoose(text(payload));
+    const id = isObject(p) ? p.id : p;
+    return typeof id === 'string' && id !== '' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface CommandHooks {
   health(): Record<string, unknown>;
 }

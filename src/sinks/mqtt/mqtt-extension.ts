@@ -16,7 +16,7 @@ import type { ClipEvent, MotionEvent, SnapshotReason } from '../../hub/hub.js';
 import type { Logger } from '../../logging.js';
 import { EmbeddedBroker } from './broker.js';
 import { EmbeddedTransport, ExternalTransport, redactUrl, type Transport } from './client.js';
-import { CommandHandler } from './commands.js';
+import { CommandHandler, requestCameraId } from './commands.js';
 import { Diagnostics } from './diagnostics.js';
 import { ImagePublisher } from './image.js';
 import { type SnapshotCause, SnapshotIntervals, SnapshotLimiter } from './snapshots.js';
@@ -263,7 +263,7 @@ export class MqttExtension implements Extension {
         return;
       case 'request':
         // cluster: the shared request topic is answered by one instance (docs/scale-out.md).
-        if (!what.own && clusterMqtt(this.ctx.hub)?.answers(what.path, payload) === false) return;
+        if (!what.own && clusterMqtt(this.ctx.hub)?.answers(what.path, requestCameraId(payload)) === false) return;
         void this.commands.handleRequest(what.path, payload, what.own === true);
         return;
       case 'ha_status': {

@@ -9,6 +9,7 @@ import {
   finishFields,
   HEADER,
   padding,
+  putChunkHeads,
   TICKS_PER_SECOND,
   TickClock,
 } from '../../formats/avi.js';
@@ -40,8 +41,6 @@ const FLUSH_MS = 1000;
 const FLUSH_BYTES = 1024 * 1024;
 /** The chunk headers (a frame's empty chunks and its own header) are carved from arenas this big. */
 const ARENA_BYTES = 16 * 1024;
-/** `00dc` as a little-endian u32. */
-const DC = 0x63643030;
 
 /**
  * One AVI clip written as a stream: the header at once, each frame as it comes (one positional writev
@@ -157,17 +156,9 @@ export class ClipWriter {
       this.arena = Buffer.allocUnsafe(ARENA_BYTES);
       this.arenaAt = 0;
     }
-    const a = this.arena;
     const start = this.arenaAt;
-    let at = start;
-    for (let i = 0; i < gap; i++, at += 8) {
-      a.writeUInt32LE(DC, at);
-      a.writeUInt32LE(0, at + 4);
-    }
-    a.writeUInt32LE(DC, at);
-    a.writeUInt32LE(size, at + 4);
-    this.arenaAt = at + 8;
-    this.queue.push(a.subarray(start, at + 8));
+    this.arenaAt = putChunkHeads(this.arena, start, gap, size);
+    this.queue.push(this.arena.subarray(start, this.arenaAt));
   }
 
   private flushTimer: NodeJS.Timeout | undefined;
