@@ -244,10 +244,18 @@ async function runOnce(
   }
   await Promise.all([...viewerProcs, ...extra].map((v) => v.ready));
   const pid = server.proc.pid!;
-  const cpu0 = cpuSeconds(pid);
-  const times0 = cpuTimes(pid);
+  let cpu0 = cpuSeconds(pid);
+  let times0 = cpuTimes(pid);
   const all = [...camProcs, ...viewerProcs, ...extra];
   for (const c of all) c.proc.stdin!.write('go\n');
+  const warmupMs = (s.warmupS ?? 0) * 1000;
+  if (warmupMs > 0) {
+    await new Promise((r) => setTimeout(r, warmupMs));
+    cpu0 = cpuSeconds(pid);
+    times0 = cpuTimes(pid);
+  }
+  // The share of the bytes that flowed while CPU was counted (frames flow at a steady rate).
+  const counted = (durationMs - warmupMs) / durationMs;
   await Promise.all(all.map((c) => c.done));
   const cpu = cpuSeconds(pid) - cpu0;
   const times1 = cpuTimes(pid);
@@ -351,7 +359,7 @@ async function runOnce(
   }
   const deliveredGB = (fast.bytes + (slow?.bytes ?? 0) + (page?.bytes ?? 0)) / 1e9;
   // With no viewers nothing is delivered: report CPU per GB received instead (the cost of a camera nobody watches).
-  const perGB = deliveredGB > 0 ? cpu / deliveredGB : cpu / sentGB;
+  const perGB = deliveredGB > 0 ? cpu / (deliveredGB * counted) : cpu / (sentGB * counted);
   return {
     target,
     sent,
@@ -360,7 +368,7 @@ async function runOnce(
     deliveredGB,
     cpuPerGB: perGB,
     cpuSys,
-    ...(s.idle ? { cpuPerCameraHour: cpu / s.cameras / (durationMs / 3_600_000) } : {}),
+    ...(s.idle ? { cpuPerCameraHour: cpu / s.cameras / ((durationMs - warmupMs) / 3_600_000) } : {}),
     peakRssMb: rss,
     fast,
     ...(slow ? { slow } : {}),
@@ -599,15 +607,16 @@ for (const s of chosen) {
   // Baseline and cam2mqtt alternate, so slow drifts of the machine hit both alike.
   for (let r = 0; r < rounds_; r++) {
     const round: RunResult[] = [];
-    for (const target of ['baseline', 'cam2mqtt'] as const) round.push(await runOnce(s, target, durationMs));
+    const ms = Math.max(durationMs, (s.minDurationS ?? 0) * 1000);
+    for (const target of ['baseline', 'cam2mqtt'] as const) round.push(await runOnce(s, target, ms));
     if (abDist)
       round.push({
-        ...(await runOnce(s, 'cam2mqtt', durationMs, { dist: abDist, nodeArgs: abNodeArgs })),
+        ...(await runOnce(s, 'cam2mqtt', ms, { dist: abDist, nodeArgs: abNodeArgs })),
         label: 'cam2mqtt B',
       });
     if (s.mqttSubs?.slow) {
       // The same run without the slow subscriber: what "no change" is measured against.
-      const ref = await runOnce({ ...s, mqttSubs: { normal: s.mqttSubs.normal } }, 'cam2mqtt', durationMs);
+      const ref = await runOnce({ ...s, mqttSubs: { normal: s.mqttSubs.normal } }, 'cam2mqtt', ms);
       round.push({ ...ref, label: 'cam2mqtt (no slow sub)' });
     }
     rounds.push(round);

@@ -35,6 +35,13 @@ export interface Scenario {
   idle?: boolean;
   /** Native cameras report motion for `forMs` of every `everyMs`, staggered (bench/recording.ts). */
   motion?: { everyMs: number; forMs: number };
+  /**
+   * Steady state only: CPU is counted from this many seconds after the frames start (for a cost paid
+   * once, like the recordings' files opening), and CPU per GB over the bytes of that window.
+   */
+  warmupS?: number;
+  /** At least this many seconds per run, whatever --duration says (to span whole motion cycles). */
+  minDurationS?: number;
 }
 
 const home = {
