@@ -8,7 +8,8 @@ import WebSocket from 'ws';
 import { encodeText } from '../../src/sources/native/codec.js';
 import { waitFor } from '../helpers/bridge.js';
 import { launchBrowser, openPage } from '../page-helpers.js';
-import { assertHeld, measureDuring, type Rig, startBridgeWithGoodCamera } from './harness.js';
+import { measureDuring, type Rig, startBridgeWithGoodCamera } from './harness.js';
+import { assertHeldOnThisMachine } from './loaded.js';
 
 // Browser globals inside page.evaluate callbacks (this project compiles without the DOM lib).
 declare const document: any;
@@ -58,7 +59,7 @@ describe('control page: hostile names, info values and next=', () => {
       for (const next of ['/%09/evil-host/pwned', '//evil-host/pwned'])
         await (await fetch(`${rig.url}/login?next=${next}`, { redirect: 'manual' })).arrayBuffer();
     });
-    assertHeld(m);
+    await assertHeldOnThisMachine(rig, m);
     await page.goto(`${rig.url}/login?next=/%09/evil-host/pwned`);
     await page.fill('input[name="username"]', USER);
     await page.fill('input[name="password"]', PASS);
@@ -94,7 +95,7 @@ describe('control page: hostile names, info values and next=', () => {
       );
       await waitFor(() => rig.b.bridge.hub.get('xss')?.online, 5000, 'the hostile camera online');
     });
-    assertHeld(m);
+    await assertHeldOnThisMachine(rig, m);
     await page.goto(rig.url);
     const tile = '.tile[data-id="xss"]';
     await page.waitForSelector(tile);
