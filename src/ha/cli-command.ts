@@ -2,7 +2,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { ConfigError, type LoadedConfig, loadConfig } from '../config/load.js';
 import { defaultBridgeUrl, fetchBridgeInfo } from './bridge-info.js';
-import { HaClient } from './client.js';
+import type { HaClient } from './client.js';
 import { bridgeCredentialsFor, httpCredentialsFor, mqttCredentialsFor } from './credentials.js';
 import { HaError, messageOf } from './errors.js';
 import { linkHomeAssistant } from './link.js';
@@ -61,6 +61,8 @@ async function open(flags: CommonFlags) {
   const h = config.homeassistant;
   let client: HaClient;
   try {
+    // home-assistant-js-websocket loads only for this command, not in every bridge.
+    const { HaClient } = await import('./client.js');
     client = await HaClient.connect(flags.url ?? h.url, flags.token ?? h.token);
   } catch (err) {
     return failure(flags, err);

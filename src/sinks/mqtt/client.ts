@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { AedesPublishPacket } from 'aedes';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from '../../logging.js';
 import type { EmbeddedBroker } from './broker.js';
 
@@ -191,6 +191,17 @@ export class ExternalTransport extends EventEmitter implements Transport {
   }
 
   start(): void {
+    // mqtt.js is loaded only here: with the embedded broker (the default) it is never needed, and it
+    // is 2 MB of heap that every full collection would mark.
+    void import('mqtt').then(
+      ({ default: mqtt }) => {
+        if (!this.stopping) this.connect(mqtt.connect);
+      },
+      (err: Error) => this.log.error(`cannot load the MQTT client library: ${err.message}`),
+    );
+  }
+
+  private connect(connect: typeof import('mqtt').connect): void {
     const o = this.opts;
     const options: IClientOptions = {
       clientId: o.clientId ?? `cam2mqtt_${randomBytes(4).toString('hex')}`,
@@ -210,7 +221,7 @@ export class ExternalTransport extends EventEmitter implements Transport {
       ...this.tls,
     };
     this.log.info(`connecting to MQTT broker ${redactUrl(o.server)} in the background (MQTT 5, else 3.1.1)`);
-    const client = mqtt.connect(o.server, options);
+    const client = connect(o.server, options);
     this.client = client;
     client.on('connect', () => {
       this.connects++;
