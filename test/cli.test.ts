@@ -1,34 +1,19 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { freePort, waitFor } from './helpers/bridge.js';
+import { type CliRun, runCli } from './helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const procs: ChildProcess[] = [];
 
-function run(
-  args: string[],
-  env: Record<string, string> = {},
-): { proc: ChildProcess; out: () => string; exit: Promise<number | null> } {
-  let out = '';
-  const proc = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  procs.push(proc);
-  proc.stdout!.on('data', (d) => {
-    out += d;
-  });
-  proc.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, out: () => out, exit };
+function run(args: string[], env: Record<string, string> = {}): CliRun {
+  const r = runCli(args, env);
+  procs.push(r.proc);
+  return r;
 }
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'cam2mqtt-cli-'));

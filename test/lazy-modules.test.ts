@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from './helpers/bridge.js';
+import { runCli } from './helpers/cli.js';
 
 // The libraries most bridges never use load only when used (docs/performance.md, "lazy modules"): a
 // module that is loaded is heap that every full collection marks. A real `cam2mqtt` process reports
 // every module it resolves through a loader hook, so the test sees what the process loaded.
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const HOOK = `data:text/javascript,${encodeURIComponent(
   "import { register } from 'node:module';" +
     "register('data:text/javascript,' + encodeURIComponent(" +
@@ -37,22 +36,17 @@ describe('modules load only where they are used', () => {
       path.join(dir, 'configuration.yaml'),
       `http:\n  host: 127.0.0.1\n  port: ${port}\nmqtt:\n  host: 127.0.0.1\n  port: ${mqttPort}\nlog:\n  level: info\ncameras:\n  garage: {}\n`,
     );
-    let out = '';
-    const proc = spawn(process.execPath, ['--import', HOOK, CLI, '--data-dir', dir], {
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const r = runCli(['--data-dir', dir], {}, ['--import', HOOK]);
+    const proc = r.proc;
     procs.push(proc);
-    proc.stdout!.on('data', (d) => {
-      out += d;
-    });
-    proc.stderr!.on('data', (d) => {
-      out += d;
-    });
-    await waitFor(() => out.includes('REST API:'), 30_000, 'startup');
+    await waitFor(() => r.out().includes('REST API:'), 30_000, 'startup');
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(health.status, 200);
-    const loaded = () => out.split('\n').filter((l) => l.startsWith('LOADED '));
+    const loaded = () =>
+      r
+        .out()
+        .split('\n')
+        .filter((l) => l.startsWith('LOADED '));
     assert.ok(
       loaded().some((l) => l.includes('node_modules/aedes/')),
       'the hook sees the modules (aedes is loaded)',
