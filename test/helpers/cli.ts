@@ -12,8 +12,18 @@ export interface CliRun {
 
 /** Start the real `cam2mqtt` (dist/src/cli.js) with `args`, only PATH and `env` in its environment. */
 export function runCli(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): CliRun {
+  return runNode(CLI, args, env, nodeArgs);
+}
+
+/** Run a Node script in a process of its own, collecting its output. */
+export function runNode(
+  script: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): CliRun {
   let out = '';
-  const proc = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

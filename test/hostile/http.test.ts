@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +6,7 @@ import { WebSocket } from 'ws';
 import { safeNext } from '../../src/http/auth/index.js';
 import { redactText, redactUrl } from '../../src/util/redact.js';
 import { sleep, waitFor } from '../helpers/bridge.js';
+import { runNode } from '../helpers/cli.js';
 import { StillsEmulator } from '../http-camera-emulators.js';
 import { assertHeld, measureDuring, type Rig, startBridgeWithGoodCamera } from './harness.js';
 
@@ -330,21 +330,7 @@ describe('rate limits per client behind a trusted proxy (http.trusted_proxies)',
 
 describe('the last-resort guard (a bridge in its own process)', () => {
   const FIXTURE = fileURLToPath(new URL('./fixtures/faulty-bridge.js', import.meta.url));
-  function spawnFaulty(env: Record<string, string> = {}) {
-    const proc = spawn(process.execPath, [FIXTURE], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout!.on('data', (d) => {
-      out += d;
-    });
-    proc.stderr!.on('data', (d) => {
-      out += d;
-    });
-    const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-    return { proc, out: () => out, exit };
-  }
+  const spawnFaulty = (env: Record<string, string> = {}) => runNode(FIXTURE, [], env);
 
   // Changed with issue 15: a timer a handler starts and leaves behind is no longer pinned on its request
   // (that took an AsyncLocalStorage, which costs every promise and callback of the process); an
