@@ -53,18 +53,25 @@ describe('control page: hostile names, info values and next=', () => {
     await rig.stop();
   });
 
+  async function logIn(): Promise<void> {
+    await page.fill('input[name="username"]', USER);
+    await page.fill('input[name="password"]', PASS);
+    await page.click('button[type="submit"]');
+    await page.waitForLoadState('load');
+  }
+
   it('a /login?next=/%09/evil-host/pwned link ends on the site, before and after logging in', async () => {
     // Measured: the hostile links themselves (plain HTTP, as the browser sends them); then the browser.
+    // One plain /login first, so the measurement sees the hostile links and not the process's first
+    // request (code compiled on first use, while Chromium starts beside it).
+    await (await fetch(`${rig.url}/login`)).arrayBuffer();
     const m = await measureDuring(rig, async () => {
       for (const next of ['/%09/evil-host/pwned', '//evil-host/pwned'])
         await (await fetch(`${rig.url}/login?next=${next}`, { redirect: 'manual' })).arrayBuffer();
     });
     await assertHeldOnThisMachine(rig, m);
     await page.goto(`${rig.url}/login?next=/%09/evil-host/pwned`);
-    await page.fill('input[name="username"]', USER);
-    await page.fill('input[name="password"]', PASS);
-    await page.click('button[type="submit"]');
-    await page.waitForLoadState('load');
+    await logIn();
     const afterLogin = page.url();
     // Logged in now: /login sends straight on to `next`.
     await page.goto(`${rig.url}/login?next=/%09/evil-host/pwned`);
@@ -97,6 +104,8 @@ describe('control page: hostile names, info values and next=', () => {
     });
     await assertHeldOnThisMachine(rig, m);
     await page.goto(rig.url);
+    // Logged in by the test before; log in here if that one failed, so this one still tests its own thing.
+    if (new URL(page.url()).pathname === '/login') await logIn();
     const tile = '.tile[data-id="xss"]';
     await page.waitForSelector(tile);
     // The info panel (hover shows it; the button pins it): the model and firmware show only there.
